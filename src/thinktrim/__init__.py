@@ -1,0 +1,3 @@
+"""thinktrim: make reasoning models think less and answer better."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Traces, their on-disk layouts, resumable stores and benchmark sets."""

@@ -1,0 +1,1 @@
+"""Evaluation: answer extraction, grading, metrics and the `thinktrim eval` run loop."""

@@ -1,0 +1,77 @@
+"""The two protocols every model backend implements, and the plain data they exchange.
+
+Scoring (PIR) needs: how likely is this answer after this context, with and without some spans of the
+thinking. Generation (evaluation) needs: completions for chat prompts. Backends (transformers, vLLM, an
+OpenAI-compatible server) live in their own modules and import their heavy dependencies lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+DEFAULT_SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
+
+
+@dataclass(frozen=True)
+class ScoringTask:
+    """Answer likelihood under the full thinking and under variants with one span removed each.
+
+    The context is the scoring model's chat template (system prompt, question as user turn) followed, as the
+    assistant turn, by `think_open + thinking + think_close` and then the answer. Only answer tokens are scored;
+    they are tokenized on their own so every variant scores the very same answer tokens.
+    `removals[i]` is a `[start, end)` character span of `thinking` removed in variant i.
+    """
+
+    question: str
+    thinking: str
+    answer: str
+    removals: tuple[tuple[int, int], ...] = ()
+    system_prompt: str | None = DEFAULT_SYSTEM_PROMPT
+    think_open: str = "<think>\n"
+    think_close: str = "\n</think>\n\n"
+
+    def variant_thinking(self, i: int | None) -> str:
+        if i is None:
+            return self.thinking
+        start, end = self.removals[i]
+        return self.thinking[:start] + self.thinking[end:]
+
+
+@dataclass(frozen=True)
+class ScoringResult:
+    """Mean answer negative log-likelihood (nats/token) with the full thinking and for each variant."""
+
+    full_nll: float
+    variant_nlls: tuple[float, ...]
+    answer_tokens: int
+    context_tokens: int
+
+
+@runtime_checkable
+class AnswerScorer(Protocol):
+    """Computes answer NLLs for a `ScoringTask`; `max_context` bounds the tokens one sequence may hold."""
+
+    max_context: int
+
+    def sequence_length(self, task: ScoringTask) -> int:
+        """Tokens of the full (unpruned) sequence, to apply the over-long policy before scoring."""
+        ...
+
+    def score(self, task: ScoringTask) -> ScoringResult: ...
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One generated response: its text, how many tokens it has, and why generation stopped."""
+
+    text: str
+    tokens: int
+    finish_reason: str  # "stop" or "length"
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Generates `config.n` completions for each chat prompt (a list of {"role", "content"} messages)."""
+
+    def generate(self, prompts: list[list[dict[str, str]]], config: object) -> list[list[Completion]]: ...

@@ -1,0 +1,1 @@
+"""PIR refinement: segment the thinking into steps, classify them, score functional units, prune."""
