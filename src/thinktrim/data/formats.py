@@ -1,0 +1,309 @@
+"""Reading and writing long-CoT datasets: JSONL, JSON and Parquet files in any layout of `layouts.py`.
+
+`read_records` streams `SourceRecord`s (a `Trace` plus the raw record it came from); `with_thinking` puts a
+refined thinking back into the raw record in place, so the output keeps the input's layout and every other
+field untouched; `write_records` writes records atomically. `to_messages` / `to_sharegpt` build training data.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from thinktrim.data.layouts import (
+    LAYOUTS,
+    RecordError,
+    detect_layout,
+    parse_record,
+    split_thinking,
+)
+from thinktrim.data.store import atomic_open
+from thinktrim.data.trace import Trace
+
+__all__ = [
+    "FILE_FORMATS",
+    "ID_KEYS",
+    "LAYOUTS",
+    "RecordError",
+    "SourceRecord",
+    "assistant_text",
+    "detect_format",
+    "detect_layout",
+    "json_container_key",
+    "llamafactory_dataset_info",
+    "read_records",
+    "split_thinking",
+    "to_messages",
+    "to_sharegpt",
+    "with_thinking",
+    "write_records",
+]
+
+FILE_FORMATS: tuple[str, ...] = ("jsonl", "json", "parquet")
+ID_KEYS: tuple[str, ...] = ("id", "question_id", "uid", "idx", "unique_id", "prompt_id")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
+THINK_OPEN = "<think>\n"
+THINK_CLOSE = "\n</think>\n\n"
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One input record: its trace, the record as read, its layout and where it is (`file.jsonl:12`)."""
+
+    trace: Trace
+    raw: dict[str, Any]
+    layout: str
+    location: str
+
+
+def detect_format(path: str | Path, file_format: str = "auto") -> str:
+    """The file format, from the extension unless given."""
+    if file_format != "auto":
+        if file_format not in FILE_FORMATS:
+            raise ValueError(f"file_format={file_format!r}: expected auto or one of {', '.join(FILE_FORMATS)}")
+        return file_format
+    fmt = _EXTENSIONS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"{path}: cannot tell the file format from the extension {Path(path).suffix!r}; "
+            f"name one of {', '.join(FILE_FORMATS)} (--format)"
+        )
+    return fmt
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    """(1-based line, decoded value or RecordError); split on b'\\n' only, since U+2028 is data."""
+    with path.open("rb") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line.decode("utf-8"))
+            except UnicodeDecodeError as e:
+                yield lineno, RecordError(None, None, None, f"not UTF-8 ({e.reason} at byte {e.start})")
+            except json.JSONDecodeError as e:
+                yield lineno, RecordError(None, None, None, f"invalid JSON ({e.msg} at column {e.colno})")
+
+
+def _json_list(path: Path) -> tuple[list[Any], str | None]:
+    """The records of a JSON file (a list, or an object holding exactly one list) and that object's key."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise RecordError(str(path), e.lineno, None, f"invalid JSON ({e.msg} at column {e.colno})") from None
+    if isinstance(data, list):
+        return data, None
+    if isinstance(data, dict):
+        lists = [k for k, v in data.items() if isinstance(v, list)]
+        if len(lists) == 1:
+            return data[lists[0]], lists[0]
+        keys = ", ".join(data) or "none"
+        raise RecordError(
+            str(path), None, None, f"expected a list of records or an object holding one list (keys: {keys})"
+        )
+    raise RecordError(str(path), None, None, f"expected a list of records, got {type(data).__name__}")
+
+
+def json_container_key(path: str | Path) -> str | None:
+    """The key a JSON file keeps its record list under (`{"data": [...]}`), None for a bare list."""
+    return _json_list(Path(path))[1]
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=256)
+    except pa.ArrowException as e:
+        raise RecordError(str(path), None, None, f"not a readable Parquet file ({e})") from None
+    index = 0
+    for batch in batches:
+        for row in batch.to_pylist():
+            yield index, row
+            index += 1
+
+
+def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
+    if fmt == "jsonl":
+        return _jsonl_rows(path)
+    if fmt == "json":
+        return enumerate(_json_list(path)[0])
+    return _parquet_rows(path)
+
+
+def _record_id(raw: dict[str, Any], stem: str, pos: int) -> tuple[str, str | None]:
+    """(id, the field it came from): the first id-like field, else `{file stem}-{line or index}`."""
+    for key in ID_KEYS:
+        value = raw.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise RecordError(None, None, key, f"expected a string or an integer, got {type(value).__name__}")
+        if isinstance(value, str) and not value.strip():
+            raise RecordError(None, None, key, "empty id")
+        return str(value), key
+    return f"{stem}-{pos}", None
+
+
+def read_records(
+    path: str | Path,
+    layout: str = "auto",
+    file_format: str = "auto",
+    on_error: Literal["raise", "skip"] = "raise",
+    whole_response_as_thinking: bool = False,
+) -> Iterator[SourceRecord | RecordError]:
+    """Stream the records of a dataset file as `SourceRecord`s.
+
+    The layout is detected from the first valid record (or forced by `layout`) and every record is checked
+    against it. A bad record raises a `RecordError` naming file, line/index and field; with `on_error="skip"`
+    the error is yielded instead, so the caller can write it to a rejects file and go on. A file that cannot
+    be read as a whole (a JSON file that does not parse) always raises.
+
+    A chain that never closes its thinking has `thinking_closed=False`, its whole response as `thinking` and
+    an empty answer; with `whole_response_as_thinking` it is also marked `meta["whole_response_as_thinking"]`,
+    the user's consent to refine it anyway.
+    """
+    if layout != "auto" and layout not in LAYOUTS:
+        raise ValueError(f"layout={layout!r}: expected auto or one of {', '.join(LAYOUTS)}")
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error={on_error!r}: expected 'raise' or 'skip'")
+    path = Path(path)
+    fmt = detect_format(path, file_format)
+    unit: Literal["line", "record"] = "line" if fmt == "jsonl" else "record"
+    chosen = None if layout == "auto" else layout
+    seen: dict[str, str] = {}
+    for pos, raw in _rows(path, fmt):
+        where = f"{path}:{pos}" if unit == "line" else f"{path}[{pos}]"
+        try:
+            if isinstance(raw, RecordError):
+                raise raw
+            this_layout = chosen or detect_layout(raw)
+            parsed = parse_record(raw, this_layout)
+            rid, id_key = _record_id(raw, path.stem, pos)
+            if rid in seen:
+                raise RecordError(None, None, id_key or "id", f"duplicate id {rid!r} (first at {seen[rid]})")
+        except RecordError as e:
+            err = e.at(str(path), pos, unit)
+            if on_error == "raise":
+                raise err from None
+            yield err
+            continue
+        chosen = this_layout
+        seen[rid] = where
+        meta: dict[str, Any] = {"layout": this_layout, "location": where, "split": parsed.split, **parsed.meta}
+        if whole_response_as_thinking and not parsed.closed:
+            meta["whole_response_as_thinking"] = True
+        trace = Trace(rid, parsed.question, parsed.thinking, parsed.answer, parsed.closed, meta)
+        yield SourceRecord(trace, raw, this_layout, where)
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def with_thinking(record: SourceRecord, new_thinking: str) -> dict[str, Any]:
+    """The raw record with its thinking replaced in place: same layout, markers, whitespace and fields."""
+    parsed = parse_record(record.raw, record.layout)
+    out = copy.deepcopy(record.raw)
+    *parents, last = parsed.slot
+    holder: Any = out
+    for key in parents:
+        holder = holder[key]
+    if parsed.joined:  # several s1K trajectories were read joined; the refined one is written as one
+        holder[last] = [new_thinking]
+        return out
+    text, (start, end) = holder[last], parsed.span
+    holder[last] = text[:start] + new_thinking + text[end:]
+    return out
+
+
+def write_records(
+    path: str | Path, records: Iterable[dict[str, Any]], file_format: str = "auto", json_key: str | None = None
+) -> int:
+    """Write records atomically as JSONL, JSON (a list, or `{json_key: [...]}`) or Parquet; returns the count."""
+    fmt = detect_format(path, file_format)
+    n = 0
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rows = list(records)
+        with atomic_open(path, "wb") as f:
+            pq.write_table(pa.Table.from_pylist(rows), f)
+        return len(rows)
+    with atomic_open(path) as f:
+        if fmt == "json":
+            f.write(f"{{{json.dumps(json_key)}: [" if json_key is not None else "[")
+        for record in records:
+            line = json.dumps(record, ensure_ascii=False)
+            if fmt == "jsonl":
+                f.write(line + "\n")
+            else:  # one record a line keeps big JSON files diffable
+                f.write(("\n" if n == 0 else ",\n") + line)
+            n += 1
+        if fmt == "json":
+            f.write(("\n" if n else "") + ("]}\n" if json_key is not None else "]\n"))
+    return n
+
+
+# -------------------------------------------------------------------------------------------- training data
+
+
+def assistant_text(trace: Trace, thinking: str | None = None) -> str:
+    """`<think>\\n{thinking}\\n</think>\\n\\n{answer}`; an unclosed chain stays unclosed (no invented end)."""
+    thinking = trace.thinking if thinking is None else thinking
+    if not trace.thinking_closed:
+        return THINK_OPEN + thinking
+    return THINK_OPEN + thinking + THINK_CLOSE + trace.answer
+
+
+def to_messages(trace: Trace, system_prompt: str | None, thinking: str | None = None) -> list[dict[str, str]]:
+    """OpenAI chat messages: the system prompt (if any), the question, and the thinking plus answer."""
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    messages.append({"role": "user", "content": trace.question})
+    messages.append({"role": "assistant", "content": assistant_text(trace, thinking)})
+    return messages
+
+
+def to_sharegpt(trace: Trace, system_prompt: str | None, thinking: str | None = None) -> dict[str, Any]:
+    """A ShareGPT record as LLaMA-Factory reads it: `conversations` of human/gpt turns, `system` beside them."""
+    record: dict[str, Any] = {
+        "conversations": [
+            {"from": "human", "value": trace.question},
+            {"from": "gpt", "value": assistant_text(trace, thinking)},
+        ]
+    }
+    if system_prompt:
+        record["system"] = system_prompt
+    return record
+
+
+def llamafactory_dataset_info(file_name: str, style: Literal["sharegpt", "messages"] = "sharegpt") -> dict:
+    """The `dataset_info.json` entry for a file written with `to_sharegpt` or `to_messages`."""
+    if style == "sharegpt":
+        return {
+            "file_name": file_name,
+            "formatting": "sharegpt",
+            "columns": {"messages": "conversations", "system": "system"},
+        }
+    if style == "messages":
+        return {
+            "file_name": file_name,
+            "formatting": "sharegpt",
+            "columns": {"messages": "messages"},
+            "tags": {
+                "role_tag": "role",
+                "content_tag": "content",
+                "user_tag": "user",
+                "assistant_tag": "assistant",
+                "system_tag": "system",
+            },
+        }
+    raise ValueError(f"style={style!r}: expected 'sharegpt' or 'messages'")

@@ -1,0 +1,412 @@
+"""The record layouts long-CoT datasets come in, and where each keeps its question, thinking and answer.
+
+Pure functions over one decoded record (a dict): `detect_layout` names the layout, `parse_record` finds the
+question, the thinking (as a span of one string field, so it can be replaced in place) and the answer.
+File I/O lives in `formats.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+LAYOUTS: tuple[str, ...] = ("limo", "s1k", "messages", "sharegpt", "alpaca", "response")
+
+QUESTION_KEYS = ("question", "problem", "prompt")
+RESPONSE_KEYS = ("response", "output", "completion", "generation")
+# Ground-truth names first: a bare `answer` beside a model response is often the model's own answer.
+ANSWER_KEYS = ("correct_answer", "gt_answer", "answer")
+REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")  # DeepSeek API / vLLM / HF chat templates
+
+# (opening, closing, solution opening, solution closing); the opening marker is optional (QwQ omits it).
+_MARKERS = (
+    ("<|begin_of_thought|>", "<|end_of_thought|>", "<|begin_of_solution|>", "<|end_of_solution|>"),
+    ("<think>", "</think>", None, None),
+)
+# LIMO-style closing part: a line that starts (after markdown decoration) with "Final Answer".
+_FINAL_ANSWER = re.compile(r"(?im)^[ \t>#*_]*final answer\b")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+class RecordError(ValueError):
+    """A malformed record, naming file, line (JSONL, 1-based) or record index (JSON/Parquet) and field."""
+
+    def __init__(
+        self,
+        path: str | None,
+        line: int | None,
+        field: str | None,
+        reason: str,
+        unit: Literal["line", "record"] = "line",
+    ) -> None:
+        self.path, self.line, self.field, self.reason, self.unit = path, line, field, reason, unit
+        super().__init__(str(self))
+
+    @property
+    def location(self) -> str:
+        """`data.jsonl:12` for a JSONL line; `data.json[3]` for the record at index 3 of JSON/Parquet."""
+        if self.path is None:
+            return ""
+        if self.line is None:
+            return self.path
+        return f"{self.path}:{self.line}" if self.unit == "line" else f"{self.path}[{self.line}]"
+
+    def at(self, path: str, line: int, unit: Literal["line", "record"]) -> RecordError:
+        return RecordError(path, line, self.field, self.reason, unit)
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        what = f"field '{self.field}': " if self.field else ""
+        return f"{where}{what}{self.reason}"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """One record's parts. Its thinking is `record[slot...][span[0]:span[1]]`, outer whitespace excluded."""
+
+    question: str
+    thinking: str
+    answer: str
+    closed: bool
+    slot: tuple[str | int, ...]
+    span: tuple[int, int]
+    split: str  # how the thinking was delimited: "</think>", "attempt", "final-answer", "unclosed", ...
+    meta: dict[str, Any] = field(default_factory=dict)
+    joined: bool = False  # s1K list of several trajectories, read joined: written back as one element
+
+
+# ---------------------------------------------------------------------------------------------- think split
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink [start, end) to exclude outer whitespace, with exactly str.strip()'s notion of whitespace."""
+    part = text[start:end]
+    lead = len(part) - len(part.lstrip())
+    if lead == len(part):
+        return start, start
+    return start + lead, end - (len(part) - len(part.rstrip()))
+
+
+@dataclass(frozen=True)
+class _Split:
+    thinking: tuple[int, int]
+    answer: tuple[int, int]
+    closed: bool
+    marker: str
+
+
+def _split_spans(text: str) -> _Split | None:
+    """Spans of thinking and answer in a response with think markers; None when it has no marker at all."""
+    for opening, closing, sol_open, sol_close in _MARKERS:
+        o, c = text.find(opening), text.find(closing)
+        if o < 0 and c < 0:
+            continue
+        start = 0
+        if o >= 0 and (c < 0 or o < c):  # an opening after the closing is text, not a marker
+            start = o + len(opening)
+            c = text.find(closing, start)
+        if c < 0:
+            return _Split(_strip_span(text, start, len(text)), (len(text), len(text)), False, "unclosed")
+        a_start, a_end = c + len(closing), len(text)
+        if sol_open is not None and (s := text.find(sol_open, a_start)) >= 0:
+            a_start = s + len(sol_open)
+            e = text.find(sol_close, a_start) if sol_close else -1
+            a_end = e if e >= 0 else len(text)
+        return _Split(_strip_span(text, start, c), _strip_span(text, a_start, a_end), True, closing)
+    return None
+
+
+def split_thinking(response: str) -> tuple[str, str, bool]:
+    """(thinking, answer, closed) of a model response.
+
+    Understands `<think>…</think>answer` (opening optional, as QwQ writes it) and
+    `<|begin_of_thought|>…<|end_of_thought|>` with an optional `<|begin_of_solution|>…<|end_of_solution|>`
+    answer. A response that never closes its thinking (or has no marker at all) is all thinking:
+    `(thinking, "", False)`. Both parts are stripped of outer whitespace.
+    """
+    sp = _split_spans(response)
+    if sp is None:
+        a, b = _strip_span(response, 0, len(response))
+        return response[a:b], "", False
+    return response[slice(*sp.thinking)], response[slice(*sp.answer)], sp.closed
+
+
+def _final_answer_start(text: str) -> int | None:
+    """Where a LIMO solution's closing part starts: its last "Final Answer" line, else the paragraph with
+    the last `\\boxed{`. None when there is none, or when it would leave no thinking before it."""
+    heads = list(_FINAL_ANSWER.finditer(text))
+    if heads:
+        start = heads[-1].start()
+    else:
+        box = text.rfind("\\boxed")
+        if box < 0:
+            return None
+        breaks = list(_PARAGRAPH_BREAK.finditer(text, 0, box))
+        start = breaks[-1].end() if breaks else 0
+    return start if text[:start].strip() else None
+
+
+# ----------------------------------------------------------------------------------------- field checking
+
+
+def _str_field(record: dict[str, Any], key: str, *, required: bool = True, nonempty: bool = False) -> str:
+    if key not in record or record[key] is None:
+        if required:
+            raise RecordError(None, None, key, "missing")
+        return ""
+    value = record[key]
+    if not isinstance(value, str):
+        raise RecordError(None, None, key, f"expected a string, got {type(value).__name__}")
+    if nonempty and not value.strip():
+        raise RecordError(None, None, key, "empty")
+    return value
+
+
+def _first_key(record: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    return next((k for k in keys if k in record), None)
+
+
+def _answer_meta(record: dict[str, Any], keys: tuple[str, ...] = ANSWER_KEYS) -> dict[str, Any]:
+    """The short reference answer, as text, for `--answer-target answer-field` (integral floats as ints)."""
+    for key in keys:
+        value = record.get(key)
+        if value is None:
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return {"answer_field": text, "answer_field_name": key}
+    return {}
+
+
+def _from_response(question: str, text: str, slot: tuple[str | int, ...], meta: dict[str, Any]) -> Parsed:
+    sp = _split_spans(text)
+    if sp is None:
+        span = _strip_span(text, 0, len(text))
+        return Parsed(question, text[slice(*span)], "", False, slot, span, "unclosed", meta)
+    split = sp.marker if sp.closed else "unclosed"
+    thinking, answer = text[slice(*sp.thinking)], text[slice(*sp.answer)]
+    return Parsed(question, thinking, answer, sp.closed, slot, sp.thinking, split, meta)
+
+
+def _from_fields(
+    question: str,
+    thinking_text: str,
+    answer_text: str,
+    slot: tuple[str | int, ...],
+    split: str,
+    meta: dict[str, Any],
+) -> Parsed:
+    """Thinking and answer kept in separate fields: closed exactly when there is an answer."""
+    span = _strip_span(thinking_text, 0, len(thinking_text))
+    answer = answer_text.strip()
+    closed = bool(answer)
+    return Parsed(
+        question,
+        thinking_text[slice(*span)],
+        answer,
+        closed,
+        slot,
+        span,
+        split if closed else "unclosed",
+        meta,
+    )
+
+
+# -------------------------------------------------------------------------------------------- the layouts
+
+
+def _parse_limo(r: dict[str, Any]) -> Parsed:
+    qkey = _first_key(r, ("question", "problem")) or "question"
+    question = _str_field(r, qkey, nonempty=True)
+    solution = _str_field(r, "solution")
+    meta = _answer_meta(r, ("answer",))
+    if _split_spans(solution) is not None:  # a LIMO-like file that does carry think markers
+        return _from_response(question, solution, ("solution",), meta)
+    start = _final_answer_start(solution)
+    if start is None:
+        span = _strip_span(solution, 0, len(solution))
+        return Parsed(question, solution[slice(*span)], "", False, ("solution",), span, "unclosed", meta)
+    span = _strip_span(solution, 0, start)
+    answer = solution[start:].strip()
+    return Parsed(question, solution[slice(*span)], answer, True, ("solution",), span, "final-answer", meta)
+
+
+_S1K_FIELDS = (  # s1K-1.0, then s1K-1.1 (which ships DeepSeek-R1 and Gemini traces; the R1 ones are used)
+    ("thinking_trajectories", "attempt"),
+    ("deepseek_thinking_trajectory", "deepseek_attempt"),
+)
+
+
+def _parse_s1k(r: dict[str, Any]) -> Parsed:
+    question = _str_field(r, "question", nonempty=True)
+    tkey, akey = next(((t, a) for t, a in _S1K_FIELDS if t in r), _S1K_FIELDS[0])
+    attempt = _str_field(r, akey)
+    meta = _answer_meta(r, (*ANSWER_KEYS, "solution"))
+    value = r.get(tkey)
+    if isinstance(value, str):
+        return _from_fields(question, value, attempt, (tkey,), akey, meta)
+    if value is None:
+        raise RecordError(None, None, tkey, "missing")
+    if not isinstance(value, list) or not value:
+        raise RecordError(None, None, tkey, "expected a non-empty list of strings or a string")
+    for i, part in enumerate(value):
+        if not isinstance(part, str):
+            raise RecordError(None, None, f"{tkey}[{i}]", f"expected a string, got {type(part).__name__}")
+    if len(value) == 1:
+        return _from_fields(question, value[0], attempt, (tkey, 0), akey, meta)
+    joined = "\n\n".join(p.strip() for p in value)
+    parsed = _from_fields(question, joined, attempt, (tkey,), akey, {**meta, "trajectories": len(value)})
+    return replace(parsed, joined=True)
+
+
+def _content_text(content: Any, where: str) -> str:
+    """A message content: a string, or a list of parts of which the text parts are joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        if texts and all(isinstance(t, str) for t in texts):
+            return "\n".join(texts)
+    got = type(content).__name__
+    raise RecordError(None, None, where, f"expected a string or a list of text parts, got {got}")
+
+
+def _parse_turns(
+    r: dict[str, Any], key: str, role_keys: tuple[tuple[str, str], ...], roles: dict[str, str]
+) -> Parsed:
+    """Chat layouts: the last assistant turn holds the thinking, the last user turn before it the question."""
+    turns = r.get(key)
+    if turns is None:
+        raise RecordError(None, None, key, "missing")
+    if not isinstance(turns, list) or not turns:
+        raise RecordError(None, None, key, "expected a non-empty list of turns")
+    kinds: list[str] = []
+    for i, t in enumerate(turns):
+        if not isinstance(t, dict):
+            raise RecordError(None, None, f"{key}[{i}]", f"expected an object, got {type(t).__name__}")
+        role_key = next((rk for rk, _ in role_keys if rk in t), None)
+        if role_key is None:
+            raise RecordError(None, None, f"{key}[{i}]", f"no '{role_keys[0][0]}' key")
+        role = t[role_key]
+        if not isinstance(role, str):
+            raise RecordError(None, None, f"{key}[{i}].{role_key}", "expected a string")
+        kinds.append(roles.get(role.lower(), "other"))
+    if "assistant" not in kinds:
+        raise RecordError(None, None, key, "no assistant turn")
+    a = len(kinds) - 1 - kinds[::-1].index("assistant")
+    u = next((i for i in range(a - 1, -1, -1) if kinds[i] == "user"), None)
+    if u is None:
+        raise RecordError(None, None, key, "no user turn before the last assistant turn")
+
+    def content_key(i: int) -> str:
+        return dict(role_keys)[next(rk for rk, _ in role_keys if rk in turns[i])]
+
+    ukey = content_key(u)
+    question = _content_text(turns[u].get(ukey), f"{key}[{u}].{ukey}")
+    if not question.strip():
+        raise RecordError(None, None, f"{key}[{u}].{ukey}", "empty question")
+    meta = _answer_meta(r)
+    s = next((i for i in range(a) if kinds[i] == "system"), None)
+    if s is not None:
+        meta["system"] = _content_text(turns[s].get(content_key(s)), f"{key}[{s}].{content_key(s)}")
+    elif isinstance(r.get("system"), str):
+        meta["system"] = r["system"]
+    meta["turns"] = len(turns)
+    turn, akey = turns[a], content_key(a)
+    for rkey in REASONING_KEYS:
+        if isinstance(turn.get(rkey), str) and turn[rkey].strip():
+            content = turn.get(akey)
+            answer = "" if content is None else _content_text(content, f"{key}[{a}].{akey}")
+            return _from_fields(question, turn[rkey], answer, (key, a, rkey), rkey, meta)
+    content = turn.get(akey)
+    if not isinstance(content, str):
+        got = "nothing" if content is None else type(content).__name__
+        raise RecordError(None, None, f"{key}[{a}].{akey}", f"expected a string, got {got}")
+    return _from_response(question, content, (key, a, akey), meta)
+
+
+_OPENAI_ROLES = {"user": "user", "assistant": "assistant", "system": "system"}
+_SHAREGPT_ROLES = {"human": "user", "gpt": "assistant", **_OPENAI_ROLES}
+
+
+def _parse_messages(r: dict[str, Any]) -> Parsed:
+    return _parse_turns(r, "messages", (("role", "content"),), _OPENAI_ROLES)
+
+
+def _parse_sharegpt(r: dict[str, Any]) -> Parsed:
+    return _parse_turns(r, "conversations", (("from", "value"), ("role", "content")), _SHAREGPT_ROLES)
+
+
+def _parse_alpaca(r: dict[str, Any]) -> Parsed:
+    instruction = _str_field(r, "instruction")
+    extra = _str_field(r, "input", required=False)
+    question = f"{instruction}\n{extra}" if extra.strip() else instruction  # LLaMA-Factory's joining
+    if not question.strip():
+        raise RecordError(None, None, "instruction", "empty question")
+    output = _str_field(r, "output")
+    meta = _answer_meta(r)
+    if isinstance(r.get("system"), str):
+        meta["system"] = r["system"]
+    return _from_response(question, output, ("output",), meta)
+
+
+def _parse_response(r: dict[str, Any]) -> Parsed:
+    qkey = _first_key(r, QUESTION_KEYS) or "question"
+    rkey = _first_key(r, RESPONSE_KEYS) or "response"
+    question = _str_field(r, qkey, nonempty=True)
+    return _from_response(question, _str_field(r, rkey), (rkey,), _answer_meta(r))
+
+
+PARSERS: dict[str, Callable[[dict[str, Any]], Parsed]] = {
+    "limo": _parse_limo,
+    "s1k": _parse_s1k,
+    "messages": _parse_messages,
+    "sharegpt": _parse_sharegpt,
+    "alpaca": _parse_alpaca,
+    "response": _parse_response,
+}
+
+_SIGNATURES = (
+    "limo (question|problem, solution)",
+    "s1k (question, thinking_trajectories, attempt)",
+    "messages (messages)",
+    "sharegpt (conversations)",
+    "alpaca (instruction, output)",
+    "response (question|problem|prompt, response|output|completion|generation)",
+)
+
+
+def detect_layout(record: dict[str, Any]) -> str:
+    """The layout one record is in, by its keys (the most specific first)."""
+    if not isinstance(record, dict):
+        raise RecordError(None, None, None, f"expected a JSON object, got {type(record).__name__}")
+    if "messages" in record:
+        return "messages"
+    if "conversations" in record:
+        return "sharegpt"
+    if any(t in record for t, _ in _S1K_FIELDS):
+        return "s1k"
+    if "instruction" in record and "output" in record:
+        return "alpaca"
+    has_question = _first_key(record, QUESTION_KEYS) is not None
+    if has_question and _first_key(record, RESPONSE_KEYS) is not None:
+        return "response"
+    if "solution" in record and _first_key(record, ("question", "problem")) is not None:
+        return "limo"
+    keys = ", ".join(sorted(record)) or "none"
+    raise RecordError(
+        None, None, None, f"no known layout fits its keys ({keys}); layouts: {'; '.join(_SIGNATURES)}"
+    )
+
+
+def parse_record(record: dict[str, Any], layout: str) -> Parsed:
+    """Question, thinking and answer of one record in a given layout; RecordError (no location) if invalid."""
+    if layout not in PARSERS:
+        raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
+    if not isinstance(record, dict):
+        raise RecordError(None, None, None, f"expected a JSON object, got {type(record).__name__}")
+    return PARSERS[layout](record)

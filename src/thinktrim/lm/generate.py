@@ -1,0 +1,156 @@
+"""One generation settings object for every backend, the unit of work they share, and a backend factory.
+
+Backends (transformers, vLLM, an OpenAI-compatible server) all implement `stream(jobs, config)`: they yield each
+completion as soon as it exists, tagged with its job and sample index, so the evaluation loop can write it to
+disk at once and a killed run loses at most the completions in flight. `generate(prompts, config)` (the
+`thinktrim.lm.base.Generator` protocol) is built on top of `stream`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from thinktrim.lm.base import Completion
+
+Backend = Literal["transformers", "vllm", "openai"]
+BACKENDS: tuple[str, ...] = ("transformers", "vllm", "openai")
+Messages = list[dict[str, str]]
+
+
+@dataclass
+class GenerationConfig:
+    """How to sample completions; validated once here so every backend can trust it."""
+
+    max_new_tokens: int = field(
+        default=512,
+        metadata={"help": "Most tokens generated per completion; a completion that hits it is 'length'-truncated."},
+    )
+    temperature: float = field(
+        default=0.7,
+        metadata={"help": "Sampling temperature; 0 means greedy decoding (the papers sample at 0.7)."},
+    )
+    top_p: float = field(
+        default=1.0, metadata={"help": "Nucleus sampling: keep the smallest token set with this probability mass."}
+    )
+    n: int = field(default=1, metadata={"help": "Completions sampled per prompt (the papers use 8 for avg@n)."})
+    seed: int | None = field(
+        default=0,
+        metadata={"help": "Base random seed; sample i of a prompt uses seed + i where the backend allows it. "
+                          "None leaves sampling unseeded."},
+    )
+    stop: tuple[str, ...] = field(
+        default=(), metadata={"help": "Strings that end a completion (not included in its text)."}
+    )
+    batch_size: int | None = field(
+        default=None,
+        metadata={"help": "transformers: sequences decoded together (default 8). vLLM: prompts per engine call, "
+                          "results are written after each (default 256). OpenAI: unused (see concurrency)."},
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.stop, str):
+            self.stop = (self.stop,)
+        self.stop = tuple(self.stop)
+        _check(isinstance(self.max_new_tokens, int) and self.max_new_tokens >= 1,
+               "max_new_tokens", self.max_new_tokens, "an integer >= 1")
+        _check(isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature)
+               and self.temperature >= 0, "temperature", self.temperature, "a finite number >= 0")
+        _check(isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1, "top_p", self.top_p, "in (0, 1]")
+        _check(isinstance(self.n, int) and self.n >= 1, "n", self.n, "an integer >= 1")
+        _check(self.seed is None or (isinstance(self.seed, int) and self.seed >= 0),
+               "seed", self.seed, "None or an integer >= 0")
+        _check(all(isinstance(s, str) and s for s in self.stop), "stop", self.stop, "non-empty strings")
+        _check(self.batch_size is None or (isinstance(self.batch_size, int) and self.batch_size >= 1),
+               "batch_size", self.batch_size, "None or an integer >= 1")
+        self.temperature = float(self.temperature)
+        self.top_p = float(self.top_p)
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+
+def _check(ok: bool, name: str, value: object, expected: str) -> None:
+    if not ok:
+        raise ValueError(f"GenerationConfig.{name}: got {value!r}, expected {expected}")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One chat prompt and which of its samples to produce (their indices, e.g. (5, 6, 7) after a resume).
+
+    Sample indices matter beyond bookkeeping: backends seed sample i with `config.seed + i`, so the n
+    samples of a prompt differ even on servers that honour the seed.
+    """
+
+    messages: Messages
+    samples: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "samples", tuple(self.samples))
+        if not self.samples:
+            raise ValueError("Job.samples: at least one sample index is needed")
+        if not self.messages or not all(isinstance(m, dict) and "role" in m and "content" in m
+                                        for m in self.messages):
+            raise ValueError(f"Job.messages: expected a list of {{'role', 'content'}} dicts, got {self.messages!r}")
+
+
+class GeneratorBase:
+    """What every backend shares: `generate` (the base protocol) on top of the backend's `stream`."""
+
+    def stream(self, jobs: Sequence[Job], config: GenerationConfig) -> Iterator[tuple[int, int, Completion]]:
+        """Yield (job index, sample index, completion) as completions finish, in any order."""
+        raise NotImplementedError
+
+    def generate(self, prompts: list[Messages], config: GenerationConfig) -> list[list[Completion]]:
+        jobs = [Job(p, tuple(range(config.n))) for p in prompts]
+        out: list[list[Completion | None]] = [[None] * config.n for _ in prompts]
+        for j, s, completion in self.stream(jobs, config):
+            out[j][s] = completion
+        assert all(c is not None for row in out for c in row), "a backend skipped a sample"
+        return out  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Release what the backend holds (threads, connections, GPU memory)."""
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """Text before the earliest stop string, and whether one was found (backends without native stops)."""
+    cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def make_generator(
+    backend: str = "transformers",
+    model: str = "embedded",
+    *,
+    device: str = "auto",
+    dtype: str = "auto",
+    base_url: str | None = None,
+    concurrency: int = 8,
+    tokenizer: str | None = None,
+    **kwargs: Any,
+) -> GeneratorBase:
+    """Build a backend by name; heavy imports happen here, not at `import thinktrim`.
+
+    `tokenizer` (openai only) counts completion tokens when the server reports no `usage`.
+    Extra keyword arguments go to the backend's constructor (e.g. `max_model_len` for vLLM).
+    """
+    if backend == "transformers":
+        from thinktrim.lm.hf_generate import HFGenerator
+
+        return HFGenerator.from_pretrained(model, device=device, dtype=dtype, **kwargs)
+    if backend == "vllm":
+        from thinktrim.lm.vllm_generate import VLLMGenerator
+
+        return VLLMGenerator.from_pretrained(model, dtype=dtype, **kwargs)
+    if backend == "openai":
+        from thinktrim.lm.openai_generate import OpenAIGenerator
+
+        if not base_url:
+            raise ValueError("--base-url is required for the openai backend (e.g. http://127.0.0.1:8000/v1)")
+        return OpenAIGenerator(base_url, model, concurrency=concurrency, tokenizer=tokenizer, **kwargs)
+    raise ValueError(f"--backend: unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")

@@ -1,0 +1,110 @@
+"""Generation with transformers on CPU or GPU: batched with left padding, n samples per prompt.
+
+Each sample is its own row of the batch (the prompt repeated), so a batch can mix prompts and sample indices
+freely; rows are ordered by prompt length to waste little on padding. Completions are yielded batch by batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from thinktrim.lm.base import Completion
+from thinktrim.lm.generate import GenerationConfig, GeneratorBase, Job, cut_at_stop
+
+DEFAULT_BATCH_SIZE = 8  # ~90 tok/s for the embedded model on 2 CPU cores, vs ~17 one at a time
+
+
+class HFGenerator(GeneratorBase):
+    """Wraps a loaded causal LM and its tokenizer (the tokenizer must have a chat template)."""
+
+    def __init__(self, model: Any, tokenizer: Any) -> None:
+        if getattr(tokenizer, "chat_template", None) is None:
+            raise ValueError("the tokenizer has no chat template; evaluation prompts are chat conversations")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.eos_ids = _eos_ids(model, tokenizer)
+        if not self.eos_ids:
+            raise ValueError("neither the model's generation config nor the tokenizer names an EOS token")
+        # Padding only ever sits left of the prompt; any id works, EOS is the usual choice.
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.eos_ids)
+
+    @classmethod
+    def from_pretrained(cls, name: str = "embedded", device: str = "auto", dtype: str = "auto") -> HFGenerator:
+        from thinktrim.lm.load import load_causal_lm
+
+        model, tokenizer = load_causal_lm(name, device=device, dtype=dtype)
+        return cls(model, tokenizer)
+
+    def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        # The template already holds BOS and friends: add nothing more.
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def stream(self, jobs: Sequence[Job], config: GenerationConfig) -> Iterator[tuple[int, int, Completion]]:
+        prompts = [self.prompt_ids(job.chat()) for job in jobs]
+        rows = sorted(((j, s) for j, job in enumerate(jobs) for s in job.samples),
+                      key=lambda r: (len(prompts[r[0]]), r))
+        size = config.batch_size or DEFAULT_BATCH_SIZE
+        for b, start in enumerate(range(0, len(rows), size)):
+            batch = rows[start:start + size]
+            seed = None if config.seed is None else config.seed + b
+            outs = self._generate_batch([prompts[j] for j, _ in batch], config, seed)
+            for (j, s), completion in zip(batch, outs):
+                yield j, s, completion
+
+    def _generate_batch(self, prompts: list[list[int]], config: GenerationConfig,
+                        seed: int | None) -> list[Completion]:
+        import torch
+
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for i, p in enumerate(prompts):
+            ids[i, width - len(p):] = torch.tensor(p, dtype=torch.long)
+            mask[i, width - len(p):] = 1
+        device = self.model.device
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=config.max_new_tokens, pad_token_id=self.pad_id, eos_token_id=sorted(self.eos_ids),
+            do_sample=not config.greedy,
+        )
+        if config.greedy:  # unset sampling knobs the model's own generation config may carry
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        else:
+            kwargs.update(temperature=config.temperature, top_p=config.top_p, top_k=None)
+        if config.stop:
+            kwargs.update(stop_strings=list(config.stop), tokenizer=self.tokenizer)
+        if seed is not None:
+            torch.manual_seed(seed)
+        with torch.inference_mode():
+            out = self.model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), **kwargs)
+        return [self._completion(row.tolist(), config) for row in out[:, width:].cpu()]
+
+    def _completion(self, generated: list[int], config: GenerationConfig) -> Completion:
+        # A finished row is padded after its EOS; a row stopped by a stop string is padded with pad_id.
+        end = next((i for i, t in enumerate(generated) if t in self.eos_ids), None)
+        if end is not None:
+            tokens, reason = generated[:end + 1], "stop"
+        else:
+            tokens = generated
+            while tokens and tokens[-1] == self.pad_id:  # pad_id is not an EOS here: only fills after a stop
+                tokens = tokens[:-1]
+            reason = "length" if len(tokens) >= config.max_new_tokens else "stop"
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        text, stopped = cut_at_stop(text, config.stop)
+        return Completion(text=text, tokens=len(tokens), finish_reason="stop" if stopped else reason)
+
+    def close(self) -> None:
+        self.model = None
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids: set[int] = set()
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    if isinstance(eos, int):
+        ids.add(eos)
+    elif eos:
+        ids.update(int(e) for e in eos)
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    return ids

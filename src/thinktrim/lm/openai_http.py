@@ -1,0 +1,52 @@
+"""One POST to an OpenAI-compatible `/v1/chat/completions`, with a timeout and retries with backoff.
+
+Shared by everything that talks to such a server (the generation backend, the step judge).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class ServerError(RuntimeError):
+    """The server failed (or kept failing) to answer a request."""
+
+
+def chat_url(base_url: str) -> str:
+    base = base_url.rstrip("/")
+    return base if base.endswith("/chat/completions") else (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
+
+
+def post_chat(
+    client: Any,
+    base_url: str,
+    payload: dict[str, Any],
+    timeout_s: float = 60.0,
+    retries: int = 3,
+    backoff_s: float = 1.0,
+    api_key: str | None = None,
+) -> dict[str, Any]:
+    """POST `payload` and return the decoded JSON; retries transport errors and 408/429/5xx responses."""
+    import httpx
+
+    key = api_key or os.environ.get("OPENAI_API_KEY") or "none"
+    headers = {"Authorization": f"Bearer {key}"}
+    url = chat_url(base_url)
+    last = ""
+    for attempt in range(retries + 1):
+        try:
+            resp = client.post(url, json=payload, headers=headers, timeout=timeout_s)
+            if resp.status_code == 200:
+                return resp.json()
+            last = f"HTTP {resp.status_code}: {resp.text[:300]}"
+            if resp.status_code not in RETRY_STATUS:
+                break
+        except (httpx.TransportError, ValueError) as e:
+            last = f"{type(e).__name__}: {e}"
+        if attempt < retries:
+            time.sleep(backoff_s * 2**attempt)
+    raise ServerError(f"{url}: {last} (after {retries + 1} attempt(s))")

@@ -1,0 +1,42 @@
+"""From raw thinking to annotated steps: segment, classify by markers, protect, link and group into units.
+
+The LLM judge (judge.py) is an optional pass between marker classification and linking; scoring and pruning
+come after (score.py, prune.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from thinktrim.data.trace import Step
+from thinktrim.refine.classify import (
+    MarkerLexicon,
+    assign_units,
+    classify_by_markers,
+    link_to_progressive,
+    protect,
+    unit_spans,
+)
+from thinktrim.refine.segment import SegmentConfig, segment
+
+__all__ = ["annotate_steps", "unit_spans"]
+
+Judge = Callable[[str, list[Step]], list[Step]]
+
+
+def annotate_steps(
+    thinking: str,
+    answer: str,
+    segment_config: SegmentConfig | None = None,
+    lexicon: MarkerLexicon | None = None,
+    judge: Judge | None = None,
+) -> list[Step]:
+    """Steps of `thinking` with kind, link, protection and unit set (PIR not yet scored)."""
+    lexicon = lexicon or MarkerLexicon.load()
+    steps = segment(thinking, segment_config, lexicon.split_regex())
+    steps = classify_by_markers(thinking, steps, lexicon)
+    if judge is not None:
+        steps = judge(thinking, steps)
+    steps = protect(thinking, steps, answer)
+    steps = link_to_progressive(steps)
+    return assign_units(steps)

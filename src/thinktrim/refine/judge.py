@@ -1,0 +1,110 @@
+"""An LLM judge for steps with no marker phrase: which mode is it, and which earlier step does it check?
+
+Called through any OpenAI-compatible endpoint with a JSON answer format. A request that keeps failing, or
+an answer that does not parse, leaves the step progressive (the safe choice: progressive steps are kept)
+and is counted in `failures`.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from thinktrim.data.trace import Step, StepKind
+from thinktrim.lm.openai_http import ServerError, post_chat
+
+_INSTRUCTIONS = (
+    "You label one step of a model's reasoning. Modes: progressive (advances the solution), verification "
+    "(re-checks an earlier computation or claim), multi_method (solves again another way), error_correction "
+    "(finds and fixes a mistake). Answer with JSON only: "
+    '{"mode": "<one of the four>", "checks_step": <number of the earlier step it checks or corrects, or null>}'
+)
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    base_url: str = field(metadata={"help": "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"})
+    model: str = field(metadata={"help": "Model name sent with each request."})
+    timeout_s: float = field(default=60.0, metadata={"help": "Seconds per request."})
+    retries: int = field(default=3, metadata={"help": "Retries per request (transport errors, 5xx, bad JSON)."})
+    concurrency: int = field(default=4, metadata={"help": "Parallel requests."})
+    context_steps: int = field(default=3, metadata={"help": "Earlier steps shown to the judge."})
+    max_step_chars: int = field(default=1500, metadata={"help": "Longer steps are shown cut to this size."})
+
+    def __post_init__(self) -> None:
+        if not self.base_url:
+            raise ValueError("judge base_url: required")
+        if self.timeout_s <= 0 or self.retries < 0 or self.concurrency < 1:
+            raise ValueError(
+                f"judge: timeout_s > 0, retries >= 0, concurrency >= 1 required "
+                f"(got {self.timeout_s}, {self.retries}, {self.concurrency})"
+            )
+
+
+def parse_verdict(content: str, index: int) -> tuple[StepKind, int | None] | None:
+    """(mode, linked step) from the judge's JSON, or None if it is not a valid verdict for step `index`."""
+    try:
+        data = json.loads(content.strip().removeprefix("```json").removesuffix("```"))
+        kind = StepKind(str(data["mode"]).strip().lower().replace("-", "_").replace(" ", "_"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    link = data.get("checks_step")
+    link = link if isinstance(link, int) and 0 <= link < index else None
+    return kind, link
+
+
+class LLMJudge:
+    """Revises the kind (and link) of unmarked steps; callable as `judge(thinking, steps) -> steps`."""
+
+    def __init__(self, config: JudgeConfig) -> None:
+        import httpx
+
+        self.config = config
+        self.client = httpx.Client()
+        self.failures = 0
+        self.calls = 0
+
+    def _messages(self, thinking: str, steps: list[Step], i: int) -> list[dict[str, str]]:
+        cut = self.config.max_step_chars
+        shown = [
+            f"[step {j}] {thinking[s.start : s.end][:cut].strip()}"
+            for j, s in enumerate(steps[max(0, i - self.config.context_steps) : i], max(0, i - self.config.context_steps))
+        ]
+        user = "Earlier steps:\n" + "\n".join(shown) + f"\n\nStep to label:\n[step {i}] "
+        user += thinking[steps[i].start : steps[i].end][:cut].strip()
+        return [{"role": "system", "content": _INSTRUCTIONS}, {"role": "user", "content": user}]
+
+    def _ask(self, thinking: str, steps: list[Step], i: int) -> tuple[StepKind, int | None] | None:
+        payload: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": self._messages(thinking, steps, i),
+            "temperature": 0.0,
+            "max_tokens": 64,
+            "response_format": {"type": "json_object"},
+        }
+        for _ in range(self.config.retries + 1):
+            self.calls += 1
+            try:
+                reply = post_chat(self.client, self.config.base_url, payload, self.config.timeout_s, self.config.retries)
+            except ServerError:
+                return None
+            verdict = parse_verdict(reply["choices"][0]["message"].get("content") or "", i)
+            if verdict is not None:
+                return verdict
+        return None
+
+    def __call__(self, thinking: str, steps: list[Step]) -> list[Step]:
+        todo = [i for i, s in enumerate(steps) if i > 0 and s.marker is None]
+        with ThreadPoolExecutor(self.config.concurrency) as pool:
+            verdicts = list(pool.map(lambda i: self._ask(thinking, steps, i), todo))
+        out = list(steps)
+        for i, verdict in zip(todo, verdicts):
+            if verdict is None:
+                self.failures += 1
+                continue
+            kind, link = verdict
+            link = link if link is not None and steps[link].kind is StepKind.PROGRESSIVE else None
+            out[i] = replace(steps[i], kind=kind, link=link if kind.is_functional else None, marker="judge")
+        return out

@@ -1,0 +1,204 @@
+"""`thinktrim refine` as a streaming pipeline: read → annotate → score (resumable) → prune → write.
+
+Scoring results go to `annotations.jsonl` one chain at a time (fsync'ed), so a killed run resumes at the next
+unscored chain. Pruning for every ratio and all the outputs are then derived from the annotations, each file
+written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from thinktrim.data.formats import RecordError, SourceRecord, read_records
+from thinktrim.data.store import JsonlStore, write_json
+from thinktrim.data.trace import Step, Trace
+from thinktrim.lm.base import AnswerScorer
+from thinktrim.refine.annotate import annotate_steps
+from thinktrim.refine.classify import MarkerLexicon
+from thinktrim.refine.config import RefineConfig
+from thinktrim.refine.score import answer_text, apply_scores, scoring_task
+from thinktrim.refine.segment import SegmentConfig
+
+ANNOTATIONS = "annotations.jsonl"
+REJECTS = "rejects.jsonl"
+RUN_FILE = "run.json"
+# Settings that change scores: a resumed run must use the same ones.
+_SCORING_KEYS = (
+    "input", "model", "answer_target", "system_prompt", "layout", "whole_response_as_thinking",
+    "target_sentences", "max_sentences", "markers", "judge_url", "judge_model", "max_context",
+)
+
+
+@dataclass
+class ChainOutcome:
+    """What happened to one chain, as stored in annotations.jsonl."""
+
+    trace: Trace
+    steps: list[Step]
+    status: str  # scored | no_units | unclosed | no_answer | overlong
+    reason: str = ""
+    answer_target: str = ""
+    step_tokens: list[int] = field(default_factory=list)
+    full_nll: float | None = None
+    answer_tokens: int | None = None
+    context_tokens: int | None = None
+
+    def to_record(self, location: str) -> dict[str, Any]:
+        return {
+            "id": self.trace.id,
+            "location": location,
+            "status": self.status,
+            "reason": self.reason,
+            "answer_target": self.answer_target,
+            "full_nll": self.full_nll,
+            "answer_tokens": self.answer_tokens,
+            "context_tokens": self.context_tokens,
+            "steps": [
+                {**s.to_dict(self.trace.thinking), "tokens": t}
+                for s, t in zip(self.steps, self.step_tokens or [None] * len(self.steps))
+            ],
+        }
+
+
+class Refiner:
+    """Annotates and scores one trace at a time; the scoring model is loaded on first need."""
+
+    def __init__(self, cfg: RefineConfig, scorer: AnswerScorer | None = None) -> None:
+        self.cfg = cfg
+        self.lexicon = MarkerLexicon.load(cfg.markers)
+        self.segment_config = SegmentConfig(cfg.target_sentences, max(cfg.max_sentences, cfg.target_sentences))
+        self._scorer = scorer
+        self._tokenizer: Any = None
+        self.judge = None
+        if cfg.judge_url:
+            from thinktrim.refine.judge import JudgeConfig, LLMJudge
+
+            self.judge = LLMJudge(
+                JudgeConfig(
+                    base_url=cfg.judge_url,
+                    model=cfg.judge_model or "",
+                    timeout_s=cfg.judge_timeout,
+                    retries=cfg.judge_retries,
+                    concurrency=cfg.judge_concurrency,
+                )
+            )
+
+    @property
+    def scorer(self) -> AnswerScorer:
+        if self._scorer is None:
+            from thinktrim.lm.hf_score import make_scorer
+
+            self._scorer = make_scorer(
+                self.cfg.scorer,
+                model=self.cfg.model,
+                device=self.cfg.device,
+                dtype=self.cfg.dtype,
+                max_batch_tokens=self.cfg.max_batch_tokens,
+                max_context=self.cfg.max_context,
+            )
+        return self._scorer
+
+    @property
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            from thinktrim.lm.load import load_tokenizer
+
+            self._tokenizer = getattr(self._scorer, "tokenizer", None) or load_tokenizer(self.cfg.model)
+        return self._tokenizer
+
+    def count_tokens(self, trace: Trace, steps: list[Step]) -> list[int]:
+        texts = [trace.thinking[s.start : s.end] for s in steps]
+        if not texts:
+            return []
+        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    def process(self, trace: Trace) -> ChainOutcome:
+        answer, target = answer_text(trace, self.cfg.answer_target)  # type: ignore[arg-type]
+        steps = annotate_steps(trace.thinking, answer, self.segment_config, self.lexicon, self.judge)
+        outcome = ChainOutcome(trace, steps, "scored", answer_target=target)
+        outcome.step_tokens = self.count_tokens(trace, steps)
+        if not trace.thinking_closed and not self.cfg.whole_response_as_thinking:
+            outcome.status, outcome.reason = "unclosed", "the response never closes its thinking"
+            return outcome
+        if not answer.strip():
+            outcome.status, outcome.reason = "no_answer", f"no answer text for answer target {target!r}"
+            return outcome
+        task = scoring_task(trace, steps, answer, self.cfg.system_prompt)
+        if not task.removals:
+            outcome.status, outcome.reason = "no_units", "no functional units to score"
+            return outcome
+        n = self.scorer.sequence_length(task)
+        if n > self.scorer.max_context:
+            reason = f"{n} tokens > max context {self.scorer.max_context}"
+            if self.cfg.overlong == "error":
+                raise ValueError(f"chain {trace.id}: {reason} (use --overlong skip or a longer-context model)")
+            outcome.status, outcome.reason = "overlong", reason
+            return outcome
+        result = self.scorer.score(task)
+        outcome.steps = apply_scores(steps, result)
+        outcome.full_nll = result.full_nll
+        outcome.answer_tokens = result.answer_tokens
+        outcome.context_tokens = result.context_tokens
+        return outcome
+
+
+def check_resumable(cfg: RefineConfig, out: Path) -> None:
+    """Refuse to resume into a folder written with settings that change the scores."""
+    run_file = out / RUN_FILE
+    if run_file.exists():
+        previous = json.loads(run_file.read_text(encoding="utf-8"))
+        changed = [k for k in _SCORING_KEYS if previous.get(k) != cfg.to_dict().get(k)]
+        if changed and (out / ANNOTATIONS).exists():
+            raise ValueError(
+                f"{out} holds a run with different {', '.join(changed)}; use a new --output-dir or remove it"
+            )
+    write_json(run_file, {**cfg.to_dict(), "ratios": list(cfg.ratios)})
+
+
+def iter_input(cfg: RefineConfig) -> Iterator[SourceRecord | RecordError]:
+    """The input's records (or errors, with --on-error skip), stopping after --limit valid records."""
+    n = 0
+    for item in read_records(
+        cfg.input,
+        layout=cfg.layout,
+        file_format=cfg.file_format,
+        on_error=cfg.on_error,
+        whole_response_as_thinking=cfg.whole_response_as_thinking,
+    ):
+        if isinstance(item, SourceRecord):
+            if cfg.limit is not None and n >= cfg.limit:
+                return
+            n += 1
+        yield item
+
+
+def score_all(cfg: RefineConfig, refiner: Refiner | None = None) -> None:
+    """Annotate and score every chain not yet in annotations.jsonl, with a progress bar."""
+    from tqdm import tqdm
+
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    check_resumable(cfg, out)
+    total = sum(1 for item in iter_input(cfg) if isinstance(item, SourceRecord))
+    refiner = refiner or Refiner(cfg)
+    with JsonlStore(out / ANNOTATIONS) as store, JsonlStore(out / REJECTS, key="location") as rejects:
+        bar = tqdm(total=total, desc="refine", unit="chain", dynamic_ncols=True)
+        bar.update(sum(1 for _ in store.done))
+        tokens = 0
+        for item in iter_input(cfg):
+            if isinstance(item, RecordError):
+                if item.location not in rejects:
+                    rejects.append({"location": item.location, "field": item.field, "reason": item.reason})
+                continue
+            if item.trace.id in store:
+                continue
+            outcome = refiner.process(item.trace)
+            store.append(outcome.to_record(item.location))
+            tokens += outcome.context_tokens or 0
+            bar.set_postfix_str(f"{outcome.status}, {tokens / max(bar.format_dict['elapsed'], 1e-9):,.0f} ctx tok/s")
+            bar.update(1)
+        bar.close()

@@ -1,0 +1,109 @@
+"""Split a reasoning chain into steps of a few sentences, losslessly.
+
+The paper asks an LLM to group sentences into "sub-thinking" steps of 3–4 sentences; we do it with rules:
+pieces end at sentence ends and line breaks (never inside display math), a discourse marker ("Wait",
+"Alternatively", …) always opens a new step, and otherwise a step closes once it holds `target_sentences`
+sentences, preferably at a paragraph break. Steps are `[start, end)` spans whose concatenation is the input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from thinktrim.data.trace import Step
+
+# A sentence ends at . ! ? (optionally closed by quotes/brackets/**) followed by white space.
+_SENTENCE_END = re.compile(r"[.!?](?:[\"')\]]|\*\*)*(?=\s)")
+_DISPLAY_MATH = re.compile(r"\\\[.*?\\\]|\$\$.*?\$\$", re.S)
+# Interjections that may precede a marker at the start of a sentence: "Hmm, wait", "But wait", "Oh, alternatively".
+_LEAD_IN = r"(?:(?:but|and|so|hmm+|oh|ah|ok|okay|well|no|yes|actually|now|then)\b[,.!]?\s*)*"
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """How big steps are. Defaults follow the paper's 3–4 sentences per step."""
+
+    target_sentences: int = field(default=4, metadata={"help": "Sentences per step before a break is taken."})
+    max_sentences: int = field(default=8, metadata={"help": "Hard cap: close a step even mid-paragraph."})
+    max_chars: int = field(default=1500, metadata={"help": "Close a step at the next sentence end past this size."})
+    split_on_markers: bool = field(default=True, metadata={"help": "A discourse marker always opens a new step."})
+
+    def __post_init__(self) -> None:
+        if self.target_sentences < 1:
+            raise ValueError(f"target_sentences must be >= 1, got {self.target_sentences}")
+        if self.max_sentences < self.target_sentences:
+            raise ValueError(
+                f"max_sentences ({self.max_sentences}) must be >= target_sentences ({self.target_sentences})"
+            )
+        if self.max_chars < 1:
+            raise ValueError(f"max_chars must be >= 1, got {self.max_chars}")
+
+
+@dataclass(frozen=True)
+class _Piece:
+    start: int
+    end: int
+    paragraph_end: bool  # the piece ends with a blank line (or the text ends)
+
+
+def _protected_ranges(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _DISPLAY_MATH.finditer(text)]
+
+
+def _cut_points(text: str) -> list[tuple[int, bool]]:
+    """Offsets where a piece may end (after trailing white space), with whether it is a paragraph break."""
+    blocked = _protected_ranges(text)
+
+    def inside_math(i: int) -> bool:
+        return any(a < i < b for a, b in blocked)
+
+    cuts: dict[int, bool] = {}
+    for m in re.finditer(r"\n\s*", text):
+        if not inside_math(m.start()):
+            cuts[m.end()] = cuts.get(m.end(), False) or m.group().count("\n") >= 2
+    for m in _SENTENCE_END.finditer(text):
+        ws = re.match(r"[ \t]*", text[m.end() :])
+        end = m.end() + (ws.end() if ws else 0)
+        if end < len(text) and text[end] == "\n":
+            continue  # the newline run that follows makes the cut
+        if not inside_math(m.start()) and end < len(text):
+            cuts.setdefault(end, False)
+    return sorted((i, para) for i, para in cuts.items() if 0 < i < len(text))
+
+
+def sentence_pieces(text: str) -> list[_Piece]:
+    pieces, start = [], 0
+    for cut, para in _cut_points(text):
+        pieces.append(_Piece(start, cut, para))
+        start = cut
+    if start < len(text) or not pieces:
+        pieces.append(_Piece(start, len(text), True))
+    return pieces
+
+
+def opening_marker_regex(phrases: list[str]) -> re.Pattern[str]:
+    """A regex matching any phrase at the start of a text, after optional interjections."""
+    alts = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"^\s*(?:[*#>\-]+\s*)?{_LEAD_IN}({alts})\b", re.I)
+
+
+def segment(thinking: str, config: SegmentConfig | None = None, markers: re.Pattern[str] | None = None) -> list[Step]:
+    """Split `thinking` into steps; `markers` (an opening-marker regex) forces a new step where it matches."""
+    config = config or SegmentConfig()
+    if not thinking:
+        return []
+    steps: list[Step] = []
+    start, count, prev_para = 0, 0, False
+    for piece in sentence_pieces(thinking):
+        if count:
+            text = thinking[piece.start : piece.end]
+            marker = config.split_on_markers and markers is not None and markers.match(text)
+            full = count >= config.target_sentences and (prev_para or piece.start - start >= config.max_chars)
+            if marker or full or count >= config.max_sentences:
+                steps.append(Step(start, piece.start))
+                start, count = piece.start, 0
+        count += 1
+        prev_para = piece.paragraph_end
+    steps.append(Step(start, len(thinking)))
+    return steps

@@ -1,0 +1,65 @@
+"""Check a refine output folder: refined chains are exact concatenations of original step spans, and only
+functional units were removed. Used by the tests and by `thinktrim refine-check`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from thinktrim.data.trace import Step
+
+
+def removable_subsequence(refined: str, texts: list[str], removable: list[bool]) -> bool:
+    """Whether `refined` is the concatenation of the texts with only removable ones left out.
+
+    Walks the steps keeping the set of positions in `refined` reachable so far (a tiny dynamic program), so
+    repeated step texts cannot fool it.
+    """
+    positions = {0}
+    for text, can_drop in zip(texts, removable):
+        nxt = {p + len(text) for p in positions if refined.startswith(text, p)}
+        if can_drop:
+            nxt |= positions
+        positions = nxt
+        if not positions:
+            return False
+    return len(refined) in positions
+
+
+def check_refined(out_dir: str | Path) -> list[str]:
+    """Problems found in the folder (empty when every refined file checks out)."""
+    from thinktrim.data.formats import read_records
+    from thinktrim.refine.outputs import load_annotations
+
+    out = Path(out_dir)
+    anns = load_annotations(out)
+    problems: list[str] = []
+    for ann in anns.values():
+        steps_text = "".join(d["text"] for d in ann.record["steps"])
+        spans_ok = all(a.end == b.start for a, b in zip(ann.steps, ann.steps[1:]))
+        if not spans_ok or (ann.steps and ann.steps[0].start != 0):
+            problems.append(f"{ann.record['id']}: step spans are not contiguous")
+        ann.record["_thinking"] = steps_text
+    files = sorted(out.glob("refined_r*.*"))
+    if not files:
+        problems.append(f"{out}: no refined_r*.* files")
+    for path in files:
+        for item in read_records(path, on_error="skip"):
+            if not hasattr(item, "trace"):
+                problems.append(f"{path.name}: unreadable record {item}")
+                continue
+            trace = item.trace
+            ann = anns.get(trace.id)
+            if ann is None:
+                problems.append(f"{path.name}: {trace.id} has no annotation")
+                continue
+            texts = [d["text"] for d in ann.record["steps"]]
+            removable = [_removable(s) for s in ann.steps]
+            if not removable_subsequence(trace.thinking, texts, removable):
+                problems.append(
+                    f"{path.name}: {trace.id}: refined thinking is not the original steps minus functional units"
+                )
+    return problems
+
+
+def _removable(step: Step) -> bool:
+    return step.kind.is_functional and step.unit is not None and not step.protected

@@ -1,0 +1,52 @@
+import pytest
+
+from thinktrim.data.trace import Step, StepKind
+from thinktrim.refine.prune import n_to_remove, refined_thinking, units_to_remove
+from thinktrim.refine.verify import removable_subsequence
+
+V, M, P = StepKind.VERIFICATION, StepKind.MULTI_METHOD, StepKind.PROGRESSIVE
+
+
+def chain(spec):
+    """spec: list of (kind, unit, pir) → steps of 10 chars each."""
+    return [Step(10 * i, 10 * i + 10, k, unit=u, pir=p) for i, (k, u, p) in enumerate(spec)]
+
+
+A = chain([(P, None, None), (V, 0, 0.5), (V, 0, 0.5), (P, None, None), (V, 1, -0.2), (M, 2, 0.1), (V, 3, 0.0),
+           (M, 4, 0.9)])
+B = chain([(P, None, None), (V, 0, 0.3), (V, 1, 0.05), (M, 2, 1.0)])
+
+
+@pytest.mark.parametrize(("ratio", "n", "k"), [(0.2, 3, 1), (0.2, 2, 0), (0.5, 3, 2), (0.5, 1, 1), (0.8, 5, 4),
+                                                (1.0, 4, 4), (0.3, 0, 0)])
+def test_count_rounds_half_up(ratio: float, n: int, k: int) -> None:
+    assert n_to_remove(ratio, n) == k
+
+
+def test_per_chain_removes_lowest_of_each_type() -> None:
+    got = units_to_remove({"a": A, "b": B}, 0.5, "chain")
+    # a: verification units 0 (0.5), 1 (-0.2), 3 (0.0) → remove 2 lowest: 1, 3; multi 2 (0.1), 4 (0.9) → 2
+    assert got["a"] == {1, 3, 2}
+    # b: verification 0 (0.3), 1 (0.05) → 1; multi one unit → round(0.5) = 1 → 2
+    assert got["b"] == {1, 2}
+
+
+def test_dataset_scope_ranks_across_chains() -> None:
+    got = units_to_remove({"a": A, "b": B}, 0.2, "dataset")
+    # verification units across chains: -0.2, 0.0, 0.05, 0.3, 0.5 → round(1.0) = 1 removed: a/1
+    # multi: 0.1, 0.9, 1.0 → round(0.6) = 1 removed: a/2
+    assert got == {"a": {1, 2}}
+
+
+def test_refined_thinking_is_original_spans() -> None:
+    text = "".join(chr(65 + i) * 10 for i in range(len(A)))
+    out = refined_thinking(text, A, {0, 3})
+    assert out == text[:10] + text[30:60] + text[70:]
+    removable = [s.unit is not None for s in A]
+    assert removable_subsequence(out, [s.text(text) for s in A], removable)
+    assert not removable_subsequence(text[10:], [s.text(text) for s in A], removable)  # first step dropped
+
+
+def test_bad_ratio() -> None:
+    with pytest.raises(ValueError, match="ratio"):
+        units_to_remove({"a": A}, 1.5)

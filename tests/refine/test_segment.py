@@ -1,0 +1,55 @@
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from thinktrim.refine.classify import MarkerLexicon
+from thinktrim.refine.segment import SegmentConfig, segment
+
+SAMPLE = Path(__file__).parents[2] / "src/thinktrim/data/samples/thought_anchors_sample.jsonl"
+LEXICON = MarkerLexicon.load()
+
+_words = st.sampled_from(
+    ["Wait,", "wait", "Alternatively", "Let me check", "x = 3.", "So", "the", "answer", "is", "\\[a\n\nb\\]",
+     "$$x$$", "1.5", "e.g.", "!", "?", ".", "\n", "\n\n", " ", "  ", "**Final Answer**", "Hmm,", "é", "\t", "But"]
+)
+texts = st.lists(_words, max_size=80).map(" ".join) | st.text(max_size=400)
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts, st.integers(1, 6), st.integers(0, 6))
+def test_segmentation_is_lossless(text: str, target: int, extra: int) -> None:
+    steps = segment(text, SegmentConfig(target_sentences=target, max_sentences=target + extra),
+                    LEXICON.split_regex())
+    assert "".join(text[s.start : s.end] for s in steps) == text
+    assert all(s.end > s.start for s in steps)
+    assert all(a.end == b.start for a, b in zip(steps, steps[1:]))
+
+
+def test_real_chain_steps_have_a_few_sentences_and_markers_open_steps() -> None:
+    rec = json.loads(SAMPLE.read_text().split("\n")[0])
+    thinking = rec["response"].split("</think>")[0]
+    steps = segment(thinking, SegmentConfig(), LEXICON.split_regex())
+    assert "".join(s.text(thinking) for s in steps) == thinking
+    assert 5 < len(steps) < len(thinking) / 60
+    rx = LEXICON.split_regex()
+    # every "Wait"/"Alternatively" sentence after a blank line opens a step
+    for i in range(1, len(thinking)):
+        if thinking[i - 2 : i] == "\n\n" and rx.match(thinking[i:]):
+            assert any(s.start == i for s in steps), thinking[i : i + 40]
+
+
+def test_display_math_is_never_split() -> None:
+    text = "We compute.\n\n\\[\nx = 1.\n\ny = 2.\n\\]\n\nWait, check. Done."
+    steps = segment(text, SegmentConfig(target_sentences=1, max_sentences=1), LEXICON.split_regex())
+    for s in steps:
+        chunk = s.text(text)
+        assert chunk.count("\\[") == chunk.count("\\]")
+
+
+def test_config_is_validated() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="max_sentences"):
+        SegmentConfig(target_sentences=4, max_sentences=2)
