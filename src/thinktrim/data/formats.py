@@ -159,6 +159,7 @@ def read_records(
     file_format: str = "auto",
     on_error: Literal["raise", "skip"] = "raise",
     whole_response_as_thinking: bool = False,
+    id_stem: str | None = None,
 ) -> Iterator[SourceRecord | RecordError]:
     """Stream the records of a dataset file as `SourceRecord`s.
 
@@ -170,6 +171,9 @@ def read_records(
     A chain that never closes its thinking has `thinking_closed=False`, its whole response as `thinking` and
     an empty answer; with `whole_response_as_thinking` it is also marked `meta["whole_response_as_thinking"]`,
     the user's consent to refine it anyway.
+
+    Records without an id field get `{id_stem}-{line or index}`, the stem defaulting to the file's; pass the
+    input's stem to read a derived file (a refined copy) under the input's ids.
     """
     if layout != "auto" and layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r}: expected auto or one of {', '.join(LAYOUTS)}")
@@ -187,7 +191,7 @@ def read_records(
                 raise raw
             this_layout = chosen or detect_layout(raw)
             parsed = parse_record(raw, this_layout)
-            rid, id_key = _record_id(raw, path.stem, pos)
+            rid, id_key = _record_id(raw, path.stem if id_stem is None else id_stem, pos)
             if rid in seen:
                 raise RecordError(None, None, id_key or "id", f"duplicate id {rid!r} (first at {seen[rid]})")
         except RecordError as e:

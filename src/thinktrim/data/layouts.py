@@ -54,6 +54,9 @@ class RecordError(ValueError):
             return self.path
         return f"{self.path}:{self.line}" if self.unit == "line" else f"{self.path}[{self.line}]"
 
+    def __reduce__(self) -> tuple[type, tuple[Any, ...]]:  # picklable across worker processes
+        return RecordError, (self.path, self.line, self.field, self.reason, self.unit)
+
     def at(self, path: str, line: int, unit: Literal["line", "record"]) -> RecordError:
         return RecordError(path, line, self.field, self.reason, unit)
 
@@ -73,7 +76,7 @@ class Parsed:
     closed: bool
     slot: tuple[str | int, ...]
     span: tuple[int, int]
-    split: str  # how the thinking was delimited: "</think>", "attempt", "final-answer", "unclosed", ...
+    split: str  # how it was delimited: "</think>", "attempt", "final-answer", "boxed-paragraph", "unclosed"...
     meta: dict[str, Any] = field(default_factory=dict)
     joined: bool = False  # s1K list of several trajectories, read joined: written back as one element
 
@@ -134,19 +137,19 @@ def split_thinking(response: str) -> tuple[str, str, bool]:
     return response[slice(*sp.thinking)], response[slice(*sp.answer)], sp.closed
 
 
-def _final_answer_start(text: str) -> int | None:
+def _final_answer_start(text: str) -> tuple[int, str] | None:
     """Where a LIMO solution's closing part starts: its last "Final Answer" line, else the paragraph with
     the last `\\boxed{`. None when there is none, or when it would leave no thinking before it."""
     heads = list(_FINAL_ANSWER.finditer(text))
     if heads:
-        start = heads[-1].start()
+        start, how = heads[-1].start(), "final-answer"
     else:
         box = text.rfind("\\boxed")
         if box < 0:
             return None
         breaks = list(_PARAGRAPH_BREAK.finditer(text, 0, box))
-        start = breaks[-1].end() if breaks else 0
-    return start if text[:start].strip() else None
+        start, how = (breaks[-1].end() if breaks else 0), "boxed-paragraph"
+    return (start, how) if text[:start].strip() else None
 
 
 # ----------------------------------------------------------------------------------------- field checking
@@ -226,13 +229,14 @@ def _parse_limo(r: dict[str, Any]) -> Parsed:
     meta = _answer_meta(r, ("answer",))
     if _split_spans(solution) is not None:  # a LIMO-like file that does carry think markers
         return _from_response(question, solution, ("solution",), meta)
-    start = _final_answer_start(solution)
-    if start is None:
+    found = _final_answer_start(solution)
+    if found is None:
         span = _strip_span(solution, 0, len(solution))
         return Parsed(question, solution[slice(*span)], "", False, ("solution",), span, "unclosed", meta)
+    start, how = found
     span = _strip_span(solution, 0, start)
     answer = solution[start:].strip()
-    return Parsed(question, solution[slice(*span)], answer, True, ("solution",), span, "final-answer", meta)
+    return Parsed(question, solution[slice(*span)], answer, True, ("solution",), span, how, meta)
 
 
 _S1K_FIELDS = (  # s1K-1.0, then s1K-1.1 (which ships DeepSeek-R1 and Gemini traces; the R1 ones are used)
@@ -275,9 +279,7 @@ def _content_text(content: Any, where: str) -> str:
     raise RecordError(None, None, where, f"expected a string or a list of text parts, got {got}")
 
 
-def _parse_turns(
-    r: dict[str, Any], key: str, role_keys: tuple[tuple[str, str], ...], roles: dict[str, str]
-) -> Parsed:
+def _parse_turns(r: dict[str, Any], key: str, role_keys: tuple[tuple[str, str], ...], roles: dict[str, str]) -> Parsed:
     """Chat layouts: the last assistant turn holds the thinking, the last user turn before it the question."""
     turns = r.get(key)
     if turns is None:
@@ -398,9 +400,7 @@ def detect_layout(record: dict[str, Any]) -> str:
     if "solution" in record and _first_key(record, ("question", "problem")) is not None:
         return "limo"
     keys = ", ".join(sorted(record)) or "none"
-    raise RecordError(
-        None, None, None, f"no known layout fits its keys ({keys}); layouts: {'; '.join(_SIGNATURES)}"
-    )
+    raise RecordError(None, None, None, f"no known layout fits its keys ({keys}); layouts: {'; '.join(_SIGNATURES)}")
 
 
 def parse_record(record: dict[str, Any], layout: str) -> Parsed:

@@ -97,6 +97,10 @@ class Job:
                                         for m in self.messages):
             raise ValueError(f"Job.messages: expected a list of {{'role', 'content'}} dicts, got {self.messages!r}")
 
+    def chat(self) -> Messages:
+        """A copy of the messages, so a backend cannot alter the job."""
+        return [dict(m) for m in self.messages]
+
 
 class GeneratorBase:
     """What every backend shares: `generate` (the base protocol) on top of the backend's `stream`."""

@@ -17,6 +17,7 @@ def _ratios(value: str) -> tuple[float, ...]:
 
 
 def refine_command(
+    ctx: typer.Context,
     input: Path = typer.Argument(..., exists=True, dir_okay=False, help=help_of("input")),
     output_dir: Path = typer.Option("out", "--output-dir", "-o", help=help_of("output_dir")),
     ratios: str = typer.Option("0.2,0.3,0.5", help=help_of("ratios")),
@@ -49,13 +50,9 @@ def refine_command(
     ),
 ) -> None:
     """Refine a long chain-of-thought dataset with PIR: score functional steps, prune the unimportant ones."""
-    from click import get_current_context
-    from click.core import ParameterSource
-
     from thinktrim.refine.outputs import print_summary, write_outputs
     from thinktrim.refine.pipeline import score_all
 
-    ctx = get_current_context()
     values = {k: v for k, v in ctx.params.items() if k != "config"}
     values.update(input=str(input), output_dir=str(output_dir), ratios=_ratios(ratios),
                   markers=str(markers) if markers else None)
@@ -63,8 +60,7 @@ def refine_command(
         values.pop("system_prompt")
     try:
         if config is not None:
-            explicit = {k: v for k, v in values.items()
-                        if ctx.get_parameter_source(k) is not ParameterSource.DEFAULT}
+            explicit = {k: v for k, v in values.items() if ctx.get_parameter_source(k).name != "DEFAULT"}
             cfg = RefineConfig.from_yaml(config, **explicit)
         else:
             cfg = RefineConfig(**values)

@@ -68,10 +68,8 @@ class LLMJudge:
 
     def _messages(self, thinking: str, steps: list[Step], i: int) -> list[dict[str, str]]:
         cut = self.config.max_step_chars
-        shown = [
-            f"[step {j}] {thinking[s.start : s.end][:cut].strip()}"
-            for j, s in enumerate(steps[max(0, i - self.config.context_steps) : i], max(0, i - self.config.context_steps))
-        ]
+        first = max(0, i - self.config.context_steps)
+        shown = [f"[step {j}] {thinking[s.start : s.end][:cut].strip()}" for j, s in enumerate(steps[first:i], first)]
         user = "Earlier steps:\n" + "\n".join(shown) + f"\n\nStep to label:\n[step {i}] "
         user += thinking[steps[i].start : steps[i].end][:cut].strip()
         return [{"role": "system", "content": _INSTRUCTIONS}, {"role": "user", "content": user}]
@@ -87,7 +85,9 @@ class LLMJudge:
         for _ in range(self.config.retries + 1):
             self.calls += 1
             try:
-                reply = post_chat(self.client, self.config.base_url, payload, self.config.timeout_s, self.config.retries)
+                reply = post_chat(
+                    self.client, self.config.base_url, payload, self.config.timeout_s, self.config.retries
+                )
             except ServerError:
                 return None
             verdict = parse_verdict(reply["choices"][0]["message"].get("content") or "", i)

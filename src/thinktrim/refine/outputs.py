@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from thinktrim.data.formats import SourceRecord, to_messages, with_thinking, write_records
+from thinktrim.data.formats import (
+    SourceRecord,
+    detect_format,
+    json_container_key,
+    llamafactory_dataset_info,
+    to_messages,
+    with_thinking,
+    write_records,
+)
 from thinktrim.data.store import read_jsonl_records, write_json, write_jsonl
 from thinktrim.data.trace import FUNCTIONAL_KINDS, Step, StepKind
 from thinktrim.refine.config import RefineConfig
@@ -58,8 +66,8 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
     anns = load_annotations(out)
     scored = {i: a.steps for i, a in anns.items() if a.status in SCORED}
     removal = {r: units_to_remove(scored, r, cfg.scope) for r in cfg.ratios}  # type: ignore[arg-type]
-    ext = Path(cfg.input).suffix.lstrip(".") if cfg.file_format == "auto" else cfg.file_format
-    file_format = {"jsonl": "jsonl", "json": "json", "parquet": "parquet"}.get(ext, "jsonl")
+    file_format = detect_format(cfg.input, cfg.file_format)
+    json_key = json_container_key(cfg.input) if file_format == "json" else None
 
     refined: dict[float, list[dict[str, Any]]] = defaultdict(list)
     messages: dict[float, list[dict[str, Any]]] = defaultdict(list)
@@ -77,7 +85,7 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
     files = {}
     for r in cfg.ratios:
         path = out / f"refined_{ratio_tag(r)}.{file_format}"
-        write_records(path, refined[r], file_format)
+        write_records(path, refined[r], file_format, json_key=json_key)
         files[r] = path.name
     _write_llamafactory(out / "llamafactory", cfg.dataset_name, cfg.ratios, messages)
     stats = compute_stats(cfg, anns, removal)
@@ -93,18 +101,7 @@ def _write_llamafactory(
     for r in ratios:
         entry = f"{name}_{ratio_tag(r)}"
         write_jsonl(folder / f"{entry}.jsonl", messages[r])
-        info[entry] = {
-            "file_name": f"{entry}.jsonl",
-            "formatting": "sharegpt",
-            "columns": {"messages": "messages"},
-            "tags": {
-                "role_tag": "role",
-                "content_tag": "content",
-                "user_tag": "user",
-                "assistant_tag": "assistant",
-                "system_tag": "system",
-            },
-        }
+        info[entry] = llamafactory_dataset_info(f"{entry}.jsonl", style="messages")
     write_json(folder / "dataset_info.json", info)
 
 
@@ -129,9 +126,8 @@ def compute_stats(
             kept = kept_steps(a.steps, drop.get(i, set()))
             kept_ids = {id(s) for s in kept}
             kept_tokens += sum(t for s, t in zip(a.steps, a.tokens) if id(s) in kept_ids)
-            removed_units.update(
-                {s.kind.value for s in a.steps if s.unit == u}.pop() for u in drop.get(i, set())
-            )
+            kind_of_unit = {s.unit: s.kind.value for s in a.steps if s.unit is not None}
+            removed_units.update(kind_of_unit[u] for u in drop.get(i, set()))
         per_ratio[ratio_tag(r)] = {
             "ratio": r,
             "units_removed": {k.value: removed_units.get(k.value, 0) for k in FUNCTIONAL_KINDS},

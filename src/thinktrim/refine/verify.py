@@ -34,29 +34,26 @@ def check_refined(out_dir: str | Path) -> list[str]:
     anns = load_annotations(out)
     problems: list[str] = []
     for ann in anns.values():
-        steps_text = "".join(d["text"] for d in ann.record["steps"])
         spans_ok = all(a.end == b.start for a, b in zip(ann.steps, ann.steps[1:]))
         if not spans_ok or (ann.steps and ann.steps[0].start != 0):
             problems.append(f"{ann.record['id']}: step spans are not contiguous")
-        ann.record["_thinking"] = steps_text
     files = sorted(out.glob("refined_r*.*"))
     if not files:
         problems.append(f"{out}: no refined_r*.* files")
+    ordered = list(anns.values())  # annotations are written in input order, as the refined files are
     for path in files:
-        for item in read_records(path, on_error="skip"):
+        items = list(read_records(path, on_error="skip"))
+        if len(items) != len(ordered):
+            problems.append(f"{path.name}: {len(items)} records but {len(ordered)} annotated chains")
+            continue
+        for item, ann in zip(items, ordered):
             if not hasattr(item, "trace"):
-                problems.append(f"{path.name}: unreadable record {item}")
-                continue
-            trace = item.trace
-            ann = anns.get(trace.id)
-            if ann is None:
-                problems.append(f"{path.name}: {trace.id} has no annotation")
+                problems.append(f"{path.name}: unreadable record: {item}")
                 continue
             texts = [d["text"] for d in ann.record["steps"]]
-            removable = [_removable(s) for s in ann.steps]
-            if not removable_subsequence(trace.thinking, texts, removable):
+            if not removable_subsequence(item.trace.thinking, texts, [_removable(s) for s in ann.steps]):
                 problems.append(
-                    f"{path.name}: {trace.id}: refined thinking is not the original steps minus functional units"
+                    f"{path.name}: {ann.record['id']}: refined thinking is not the original steps minus functional units"
                 )
     return problems
 

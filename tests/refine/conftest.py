@@ -1,0 +1,27 @@
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+SAMPLE = Path(__file__).parents[2] / "src/thinktrim/data/samples/thought_anchors_sample.jsonl"
+
+
+def trimmed(record: dict, max_chars: int) -> dict:
+    """The record with its thinking cut at the last paragraph break before `max_chars` (answer kept)."""
+    thinking, answer = record["response"].split("</think>", 1)
+    cut = [m.end() for m in re.finditer(r"\n\n", thinking) if m.end() <= max_chars]
+    return {**record, "response": thinking[: cut[-1]] + "</think>" + answer}
+
+
+@pytest.fixture(scope="session")
+def sample_records() -> list[dict]:
+    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory, sample_records) -> Path:
+    """Four real traces with their thinking cut to ~2,500 characters so the embedded model scores them fast."""
+    path = tmp_path_factory.mktemp("data") / "small.jsonl"
+    path.write_text("".join(json.dumps(trimmed(r, 2500)) + "\n" for r in sample_records[:4]), encoding="utf-8")
+    return path
