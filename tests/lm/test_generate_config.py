@@ -35,9 +35,9 @@ def test_normalisation() -> None:
 def test_job_validation() -> None:
     job = Job([{"role": "user", "content": "hi"}], [3, 4])
     assert job.samples == (3, 4) and job.chat() == [{"role": "user", "content": "hi"}]
-    with pytest.raises(ValueError, match="Job.samples"):
+    with pytest.raises(ValueError, match=r"Job\.samples"):
         Job([{"role": "user", "content": "hi"}], ())
-    with pytest.raises(ValueError, match="Job.messages"):
+    with pytest.raises(ValueError, match=r"Job\.messages"):
         Job([{"text": "hi"}], (0,))
 
 

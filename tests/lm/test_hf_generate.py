@@ -1,6 +1,7 @@
 import copy
 
 import pytest
+import torch
 
 from thinktrim.lm.generate import GenerationConfig, Job
 from thinktrim.lm.hf_generate import HFGenerator
@@ -49,9 +50,12 @@ def test_eos_ends_a_completion_and_is_counted(tiny_llama) -> None:
     model, tokenizer = tiny_llama
     model = copy.deepcopy(model)
     eos = tokenizer.eos_token_id
-    with pytest.MonkeyPatch.context():
-        # Make EOS the overwhelming next token: every completion is exactly [EOS].
-        model.lm_head.weight.data[eos] = 50 * model.model.norm.weight.data.sign()
+    # A head that always prefers EOS: every completion is exactly [EOS].
+    head = torch.nn.Linear(model.config.hidden_size, model.config.vocab_size, bias=True)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    head.bias.data[eos] = 10.0
+    model.lm_head = head
     gen = HFGenerator(model, tokenizer)
     out = gen.generate([chat(q) for q in QUESTIONS], GenerationConfig(temperature=0, max_new_tokens=10))
     assert [(c.text, c.tokens, c.finish_reason) for row in out for c in row] == [("", 1, "stop")] * 3

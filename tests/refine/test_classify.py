@@ -39,22 +39,29 @@ def test_units_links_and_protection() -> None:
         "Alternatively, subtract 2 from both sides to get x = 3.\n\n"
         "Now the area is 3 * 3 = 9.\n\n"
         "Hmm, that's wrong, I meant the perimeter 12.\n\n"
+        "Wait, double-check 4 * 3 = 12. Yes. The perimeter is 12. Good.\n\n"
         "So the final answer is 12.\n\n"
-        "Wait, double-check 4 * 3 = 12.\n\n"
     )
     steps = annotate_steps(thinking, "The answer is \\boxed{12}.")
     texts = [s.text(thinking) for s in steps]
     kinds = [s.kind for s in steps]
     assert "".join(texts) == thinking
     assert steps[0].protected and steps[0].unit is None
-    assert kinds[2] is kinds[3] is StepKind.VERIFICATION and steps[2].unit == steps[3].unit  # one unit
-    assert kinds[4] is StepKind.MULTI_METHOD and steps[4].unit != steps[3].unit
-    assert steps[2].link == steps[4].link == 1
+    assert texts[0] == "Let x be the number. We need x + 2 = 5.\n\nSo x = 3.\n\n"  # 3 sentences, one step
+    assert kinds[1] is kinds[2] is StepKind.VERIFICATION and steps[1].unit == steps[2].unit  # one unit
+    assert kinds[3] is StepKind.MULTI_METHOD and steps[3].unit != steps[2].unit
+    assert steps[1].link == steps[3].link == 0
     err = texts.index("Hmm, that's wrong, I meant the perimeter 12.\n\n")
-    assert kinds[err] is StepKind.ERROR_CORRECTION and steps[err].link == err - 1
-    # the step stating the final answer and the last "12" holder are protected, never units
-    final = texts.index("Wait, double-check 4 * 3 = 12.\n\n")
-    assert steps[final].protected and steps[final].unit is None
+    last_progressive = max(i for i in range(err) if kinds[i] is StepKind.PROGRESSIVE)
+    assert kinds[err] is StepKind.ERROR_CORRECTION and steps[err].link == last_progressive
+    assert steps[err].unit is not None
+    check = texts.index("Wait, double-check 4 * 3 = 12. Yes. The perimeter is 12. Good.\n\n")
+    assert kinds[check] is StepKind.VERIFICATION and not steps[check].protected and steps[check].unit is not None
+    # the step stating the final answer (a "final answer" phrase, a \boxed, or the last mention of the boxed
+    # value) is protected: never a unit, never pruned
+    assert steps[-1].protected and steps[-1].unit is None
+    steps = annotate_steps(thinking.replace("So the final answer is 12.", "Done: 12."), "\\boxed{12}")
+    assert steps[-1].protected
     spans = unit_spans(steps)
     assert len(spans) == len({s.unit for s in steps if s.unit is not None})
     assert all(thinking[a:b].strip() for a, b in spans)

@@ -105,6 +105,6 @@ def test_malformed_record_names_file_line_and_field(small_sample: Path, tmp_path
     )
     assert proc.returncode == 0, proc.stderr
     rejects = read_jsonl(tmp_path / "o2" / "rejects.jsonl")
-    assert [r["location"] for r in rejects] == ["bad.jsonl:2", "bad.jsonl:3"]
+    assert [r["location"].rsplit("/", 1)[-1] for r in rejects] == ["bad.jsonl:2", "bad.jsonl:3"]
     assert rejects[0]["field"] == "question" and rejects[1]["reason"]
     assert len(read_jsonl(tmp_path / "o2" / "refined_r0.2.jsonl")) == 2

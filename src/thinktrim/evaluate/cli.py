@@ -72,7 +72,8 @@ def eval_command(
     """Generate, grade and score: writes <output>/<benchmark>/samples.jsonl and <output>/results.json."""
     if ctx.invoked_subcommand is not None:
         return
-    from thinktrim.evaluate.run import EvalConfig, evaluate, print_summary
+    from thinktrim.evaluate.run import EvalConfig, evaluate
+    from thinktrim.evaluate.summary import print_summary
     from thinktrim.lm.generate import GenerationConfig
 
     try:
@@ -137,7 +138,7 @@ def compare_command(
     json_out: bool = typer.Option(False, "--json", help="Print the table as JSON instead."),
 ) -> None:
     """Side-by-side ACC, TOK, EFF and AES (relative to the first run)."""
-    from thinktrim.evaluate.run import compare_rows
+    from thinktrim.evaluate.summary import compare_rows, format_rows
     from thinktrim.report.table import print_table
 
     try:
@@ -148,6 +149,6 @@ def compare_command(
     if json_out:
         typer.echo(json.dumps([dict(zip(columns, row)) for row in rows], indent=2))
     else:
-        print_table("thinktrim eval compare", columns, rows,
+        print_table("thinktrim eval compare", columns, format_rows(columns, rows),
                     caption="ACC = avg@n; TOK = mean output tokens; EFF = ACC/TOK; AES (α=1, β=3, γ=5) "
                             "against the first run.")

@@ -6,6 +6,7 @@ Layout of a run folder:
     <benchmark>/graded.jsonl     the verdict per sample (rewritten atomically at each grading)
     results.json                 metrics per benchmark and overall, their definitions, the config
 A killed run is resumed by running the same command again: finished samples are kept, the rest generated.
+Reading results back (tables, `compare`) is `thinktrim.evaluate.summary`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from thinktrim.lm.generate import BACKENDS, GenerationConfig, Job
 KINDS = ("number", "expression", "choice")
 # Settings whose change would mix incomparable samples in one run folder.
 RESUME_KEYS = ("model", "system_prompt", "max_new_tokens", "temperature", "top_p", "stop")
-AES_NAME = "aes:alpha=1&beta=3&gamma=5"
 
 
 @dataclass
@@ -58,8 +58,8 @@ class EvalConfig:
                                                                       "server reports no usage."})
     baseline: str | None = field(default=None, metadata={"help": "A previous run folder: AES is computed "
                                                                      "against it."})
-    grade_processes: int | None = field(default=None, metadata={"help": "Grading worker processes "
-                                                                            "(default: all cores)."})
+    grade_processes: int | None = field(default=None, metadata={"help": "Grading worker processes (None: "
+                                                                            "all cores; 0: in this process)."})
     generation: GenerationConfig = field(default_factory=GenerationConfig,
                                          metadata={"help": "Sampling settings shared by all backends."})
 
@@ -175,8 +175,7 @@ def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path)
 
         generator = make_generator(config.backend, config.model, device=config.device, dtype=config.dtype,
                                    base_url=config.base_url, concurrency=config.concurrency,
-                                   tokenizer=config.tokenizer or (config.model if config.model == "embedded"
-                                                                  else None))
+                                   tokenizer=config.tokenizer)
         start = time.perf_counter()
         try:
             with tqdm(total=total, desc="generate", unit="sample", dynamic_ncols=True) as bar:
@@ -224,19 +223,22 @@ def grade_records(rows: Sequence[dict[str, Any]], processes: int | None = None,
                   progress: bool = True) -> list[dict[str, Any]]:
     """Grade sample records ({response, answer, kind, finish_reason?, tokens?}); adds correct/extracted/reason.
 
-    A response that hit the token limit with no `\\boxed{}` answer is truncated: wrong whatever the fallback
-    extraction (the last number of an unfinished derivation) would say.
+    `truncated` means the response hit the token limit. Such a response is wrong unless it had already given
+    a `\\boxed{}` answer: the fallback extraction would otherwise grade the last number of an unfinished
+    derivation. `processes`: grading workers (None: every core, 0: in this process).
     """
     from thinktrim.evaluate.grade import grade_many
 
-    grades = grade_many([(r["response"], str(r["answer"]), r.get("kind", "expression")) for r in rows],
+    grades = grade_many([(r["response"], str(r["answer"]), r.get("kind") or "expression") for r in rows],
                         processes=processes, progress=progress)
     graded = []
     for r, g in zip(rows, grades):
-        truncated = r.get("finish_reason") == "length" and not has_final_answer(r["response"])
+        truncated = r.get("finish_reason") == "length"
+        unfinished = truncated and not has_final_answer(r["response"])
         graded.append({**{k: v for k, v in r.items() if k != "response"},
-                       "correct": bool(g.correct and not truncated), "extracted": g.extracted,
-                       "reason": "truncated" if truncated else g.reason, "truncated": truncated})
+                       "correct": bool(g.correct and not unfinished), "extracted": g.extracted,
+                       "reason": "truncated without a boxed answer" if unfinished else g.reason,
+                       "truncated": truncated})
     return graded
 
 
@@ -248,26 +250,11 @@ def sample_results(graded: Sequence[dict[str, Any]], prefix: str = "") -> list[A
                          extracted=g["extracted"]) for g in graded]
 
 
-def metric(metrics: dict[str, float], prefix: str) -> float | None:
-    """The value of the one metric whose name starts with `prefix` (names carry their parameters)."""
-    hits = [v for k, v in metrics.items() if k.startswith(prefix)]
-    return hits[0] if len(hits) == 1 else None
-
-
-def aes_against(metrics: dict[str, float], base: dict[str, float]) -> float | None:
-    from thinktrim.evaluate.metrics import aes
-
-    acc, tok = metric(metrics, "acc:avg@"), metrics.get("tokens:mean")
-    base_acc, base_tok = metric(base, "acc:avg@"), base.get("tokens:mean")
-    if None in (acc, tok, base_acc, base_tok) or not base_acc or not base_tok:
-        return None  # AES divides by the baseline's accuracy and length
-    return aes(acc, tok, base_acc, base_tok)
-
-
 def evaluate(config: EvalConfig) -> dict[str, Any]:
     """Run (or resume) an evaluation and write `results.json`; returns what it wrote."""
     from thinktrim.data.store import write_json, write_jsonl
-    from thinktrim.evaluate.metrics import metric_definitions, summarize
+    from thinktrim.evaluate.metrics import summarize
+    from thinktrim.evaluate.summary import AES_NAME, aes_against, definitions_for, load_results
 
     out = Path(config.output_dir or ".")
     items = load_items(config)
@@ -275,27 +262,32 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     stats = generate_missing(config, items, out)
     n = config.generation.n
     ks = tuple(sorted({1, n}))
-    baseline = _load_results(Path(config.baseline)) if config.baseline else None
+    baseline = load_results(Path(config.baseline)) if config.baseline else None
+    rows = {bench: read_samples(out / bench / "samples.jsonl", bench_items, n) for bench, bench_items in items.items()}
+    # One grading pass over every benchmark: the worker pool starts once.
+    graded_all = iter(grade_records([r for bench_rows in rows.values() for r in bench_rows],
+                                    processes=config.grade_processes))
     per_bench: dict[str, Any] = {}
     pooled: list[Any] = []
-    for bench, bench_items in items.items():
-        graded = grade_records(read_samples(out / bench / "samples.jsonl", bench_items, n),
-                               processes=config.grade_processes)
+    for bench, bench_rows in rows.items():
+        graded = [next(graded_all) for _ in bench_rows]
         write_jsonl(out / bench / "graded.jsonl", graded)
         samples = sample_results(graded)
         pooled += sample_results(graded, prefix=f"{bench}/")
-        per_bench[bench] = {"questions": len(bench_items), "samples": len(samples), "metrics": summarize(samples, ks)}
+        per_bench[bench] = {"questions": len(items[bench]), "samples": len(samples),
+                            "metrics": summarize(samples, ks)}
     overall = {"questions": sum(b["questions"] for b in per_bench.values()), "samples": len(pooled),
                "metrics": summarize(pooled, ks)}
-    definitions = dict(metric_definitions())
     if baseline is not None:
         base_bench = baseline.get("benchmarks", {})
         for bench, res in per_bench.items():
-            if bench in base_bench:
+            if bench in base_bench and base_bench[bench]["questions"] == res["questions"]:
                 res["metrics"][AES_NAME] = aes_against(res["metrics"], base_bench[bench]["metrics"])
-        overall["metrics"][AES_NAME] = aes_against(overall["metrics"], baseline["overall"]["metrics"])
-        definitions[AES_NAME] = ("accuracy-efficiency score against the baseline run (O1-Pruner): "
-                                 "α·ΔLen ± β|ΔAcc| or −γ|ΔAcc|, α=1, β=3, γ=5, from acc:avg@n and tokens:mean")
+        same_set = {b: r["questions"] for b, r in per_bench.items()} == {
+            b: r["questions"] for b, r in base_bench.items()}
+        if same_set:  # an overall AES against other questions would mean nothing
+            overall["metrics"][AES_NAME] = aes_against(overall["metrics"], baseline["overall"]["metrics"])
+    definitions = definitions_for([overall["metrics"], *(b["metrics"] for b in per_bench.values())])
     from thinktrim import __version__
 
     results = {
@@ -306,79 +298,12 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         "baseline": config.baseline,
         "benchmarks": per_bench,
         "overall": overall,
-        "overall_definition": "all questions of all benchmarks pooled (each sample weighs the same)",
+        "overall_definition": "all questions of all benchmarks pooled: each question weighs the same in "
+                              "accuracy, each sample in token means",
         "metric_definitions": definitions,
     }
     write_json(out / "results.json", results)
     return results
-
-
-def _load_results(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "results.json" if run_dir.is_dir() else run_dir
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no results.json (is {run_dir} a finished `thinktrim eval` run?)") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
-
-
-SUMMARY_COLUMNS = ("benchmark", "Q", "n", "ACC %", "pass@n %", "maj@n %", "TOK", "trunc %", "EFF", "AES")
-
-
-def summary_rows(results: dict[str, Any]) -> list[list[Any]]:
-    n = results["config"]["generation"]["n"]
-    rows = []
-    sections = [*results["benchmarks"].items()]
-    if len(sections) > 1:
-        sections.append(("overall", results["overall"]))
-    for name, res in sections:
-        m = res["metrics"]
-        rows.append([name, res["questions"], n, _pct(metric(m, "acc:avg@")), _pct(metric(m, f"pass@k:k={n}&")),
-                     _pct(metric(m, f"maj@k:k={n}&")), m.get("tokens:mean"), _pct(m.get("truncated:rate")),
-                     m.get("eff:acc/tokens"), m.get(AES_NAME)])
-    return rows
-
-
-def print_summary(results: dict[str, Any]) -> None:
-    from thinktrim.report.table import print_table
-
-    cfg = results["config"]
-    gen = cfg["generation"]
-    print_table(
-        f"thinktrim eval — {cfg['model']} ({cfg['backend']}), T={gen['temperature']}, "
-        f"top-p={gen['top_p']}, max {gen['max_new_tokens']} new tokens",
-        SUMMARY_COLUMNS, summary_rows(results),
-        caption="ACC = mean accuracy over the n samples (avg@n, the papers' pass@1); pass@n unbiased; maj@n "
-                "majority vote; TOK = mean output tokens (model tokenizer); trunc = hit the token limit with no "
-                "boxed answer (counted wrong); EFF = ACC/TOK; AES vs --baseline. Definitions: results.json.",
-    )
-
-
-def _pct(x: float | None) -> float | None:
-    return None if x is None else 100.0 * x
-
-
-def compare_rows(run_dirs: Sequence[str | Path]) -> tuple[list[str], list[list[Any]]]:
-    """One row per (run, benchmark) and per run overall; AES of each run against the first."""
-    if not run_dirs:
-        raise ValueError("compare: give at least one run folder")
-    runs = [(Path(d), _load_results(Path(d))) for d in run_dirs]
-    base = runs[0][1]
-    columns = ["run", "benchmark", "n", "ACC %", "TOK", "EFF", "AES vs first"]
-    rows: list[list[Any]] = []
-    names = list(base["benchmarks"]) + (["overall"] if len(base["benchmarks"]) > 1 else [])
-    for bench in names:
-        for path, res in runs:
-            section = res["overall"] if bench == "overall" else res["benchmarks"].get(bench)
-            base_section = base["overall"] if bench == "overall" else base["benchmarks"][bench]
-            if section is None:
-                continue
-            m = section["metrics"]
-            rows.append([(path.parent.name if path.is_file() else path.name) or str(path), bench, res["config"]["generation"]["n"],
-                         _pct(metric(m, "acc:avg@")), m.get("tokens:mean"), m.get("eff:acc/tokens"),
-                         aes_against(m, base_section["metrics"])])
-    return columns, rows
 
 
 def grade_file(
@@ -398,7 +323,8 @@ def grade_file(
     Tokens come from a `tokens` field, or are counted with `tokenizer`; with neither, token metrics are left out.
     """
     from thinktrim.data.store import read_jsonl_records
-    from thinktrim.evaluate.metrics import metric_definitions, summarize
+    from thinktrim.evaluate.metrics import summarize
+    from thinktrim.evaluate.summary import definitions_for
 
     if kind is not None and kind not in KINDS:
         raise ValueError(f"--kind: got {kind!r}, expected one of {', '.join(KINDS)}")
@@ -442,4 +368,4 @@ def grade_file(
     if not has_tokens:
         metrics = {k: v for k, v in metrics.items() if not k.startswith(("tokens:", "eff:", "acc:length"))}
     return {"file": str(path), "records": len(rows), "questions": len({r["question_id"] for r in rows}),
-            "metrics": metrics, "metric_definitions": metric_definitions(), "graded": graded}
+            "metrics": metrics, "metric_definitions": definitions_for([metrics]), "graded": graded}

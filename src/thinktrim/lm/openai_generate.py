@@ -1,37 +1,30 @@
 """Generation through any OpenAI-compatible server (vLLM serve, llama.cpp, SGLang, hosted APIs).
 
 One `/v1/chat/completions` request per sample (with `n=1`: many servers ignore or reject `n`), sent from a
-thread pool of `concurrency` workers; each completion is yielded as soon as its response arrives. Transient
-failures (connection errors, timeouts, 408/409/429/5xx) are retried with exponential backoff and jitter;
-anything else fails at once with the server's message.
+thread pool of `concurrency` workers; each completion is yielded as soon as its response arrives. Timeouts and
+retries (transport errors, 408/429/5xx, with exponential backoff) are `thinktrim.lm.openai_http.post_chat`'s,
+shared with the refinement judge; other errors fail at once with the server's message.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from thinktrim.lm.base import Completion
 from thinktrim.lm.generate import GenerationConfig, GeneratorBase, Job
-
-RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
-
-
-class OpenAIError(RuntimeError):
-    """A request the server refused, or one that kept failing after all retries."""
+from thinktrim.lm.openai_http import ServerError, chat_url, post_chat
 
 
 class OpenAIGenerator(GeneratorBase):
     """Client for `{base_url}/chat/completions`; `base_url` may be given with or without the `/v1` suffix.
 
-    The API key is read from the environment variable `api_key_env` (none is sent when it is unset, as local
-    servers expect). Completion tokens come from the response's `usage`; when a server leaves it out they are
-    counted with `tokenizer` (a name for `thinktrim.lm.load.load_tokenizer`), which is then required.
+    The API key is read from the environment variable `api_key_env`. Completion tokens come from the
+    response's `usage`; when a server leaves it out they are counted with `tokenizer` (a name for
+    `thinktrim.lm.load.load_tokenizer`), which is then required.
     """
 
     def __init__(
@@ -42,7 +35,6 @@ class OpenAIGenerator(GeneratorBase):
         concurrency: int = 8,
         api_key_env: str = "OPENAI_API_KEY",
         timeout_s: float = 600.0,
-        connect_timeout_s: float = 10.0,
         max_retries: int = 5,
         backoff_s: float = 1.0,
         tokenizer: str | None = None,
@@ -56,25 +48,20 @@ class OpenAIGenerator(GeneratorBase):
             raise ValueError(f"max_retries: got {max_retries!r}, expected an integer >= 0")
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"--base-url: {base_url!r} is not an http(s) URL")
-        base = base_url.rstrip("/")
-        self.url = (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
+        self.base_url = base_url
+        self.url = chat_url(base_url)
         self.model = model
         self.concurrency = concurrency
+        self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
+        self.api_key = os.environ.get(api_key_env)
         self.extra_body = dict(extra_body or {})
         self._tokenizer_name = tokenizer
         self._tokenizer: Any = None
         self._tokenizer_lock = threading.Lock()
-        headers = {"Content-Type": "application/json"}
-        key = os.environ.get(api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        self.client = httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-        )
+        self.client = httpx.Client(limits=httpx.Limits(max_connections=concurrency,
+                                                       max_keepalive_connections=concurrency))
 
     def body(self, messages: list[dict[str, str]], sample: int, config: GenerationConfig) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -115,32 +102,17 @@ class OpenAIGenerator(GeneratorBase):
                     fut.cancel()
 
     def complete(self, body: dict[str, Any]) -> Completion:
-        """One request with retries; returns its single completion."""
-        import httpx
-
-        last = ""
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                time.sleep(min(30.0, self.backoff_s * 2 ** (attempt - 1)) * (0.5 + random.random() / 2))
-            try:
-                response = self.client.post(self.url, json=body)
-            except httpx.TransportError as e:  # connection refused/reset, timeouts
-                last = f"{type(e).__name__}: {e}"
-                continue
-            if response.status_code in RETRY_STATUS:
-                last = f"HTTP {response.status_code}: {response.text[:500]}"
-                continue
-            if response.status_code >= 400:
-                raise OpenAIError(f"{self.url} answered HTTP {response.status_code}: {response.text[:1000]}")
-            return self._parse(response.json())
-        raise OpenAIError(f"{self.url}: gave up after {self.max_retries + 1} attempts; last error: {last}")
+        """One request (with post_chat's retries); returns its single completion."""
+        data = post_chat(self.client, self.base_url, body, timeout_s=self.timeout_s, retries=self.max_retries,
+                         backoff_s=self.backoff_s, api_key=self.api_key)
+        return self._parse(data)
 
     def _parse(self, data: dict[str, Any]) -> Completion:
         try:
             choice = data["choices"][0]
             text = choice["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
-            raise OpenAIError(f"{self.url}: unexpected response (no choices[0].message.content): "
+            raise ServerError(f"{self.url}: unexpected response (no choices[0].message.content): "
                               f"{str(data)[:500]}") from None
         reason = "length" if choice.get("finish_reason") == "length" else "stop"
         usage = data.get("usage") or {}
@@ -151,7 +123,7 @@ class OpenAIGenerator(GeneratorBase):
 
     def _count(self, text: str) -> int:
         if self._tokenizer_name is None:
-            raise OpenAIError(f"{self.url} reports no usage.completion_tokens; pass --tokenizer to count them")
+            raise ServerError(f"{self.url} reports no usage.completion_tokens; pass --tokenizer to count them")
         with self._tokenizer_lock:
             if self._tokenizer is None:
                 from thinktrim.lm.load import load_tokenizer

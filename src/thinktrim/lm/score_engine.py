@@ -83,9 +83,10 @@ def batch_variants(
 ) -> list[list[int]]:
     """Group variant indices into batches that share a prefix (the smallest reuse in the group).
 
-    Rows are padded on the right to the longest suffix and recompute from the group's shortest prefix; a group
-    grows (in order of reuse length) while its padded tokens stay within `max_batch_tokens` and the extra
-    tokens within `max_waste` of the useful ones. Batch size 1 gives one exact-minimum pass per variant.
+    Rows recompute from the group's shortest prefix and are padded on the right to the longest row; a group
+    grows (in order of reuse length) while its key/value cache (rows x (prefix + padded suffix) tokens) stays
+    within `max_batch_tokens` and the extra tokens within `max_waste` of the useful ones. A lone variant is
+    always allowed; batch size 1 gives one exact-minimum pass per variant.
     """
     order = sorted(range(len(plan.variants)), key=lambda i: -plan.reuse[i])
     groups: list[list[int]] = []
@@ -95,7 +96,7 @@ def batch_variants(
             start = min(plan.reuse[j] for j in cand)
             width = max(len(plan.variants[j]) for j in cand) - start
             useful = sum(len(plan.variants[j]) - plan.reuse[j] for j in cand)
-            if len(cand) * width <= max_batch_tokens and len(cand) * width <= (1 + max_waste) * useful:
+            if len(cand) * (start + width) <= max_batch_tokens and len(cand) * width <= (1 + max_waste) * useful:
                 groups[-1] = cand
                 continue
         groups.append([i])
@@ -116,19 +117,14 @@ def prefix_attention(
     token never attends to a later position).
     """
     import torch
-    import torch.nn.functional as F
 
     groups = query.shape[1] // key.shape[1]
     if groups > 1:
         key = key.repeat_interleave(groups, dim=1)
         value = value.repeat_interleave(groups, dim=1)
-    q_len, kv_len = query.shape[2], key.shape[2]
-    prefix = kv_len - q_len
+    prefix = key.shape[2] - query.shape[2]
     if query.device.type != "cpu":
-        from torch.nn.attention.bias import causal_lower_right
-
-        mask = causal_lower_right(q_len, kv_len) if prefix else None
-        out = F.scaled_dot_product_attention(query, key, value, attn_mask=mask, is_causal=not prefix, scale=scaling)
+        out = _lower_right_sdpa(query, key, value, prefix, scaling)
     else:
         flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
         out, lse = flash(query, key[:, :, prefix:], value[:, :, prefix:], 0.0, True, scale=scaling)
@@ -138,6 +134,17 @@ def prefix_attention(
             out = (out.float() * torch.exp(lse - total).unsqueeze(-1)
                    + out_p.float() * torch.exp(lse_p - total).unsqueeze(-1)).to(query.dtype)
     return out.transpose(1, 2).contiguous(), None
+
+
+def _lower_right_sdpa(query: Any, key: Any, value: Any, prefix: int, scaling: float | None) -> Any:
+    """GPU path: SDPA with PyTorch's lower-right causal bias, which its fused kernels handle without a mask."""
+    import torch.nn.functional as F
+    from torch.nn.attention.bias import causal_lower_right
+
+    if not prefix:
+        return F.scaled_dot_product_attention(query, key, value, is_causal=True, scale=scaling)
+    mask = causal_lower_right(query.shape[2], key.shape[2])
+    return F.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=scaling)
 
 
 def _register_attention() -> None:
@@ -182,8 +189,8 @@ def _plain_head(model: Any) -> bool:
 class CachedScorer:
     """The default scorer: full pass once with its cache kept, then each variant's suffix only.
 
-    `max_batch_tokens` bounds the padded tokens of one batched suffix forward; `batch_size` (default: 1 on
-    CPU, where batching only adds padding work, 16 elsewhere) bounds the rows.
+    `max_batch_tokens` bounds the key/value tokens of one batched suffix forward (rows x their padded length);
+    `batch_size` (default: 1 on CPU, where batching only adds padding work, 16 elsewhere) bounds the rows.
     """
 
     def __init__(

@@ -92,6 +92,12 @@ class VLLMGenerator(GeneratorBase):
                     yield start + offset, s, Completion(o.text, len(o.token_ids), o.finish_reason)
 
     def close(self) -> None:
+        """Stop vLLM's engine processes now rather than at interpreter exit (where its logging fails)."""
+        if self.llm is None:
+            return
+        core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)  # vLLM V1 layout
+        if core is not None:
+            core.shutdown()
         self.llm = None
 
 

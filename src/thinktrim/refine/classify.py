@@ -57,12 +57,12 @@ class MarkerLexicon:
             data = {**user, **{k: v for k, v in data.items() if k not in user}}
         return cls.from_mapping(data, str(path or "markers.yaml"))
 
-    def all_opening(self) -> list[str]:
-        return [p for kind in self.order for p in self.opening.get(kind, ())]
+    def all_phrases(self) -> list[str]:
+        return [p for kind in self.order for p in (*self.opening.get(kind, ()), *self.anywhere.get(kind, ()))]
 
     def split_regex(self) -> re.Pattern[str]:
-        """Openings of every mode: where segmentation starts a new step."""
-        return opening_marker_regex(self.all_opening())
+        """Any marker phrase opening a sentence: where segmentation starts a new step."""
+        return opening_marker_regex(self.all_phrases())
 
     def match(self, step_text: str) -> tuple[StepKind, str] | None:
         """The mode whose marker opens the step (or appears in its first sentence), with the phrase."""

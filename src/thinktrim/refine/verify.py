@@ -37,6 +37,7 @@ def check_refined(out_dir: str | Path) -> list[str]:
         spans_ok = all(a.end == b.start for a, b in zip(ann.steps, ann.steps[1:]))
         if not spans_ok or (ann.steps and ann.steps[0].start != 0):
             problems.append(f"{ann.record['id']}: step spans are not contiguous")
+    problems += _check_spans_against_input(out, anns)
     files = sorted(out.glob("refined_r*.*"))
     if not files:
         problems.append(f"{out}: no refined_r*.* files")
@@ -52,11 +53,30 @@ def check_refined(out_dir: str | Path) -> list[str]:
                 continue
             texts = [d["text"] for d in ann.record["steps"]]
             if not removable_subsequence(item.trace.thinking, texts, [_removable(s) for s in ann.steps]):
-                problems.append(
-                    f"{path.name}: {ann.record['id']}: refined thinking is not the original steps minus functional units"
-                )
+                problems.append(f"{path.name}: {ann.record['id']}: not the original steps minus functional units")
     return problems
 
 
 def _removable(step: Step) -> bool:
     return step.kind.is_functional and step.unit is not None and not step.protected
+
+
+def _check_spans_against_input(out: Path, anns: dict) -> list[str]:
+    """The annotated steps' texts must concatenate to the input's thinking, chain by chain."""
+    import json
+
+    from thinktrim.data.formats import SourceRecord, read_records
+
+    run_file = out / "run.json"
+    if not run_file.exists():
+        return []
+    run = json.loads(run_file.read_text(encoding="utf-8"))
+    if not Path(run["input"]).exists():
+        return [f"{run['input']}: input not found, original spans not checked"]
+    problems = []
+    items = read_records(run["input"], layout=run["layout"], file_format=run["file_format"], on_error="skip")
+    for item in items:
+        ann = anns.get(item.trace.id) if isinstance(item, SourceRecord) else None
+        if ann is not None and "".join(d["text"] for d in ann.record["steps"]) != item.trace.thinking:
+            problems.append(f"{ann.record['id']}: annotated steps do not concatenate to the original thinking")
+    return problems

@@ -1,0 +1,183 @@
+"""Per-question metrics and their aggregation over a benchmark; every reported name carries its definition.
+
+Harnesses disagree on what "accuracy" means when n > 1 samples are drawn per question, so each key says
+which one it is (`acc:avg@n=8`, `pass@k:k=4&n=8`, `maj@k:k=8&n=8`), and `metric_definitions()` spells
+each one out for tables and `results.json`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from thinktrim.evaluate.extract import normalize_answer
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k (Chen et al. 2021): P(at least one of k draws without replacement is correct)."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"pass_at_k needs 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
+    if n - c < k:
+        return 1.0
+    # 1 - C(n-c, k) / C(n, k), as a product so large n does not overflow floats
+    return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
+
+
+def maj_at_k(answers: Sequence[str | None], correct: Sequence[bool], k: int) -> float:
+    """1.0 if the most frequent answer among the first k samples is correct, else 0.0.
+
+    Answers are grouped by equivalence class: every correct answer is equivalent to the gold, so all of them
+    form one class (`0.5` and `\\frac12` vote together); wrong answers group by `normalize_answer`.
+    Samples without an answer do not vote. Ties go to the class whose first vote came earliest (the order
+    `collections.Counter.most_common` gives), which is deterministic and favours no verdict.
+    """
+    if len(answers) != len(correct):
+        raise ValueError(f"maj_at_k: {len(answers)} answers but {len(correct)} verdicts")
+    if not 1 <= k <= len(answers):
+        raise ValueError(f"maj_at_k needs 1 <= k <= {len(answers)} samples, got k={k}")
+    votes: dict[str, int] = {}
+    verdict: dict[str, bool] = {}
+    for answer, ok in zip(answers[:k], correct[:k]):
+        if answer is None:
+            continue
+        key = "\x00correct" if ok else normalize_answer(answer)
+        votes[key] = votes.get(key, 0) + 1
+        verdict.setdefault(key, ok)
+    if not votes:
+        return 0.0
+    best = max(votes.values())
+    winner = next(key for key, count in votes.items() if count == best)  # dicts keep first-vote order
+    return 1.0 if verdict[winner] else 0.0
+
+
+def efficiency(acc: float, mean_tokens: float) -> float:
+    """EFF = ACC / TOK: accuracy (a fraction) per mean output token, e.g. 0.567 / 12,497 = 4.53e-5."""
+    if mean_tokens <= 0:
+        raise ValueError(f"mean_tokens={mean_tokens} must be > 0")
+    return acc / mean_tokens
+
+
+def aes(
+    acc: float,
+    tokens: float,
+    base_acc: float,
+    base_tokens: float,
+    alpha: float = 1.0,
+    beta: float = 3.0,
+    gamma: float = 5.0,
+) -> float:
+    """Accuracy-efficiency score against a base model (O1-Pruner, METHODS.md §3).
+
+    Relative length saving plus relative accuracy change, where a loss weighs γ and a gain β.
+    Accuracies may be fractions or percentages, as long as both use the same scale.
+    """
+    if base_tokens <= 0 or base_acc <= 0:
+        raise ValueError(f"aes needs base_tokens > 0 and base_acc > 0, got {base_tokens}, {base_acc}")
+    d_len = (base_tokens - tokens) / base_tokens
+    d_acc = (acc - base_acc) / base_acc
+    return alpha * d_len + (beta * abs(d_acc) if d_acc >= 0 else -gamma * abs(d_acc))
+
+
+@dataclass
+class SampleResult:
+    """One graded sample: the unit every metric is computed from."""
+
+    question_id: str
+    sample: int
+    correct: bool
+    tokens: int
+    truncated: bool
+    extracted: str | None
+
+
+def _n_label(counts: Sequence[int]) -> str:
+    lo, hi = min(counts), max(counts)
+    return str(lo) if lo == hi else f"{lo}..{hi}"
+
+
+def summarize(samples: Sequence[SampleResult], ks: Sequence[int] = (1,)) -> dict[str, float]:
+    """Corpus metrics over graded samples (one benchmark, or several pooled).
+
+    Accuracy is averaged per question first, so questions weigh the same whatever their sample count.
+    pass@k and maj@k are reported for each k not above the smallest per-question sample count.
+    """
+    if not samples:
+        raise ValueError("summarize: no samples")
+    by_q: dict[str, list[SampleResult]] = defaultdict(list)
+    for s in samples:
+        by_q[s.question_id].append(s)
+    groups = [sorted(g, key=lambda s: s.sample) for g in by_q.values()]
+    counts = [len(g) for g in groups]
+    n = _n_label(counts)
+    acc = sum(sum(s.correct for s in g) / len(g) for g in groups) / len(groups)
+    tokens = sum(s.tokens for s in samples) / len(samples)
+    out: dict[str, float] = {
+        "questions": float(len(groups)),
+        "samples": float(len(samples)),
+        f"acc:avg@n={n}": acc,
+    }
+    for k in sorted(set(ks)):
+        if k < 1 or k > min(counts):
+            continue
+        pk = [pass_at_k(len(g), sum(s.correct for s in g), k) for g in groups]
+        mk = [maj_at_k([s.extracted for s in g], [s.correct for s in g], k) for g in groups]
+        out[f"pass@k:k={k}&n={n}"] = sum(pk) / len(pk)
+        out[f"maj@k:k={k}&n={n}"] = sum(mk) / len(mk)
+    out["tokens:mean"] = tokens
+    out["truncated:rate"] = sum(s.truncated for s in samples) / len(samples)
+    out["no_answer:rate"] = sum(s.extracted is None for s in samples) / len(samples)
+    out["eff:acc/tokens"] = efficiency(acc, tokens) if tokens > 0 else 0.0
+    out.update(_length_quartiles(samples))
+    return out
+
+
+def _length_quartiles(samples: Sequence[SampleResult]) -> dict[str, float]:
+    """Accuracy of samples in each output-length quartile, by rank (q1 = shortest quarter).
+
+    Long outputs are often the failures (overthinking, loops), and this shows it.
+    Ranks rather than token cut-offs, so ties cannot empty a quartile; with < 4 samples some are absent.
+    """
+    ranked = sorted(samples, key=lambda s: s.tokens)
+    out: dict[str, float] = {}
+    for q in range(4):
+        part = ranked[q * len(ranked) // 4 : (q + 1) * len(ranked) // 4]
+        if part:
+            out[f"acc:length_q{q + 1}"] = sum(s.correct for s in part) / len(part)
+            out[f"tokens:length_q{q + 1}_max"] = float(part[-1].tokens)
+    return out
+
+
+_DEFINITIONS = {
+    "questions": "number of distinct questions graded",
+    "samples": "number of graded samples (questions × samples per question)",
+    "acc:avg@n": "mean accuracy over the n samples of each question, averaged over questions "
+    "(avg@n; what the papers call pass@1 when n > 1)",
+    "pass@k": "unbiased pass@k (Chen et al. 2021) from n samples per question: probability that at least "
+    "one of k samples drawn without replacement is correct, averaged over questions",
+    "maj@k": "majority vote over the first k samples: correct if the most frequent answer is correct; "
+    "all correct answers form one class, wrong ones group by normalised text; no-answer samples do not vote; "
+    "ties go to the class voted first",
+    "tokens:mean": "mean output tokens per sample (thinking and answer, counted with the model's tokenizer)",
+    "truncated:rate": "fraction of samples that hit the max-new-tokens limit",
+    "no_answer:rate": "fraction of samples in which no final answer was found (counted wrong)",
+    "eff:acc/tokens": "EFF = acc:avg@n / tokens:mean (accuracy per output token)",
+    "acc:length_q": "accuracy of the samples in one output-length quartile by rank (q1 = shortest quarter)",
+    "tokens:length_q": "largest output length (tokens) within that length quartile",
+    "aes": "accuracy-efficiency score vs a base run (O1-Pruner): ΔLen = (TOK_base − TOK)/TOK_base, "
+    "ΔAcc = (ACC − ACC_base)/ACC_base; AES = ΔLen + 3·ΔAcc if ΔAcc ≥ 0 else ΔLen − 5·|ΔAcc|",
+}
+
+
+def metric_definitions() -> dict[str, str]:
+    """Definition of each metric family, keyed by the name prefix used in `summarize` keys."""
+    return dict(_DEFINITIONS)
+
+
+def describe_metric(key: str) -> str:
+    """The definition for a concrete key such as `pass@k:k=4&n=8` or `acc:length_q2`."""
+    for prefix in sorted(_DEFINITIONS, key=len, reverse=True):
+        if key == prefix or key.startswith(prefix):
+            return _DEFINITIONS[prefix]
+    raise KeyError(f"no definition for metric {key!r}; known: {', '.join(_DEFINITIONS)}")

@@ -1,0 +1,123 @@
+"""Reading evaluation results back: the summary table, per-metric definitions, AES, `eval compare`.
+
+Pure functions over `results.json` dictionaries (see `thinktrim.evaluate.run`), so a finished run can be
+re-tabulated or compared without loading anything heavy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+AES_NAME = "aes:alpha=1&beta=3&gamma=5"
+
+
+def metric(metrics: dict[str, float], prefix: str) -> float | None:
+    """The value of the one metric whose name starts with `prefix` (names carry their parameters)."""
+    hits = [v for k, v in metrics.items() if k.startswith(prefix)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def aes_against(metrics: dict[str, float], base: dict[str, float]) -> float | None:
+    from thinktrim.evaluate.metrics import aes
+
+    acc, tok = metric(metrics, "acc:avg@"), metrics.get("tokens:mean")
+    base_acc, base_tok = metric(base, "acc:avg@"), base.get("tokens:mean")
+    if None in (acc, tok, base_acc, base_tok) or not base_acc or not base_tok:
+        return None  # AES divides by the baseline's accuracy and length
+    return aes(acc, tok, base_acc, base_tok)
+
+
+def definitions_for(metric_dicts: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The definition of every metric name that occurs, so each figure in results.json names its own."""
+    from thinktrim.evaluate.metrics import describe_metric
+
+    return {k: describe_metric(k) for m in metric_dicts for k in m}
+
+
+def load_results(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "results.json" if run_dir.is_dir() else run_dir
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no results.json (is {run_dir} a finished `thinktrim eval` run?)") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+
+
+SUMMARY_COLUMNS = ("benchmark", "Q", "n", "ACC %", "pass@n %", "maj@n %", "TOK", "trunc %", "EFF", "AES")
+
+
+def summary_rows(results: dict[str, Any]) -> list[list[Any]]:
+    n = results["config"]["generation"]["n"]
+    rows = []
+    sections = [*results["benchmarks"].items()]
+    if len(sections) > 1:
+        sections.append(("overall", results["overall"]))
+    for name, res in sections:
+        m = res["metrics"]
+        rows.append([name, res["questions"], n, _pct(metric(m, "acc:avg@")), _pct(metric(m, f"pass@k:k={n}&")),
+                     _pct(metric(m, f"maj@k:k={n}&")), m.get("tokens:mean"), _pct(m.get("truncated:rate")),
+                     m.get("eff:acc/tokens"), m.get(AES_NAME)])
+    return rows
+
+
+def print_summary(results: dict[str, Any]) -> None:
+    from thinktrim.report.table import print_table
+
+    cfg = results["config"]
+    gen = cfg["generation"]
+    print_table(
+        f"thinktrim eval — {cfg['model']} ({cfg['backend']}), T={gen['temperature']}, "
+        f"top-p={gen['top_p']}, max {gen['max_new_tokens']} new tokens",
+        SUMMARY_COLUMNS, format_rows(SUMMARY_COLUMNS, summary_rows(results)),
+        caption="ACC = mean accuracy over the n samples (avg@n, the papers' pass@1); pass@n unbiased; maj@n "
+                "majority vote; TOK = mean output tokens (model tokenizer); trunc = hit the token limit (wrong "
+                "unless a boxed answer came first); EFF = ACC/TOK; AES vs --baseline. Definitions: results.json.",
+    )
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100.0 * x
+
+
+def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Display precision per column: percentages and token means to 0.1, EFF in 3 significant digits."""
+
+    def show(col: str, v: Any) -> Any:
+        if not isinstance(v, float):
+            return v
+        if "%" in col or col == "TOK":
+            return f"{v:,.1f}"
+        if col == "EFF":
+            return f"{v:.3g}"
+        if col.startswith("AES"):
+            return f"{v:+.3f}"
+        return v
+
+    return [[show(c, v) for c, v in zip(columns, row)] for row in rows]
+
+
+def compare_rows(run_dirs: Sequence[str | Path]) -> tuple[list[str], list[list[Any]]]:
+    """One row per (run, benchmark) and per run overall; AES of each run against the first."""
+    if not run_dirs:
+        raise ValueError("compare: give at least one run folder")
+    runs = [(Path(d), load_results(Path(d))) for d in run_dirs]
+    base = runs[0][1]
+    columns = ["run", "benchmark", "n", "ACC %", "TOK", "EFF", "AES vs first"]
+    rows: list[list[Any]] = []
+    names = list(base["benchmarks"]) + (["overall"] if len(base["benchmarks"]) > 1 else [])
+    for bench in names:
+        for path, res in runs:
+            section = res["overall"] if bench == "overall" else res["benchmarks"].get(bench)
+            base_section = base["overall"] if bench == "overall" else base["benchmarks"][bench]
+            if section is None:
+                continue
+            m = section["metrics"]
+            name = (path.parent.name if path.is_file() else path.name) or str(path)
+            rows.append([name, bench, res["config"]["generation"]["n"],
+                         _pct(metric(m, "acc:avg@")), m.get("tokens:mean"), m.get("eff:acc/tokens"),
+                         aes_against(m, base_section["metrics"])])
+    return columns, rows

@@ -1,0 +1,113 @@
+"""`thinktrim eval`, `eval grade` and `eval compare` through the real command line."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from thinktrim.cli import app
+
+runner = CliRunner()
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_help_everywhere() -> None:
+    for args in (["eval", "--help"], ["eval", "grade", "--help"], ["eval", "compare", "--help"]):
+        result = _invoke(*args)
+        assert result.exit_code == 0 and "Usage" in result.output
+    assert "--benchmark" in _invoke("eval", "--help").output
+    assert "grade" in _invoke("eval").output  # no arguments: the help, listing the subcommands
+
+
+def _responses(tmp_path: Path) -> Path:
+    """Responses to gsm8k's first questions: right, wrong, right without a box, truncated."""
+    from thinktrim.data.benchmarks import load_benchmark
+
+    items = load_benchmark("gsm8k", limit=4)
+    texts = [f"So the total is \\boxed{{{items[0].answer}}}.",
+             f"I get \\boxed{{{int(items[1].answer.replace(',', '')) + 1}}}.",
+             f"Adding up, the answer is {items[2].answer}.",
+             f"First, {items[3].answer} apples and then"]
+    rows = [{"question_id": it.id, "sample": 0, "response": t, "answer": it.answer, "kind": it.kind,
+             "finish_reason": "length" if i == 3 else "stop", "tokens": 10 * (i + 1)}
+            for i, (it, t) in enumerate(zip(items, texts))]
+    path = tmp_path / "responses.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_grade_a_file_with_its_own_golds(tmp_path: Path) -> None:
+    path = _responses(tmp_path)
+    result = _invoke("eval", "grade", path, "-o", tmp_path / "graded.jsonl", "--grade-processes", "0")
+    assert result.exit_code == 0, result.output
+    graded = [json.loads(line) for line in (tmp_path / "graded.jsonl").read_text().splitlines()]
+    assert [(g["correct"], g["truncated"]) for g in graded] == [(True, False), (False, False), (True, False),
+                                                                 (False, True)]
+    assert "acc:avg@n=1" in result.output and "0.500" in result.output  # 2 of 4
+    assert "tokens:mean" in result.output and "25.000" in result.output
+
+
+def test_grade_with_golds_from_the_benchmark(tmp_path: Path) -> None:
+    path = _responses(tmp_path)
+    stripped = tmp_path / "no_golds.jsonl"
+    stripped.write_text("".join(json.dumps({"qid": r["question_id"], "text": r["response"]}) + "\n"
+                                for r in map(json.loads, path.read_text().splitlines())))
+    result = _invoke("eval", "grade", stripped, "--benchmark", "gsm8k", "--id-field", "qid", "--response-field",
+                     "text", "--tokenizer", "embedded", "-o", tmp_path / "g.jsonl", "--grade-processes", "0")
+    assert result.exit_code == 0, result.output
+    graded = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
+    # Without finish reasons nothing counts as truncated: the last one is graded on its last number.
+    assert [g["correct"] for g in graded][:3] == [True, False, True]
+    assert all(g["tokens"] > 0 for g in graded)
+
+
+def test_grade_errors_name_file_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"response": "\\\\boxed{1}", "answer": "1"}\n{"answer": "2"}\n')
+    result = runner.invoke(app, ["eval", "grade", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:2: field 'response' missing" in result.output
+    result = runner.invoke(app, ["eval", "grade", str(bad), "--benchmark", "gsm8k"])
+    assert result.exit_code == 2 and f"{bad}:1: question_id=None is not a question of gsm8k" in result.output
+
+
+@pytest.mark.slow
+def test_compare_two_runs(arith_runs: tuple[Path, Path]) -> None:
+    from thinktrim.evaluate.metrics import aes
+
+    long, short = arith_runs
+    result = _invoke("eval", "compare", long, short, "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [(r["run"], r["benchmark"]) for r in rows] == [("long", "arith"), ("short", "arith")]
+    base, cut = rows
+    assert (base["ACC %"], cut["ACC %"]) == (75.0, 50.0)
+    assert cut["TOK"] < base["TOK"] <= 32
+    assert base["EFF"] == pytest.approx(0.75 / base["TOK"])
+    assert base["AES vs first"] == 0.0
+    expected = aes(0.5, cut["TOK"], 0.75, base["TOK"])
+    assert cut["AES vs first"] == pytest.approx(expected) and expected < 0  # a third of the accuracy lost
+    # The baseline given at run time gives the same AES in results.json.
+    res = json.loads((short / "results.json").read_text())
+    assert res["benchmarks"]["arith"]["metrics"]["aes:alpha=1&beta=3&gamma=5"] == pytest.approx(expected)
+    assert "aes" in res["metric_definitions"]["aes:alpha=1&beta=3&gamma=5"].lower()
+    table = _invoke("eval", "compare", long, short / "results.json")
+    assert table.exit_code == 0 and "AES vs first" in table.output and "short" in table.output
+    missing = runner.invoke(app, ["eval", "compare", str(long), str(long.parent)])
+    assert missing.exit_code == 2 and "no results.json" in missing.output
+
+
+@pytest.mark.slow
+def test_eval_command_runs_and_prints_the_table(tmp_path: Path) -> None:
+    out = tmp_path / "cli-run"
+    result = _invoke("eval", "--benchmark", "gsm8k", "--limit", "1", "-n", "1", "--max-new-tokens", "8",
+                     "--device", "cpu", "--grade-processes", "0", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "thinktrim eval" in result.output and "gsm8k" in result.output and "ACC %" in result.output
+    assert (out / "results.json").exists()
+    bad = runner.invoke(app, ["eval", "--benchmark", "gsm8k", "--temperature", "-1", "-o", str(out)])
+    assert bad.exit_code == 2 and "GenerationConfig.temperature: got -1.0" in bad.output
