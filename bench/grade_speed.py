@@ -41,10 +41,9 @@ def _wrong(answer: str, kind: str, j: int) -> str:
     return f"{answer}+{1 + j}"
 
 
-def build(n: int) -> tuple[list[tuple[str, str, str]], list[bool], list[str]]:
+def build(n: int, streams: list[str]) -> tuple[list[tuple[str, str, str]], list[bool], list[str]]:
     """(response, gold, kind) triples, the expected verdicts, and each response's variant name."""
-    items = {name: load_benchmark(name) for name in BENCHMARKS}
-    streams = [*BENCHMARKS, "choice"]
+    items = {name: load_benchmark(name) for name in streams if name != "choice"}
     triples, expected, variants = [], [], []
     for i in range(n):
         stream = streams[i % len(streams)]
@@ -84,9 +83,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="responses to grade")
     parser.add_argument("--processes", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument(
+        "--sets", default=",".join([*BENCHMARKS, "choice"]), help="comma-separated benchmarks (and `choice`) to mix"
+    )
     args = parser.parse_args()
 
-    triples, expected, variants = build(args.n)
+    triples, expected, variants = build(args.n, args.sets.split(","))
     start = time.perf_counter()
     grades = grade_many(triples, processes=args.processes)
     seconds = time.perf_counter() - start

@@ -75,6 +75,8 @@ def test_last_boxed_returns_any_brace_free_content(content):
         ("Nothing numeric here.", "expression", None),
         ("Halve it: 3/4 of the cake.", "number", "3/4"),
         ("It is -.5 in the end", "number", "-.5"),
+        ("Maybe the answer is the number of ways to pick the pairs, which we count next. So 12", "number", "12"),
+        ("The answer is an ellipse.", "expression", "an ellipse"),
     ],
 )
 def test_extract_answer_math(text, kind, expected):

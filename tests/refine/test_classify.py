@@ -76,5 +76,5 @@ def test_user_lexicon_overrides_one_mode(tmp_path) -> None:
     assert lex.match("Alternatively, count.")[0] is StepKind.MULTI_METHOD  # other modes keep defaults
     bad = tmp_path / "bad.yaml"
     bad.write_text("progress:\n  opening: [x]\n")
-    with pytest.raises(ValueError, match="bad.yaml: unknown mode 'progress'"):
+    with pytest.raises(ValueError, match=r"bad\.yaml: unknown mode 'progress'"):
         MarkerLexicon.load(bad)

@@ -1,4 +1,5 @@
 import json
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -24,7 +25,7 @@ def test_segmentation_is_lossless(text: str, target: int, extra: int) -> None:
                     LEXICON.split_regex())
     assert "".join(text[s.start : s.end] for s in steps) == text
     assert all(s.end > s.start for s in steps)
-    assert all(a.end == b.start for a, b in zip(steps, steps[1:]))
+    assert all(a.end == b.start for a, b in pairwise(steps))
 
 
 def test_real_chain_steps_have_a_few_sentences_and_markers_open_steps() -> None:

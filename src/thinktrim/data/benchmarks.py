@@ -51,9 +51,9 @@ class Benchmark:
 class RecordError(Exception):
     """A problem with one field of one record; the loader adds file and line."""
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"field {field!r}: {problem}")
-        self.field = field
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"field {name!r}: {problem}")
+        self.field = name
 
 
 class UnknownBenchmarkError(KeyError, ValueError):
@@ -142,11 +142,11 @@ _REGISTRY: dict[str, Benchmark] = {
         Benchmark("math500", "expression", "MATH-500 (Lightman et al.): LaTeX answers, 5 levels, 7 subjects",
                   "1", 500, _LIMO, "MIT (MATH)", "math500.jsonl", _math500),
         Benchmark("gsm8k", "number", "GSM8K test: grade-school word problems, integer answers", "1", 1319,
-                  "QwenLM/Qwen2.5-Math (evaluation/data/gsm8k)", "MIT (GSM8K)", "gsm8k.jsonl", _gsm8k),
+                  "QwenLM/Qwen2.5-Math", "MIT (GSM8K)", "gsm8k.jsonl", _gsm8k),
         Benchmark("olymmath-easy", "expression", "OlymMATH EN, easy split (AIME level)", "1", 100,
-                  "RUCAIBox/Slow_Thinking_with_LLMs (OlymMATH)", "MIT", "olymmath-easy.jsonl", _olymmath),
+                  "RUCAIBox/Slow_Thinking_with_LLMs", "MIT", "olymmath-easy.jsonl", _olymmath),
         Benchmark("olymmath-hard", "expression", "OlymMATH EN, hard split (olympiad level)", "1", 100,
-                  "RUCAIBox/Slow_Thinking_with_LLMs (OlymMATH)", "MIT", "olymmath-hard.jsonl", _olymmath),
+                  "RUCAIBox/Slow_Thinking_with_LLMs", "MIT", "olymmath-hard.jsonl", _olymmath),
         Benchmark("gpqa-diamond", "choice", "GPQA Diamond: graduate-level science, choice A-D; load it "
                   "from a local path", "1", 198, _LIMO, "CC-BY-4.0, not redistributed", None, _gpqa),
     )

@@ -127,11 +127,18 @@ def _answer_after(region: str) -> str:
     return _clean(inner if inner is not None else tail)
 
 
+def _is_prose(candidate: str) -> bool:
+    """ "the answer is the number of intersections in one period, …" names no answer: more than four plain
+    words (LaTeX commands and \\text{} contents aside) is a sentence, not a final answer."""
+    bare = re.sub(r"\\[a-zA-Z]+(?:\{[^{}]*\})?", " ", candidate)
+    return len(re.findall(r"(?<![A-Za-z])[A-Za-z]{2,}(?![A-Za-z])", bare)) > 4
+
+
 def _phrase_answer(text: str) -> str | None:
     found = None
     for m in _PHRASE.finditer(text):
         candidate = _answer_after(text[m.end() : m.end() + 2000])
-        if candidate:
+        if candidate and not _is_prose(candidate):
             found = candidate
     return found
 

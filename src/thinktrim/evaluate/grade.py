@@ -60,8 +60,10 @@ def _deadline(seconds: float | None) -> Iterator[None]:
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:  # an alarm delivered just before it was cancelled must not skip restoring the handler
+            signal.signal(signal.SIGALRM, previous)
 
 
 def _as_latex(answer: str) -> str:

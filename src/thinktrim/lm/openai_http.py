@@ -18,7 +18,9 @@ class ServerError(RuntimeError):
 
 def chat_url(base_url: str) -> str:
     base = base_url.rstrip("/")
-    return base if base.endswith("/chat/completions") else (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
+    if base.endswith("/chat/completions"):
+        return base
+    return (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
 
 
 def post_chat(

@@ -27,20 +27,46 @@ _INSTRUCTIONS = (
 class JudgeConfig:
     base_url: str = field(metadata={"help": "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"})
     model: str = field(metadata={"help": "Model name sent with each request."})
+    api_key: str | None = field(default=None, metadata={"help": "Bearer key (default: $OPENAI_API_KEY)."})
     timeout_s: float = field(default=60.0, metadata={"help": "Seconds per request."})
     retries: int = field(default=3, metadata={"help": "Retries per request (transport errors, 5xx, bad JSON)."})
     concurrency: int = field(default=4, metadata={"help": "Parallel requests."})
     context_steps: int = field(default=3, metadata={"help": "Earlier steps shown to the judge."})
     max_step_chars: int = field(default=1500, metadata={"help": "Longer steps are shown cut to this size."})
+    response_format: str = field(
+        default="json_object",
+        metadata={
+            "help": "json_object (with a `schema`, which llama.cpp and vLLM servers enforce) or json_schema "
+            "(OpenAI's structured outputs)."
+        },
+    )
 
     def __post_init__(self) -> None:
         if not self.base_url:
             raise ValueError("judge base_url: required")
+        if self.response_format not in ("json_object", "json_schema"):
+            raise ValueError(f"judge response_format: {self.response_format!r} is not json_object or json_schema")
         if self.timeout_s <= 0 or self.retries < 0 or self.concurrency < 1:
             raise ValueError(
                 f"judge: timeout_s > 0, retries >= 0, concurrency >= 1 required "
                 f"(got {self.timeout_s}, {self.retries}, {self.concurrency})"
             )
+
+
+VERDICT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "mode": {"type": "string", "enum": [k.value for k in StepKind]},
+        "checks_step": {"type": ["integer", "null"]},
+    },
+    "required": ["mode", "checks_step"],
+}
+
+
+def response_format(kind: str) -> dict[str, Any]:
+    if kind == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "step_verdict", "schema": VERDICT_SCHEMA}}
+    return {"type": "json_object", "schema": VERDICT_SCHEMA}
 
 
 def parse_verdict(content: str, index: int) -> tuple[StepKind, int | None] | None:
@@ -80,14 +106,13 @@ class LLMJudge:
             "messages": self._messages(thinking, steps, i),
             "temperature": 0.0,
             "max_tokens": 64,
-            "response_format": {"type": "json_object"},
+            "response_format": response_format(self.config.response_format),
         }
         for _ in range(self.config.retries + 1):
             self.calls += 1
             try:
-                reply = post_chat(
-                    self.client, self.config.base_url, payload, self.config.timeout_s, self.config.retries
-                )
+                reply = post_chat(self.client, self.config.base_url, payload, self.config.timeout_s,
+                                  self.config.retries, api_key=self.config.api_key)
             except ServerError:
                 return None
             verdict = parse_verdict(reply["choices"][0]["message"].get("content") or "", i)
