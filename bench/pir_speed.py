@@ -1,7 +1,7 @@
 """PIR scoring speed: naive full recomputation vs the cached engine, on real R1 and QwQ chains.
 
-    .venv/bin/python bench/pir_speed.py            # default set, one ~8K-token chain included
-    .venv/bin/python bench/pir_speed.py --quick    # two short chains
+    .venv/bin/python bench/pir_speed.py           # QwQ AIME + QwQ MisguidedAttention (2.5K), R1 AIME (8K)
+    .venv/bin/python bench/pir_speed.py --quick   # R1 AIME + QwQ MisguidedAttention at 2K tokens
 
 Chains come from ../shared/data/traces (reasoningflow AIME24 R1 and QwQ, MisguidedAttention QwQ). Each is cut
 at a step boundary so its scored sequence fits `--max-tokens` (or `--long-tokens` for the long one), annotated
@@ -16,9 +16,12 @@ the same length, so time per token is stable. Such chains are marked `~`; `--nai
 Figures: tokens each method computed; the minimum any exact method must compute (the full sequence once plus,
 per variant, its tokens after the longest common prefix with the full sequence); "bound" = naive ÷ minimum
 tokens, the best speed-up any exact method could reach on that chain; seconds and tokens/s; the engine's
-speed-up; "÷ min work" = engine seconds ÷ (minimum tokens at the plain forward throughput, measured in the same
-run as the naive scorer's tokens/s on that chain's full-length forwards); peak memory (RSS high-water, or CUDA
-max allocated); the largest |PIR difference| between the two methods.
+speed-up (by wall time, and by process CPU time, steadier when other jobs share the cores); "÷ min work" =
+engine seconds ÷ (minimum tokens at the plain forward throughput, measured in the same run as the naive scorer's
+tokens/s on that chain's full-length forwards); "÷ min FLOPs" = the same with work counted in FLOPs, since the
+tokens after a removed unit sit late in the sequence and attend to more keys than the average token of a plain
+forward (at 8K tokens attention is over half the work of this small model); peak memory (RSS high-water, or
+CUDA max allocated); the largest |PIR difference| between the two methods.
 """
 
 from __future__ import annotations
@@ -130,21 +133,38 @@ def worker(conn: Any, kind: str, model: str, device: str, dtype: str) -> None:
     from thinktrim.lm.hf_score import make_scorer
 
     scorer = make_scorer(kind, model=model, device=device, dtype=dtype)
-    cuda = next(scorer.model.parameters()).device.type == "cuda"
-    conn.send(f"{kind}: {next(scorer.model.parameters()).device} {next(scorer.model.parameters()).dtype}")
+    param = next(scorer.model.parameters())
+    cuda = param.device.type == "cuda"
+    config = scorer.model.config.get_text_config(decoder=True)
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    shape = {"params": sum(p.numel() for n, p in scorer.model.named_parameters()
+                           if "embed" not in n and "lm_head" not in n),
+             "layers": config.num_hidden_layers, "attn_width": config.num_attention_heads * head_dim}
+    conn.send((f"{kind}: {param.device} {param.dtype}", shape))
     while (task := conn.recv()) is not None:
         before = scorer.tokens_computed
         if cuda:
             torch.cuda.synchronize()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = scorer.score(task)
         if cuda:
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start
         peak = (torch.cuda.max_memory_allocated() if cuda
                 else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-        conn.send({"result": result, "seconds": seconds, "tokens": scorer.tokens_computed - before,
-                   "peak_mb": peak / 2**20})
+        conn.send({"result": result, "seconds": seconds, "cpu_s": time.process_time() - cpu,
+                   "tokens": scorer.tokens_computed - before, "peak_mb": peak / 2**20})
+
+
+def flops(shape: dict[str, int], spans: list[tuple[int, int]]) -> float:
+    """Forward FLOPs of computing positions [a, b) of causal sequences: weights 2·params per token plus
+    attention 4·layers·width per attended key (position c attends to c + 1 keys). The answer rows' head is
+    the same for every method and left out. It weighs late tokens (long context) above early ones."""
+    total = 0.0
+    for a, b in spans:
+        keys = (b * (b + 1) - a * (a + 1)) / 2
+        total += (b - a) * 2 * shape["params"] + 4 * shape["layers"] * shape["attn_width"] * keys
+    return total
 
 
 def pirs(result: Any) -> list[float]:
@@ -153,9 +173,10 @@ def pirs(result: Any) -> list[float]:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="two short chains, no long one")
-    p.add_argument("--chains", type=int, default=2, help="short chains (R1 AIME, QwQ misguided, QwQ AIME, ...)")
-    p.add_argument("--max-tokens", type=int, default=3000, help="token budget of a short chain")
+    p.add_argument("--quick", action="store_true", help="two 2K-token chains (R1, QwQ), no long one")
+    p.add_argument("--sources", default="qwq-aime,qwq-misguided",
+                   help="one short chain from each (r1-aime, qwq-aime, qwq-misguided; repeat for more)")
+    p.add_argument("--max-tokens", type=int, default=2500, help="token budget of a short chain")
     p.add_argument("--long-tokens", type=int, default=8000, help="token budget of the long R1 chain (0: none)")
     p.add_argument("--units", type=int, default=10, help="functional units scored per chain (0: all)")
     p.add_argument("--naive-sample", type=int, default=2, help="naive variants on the long chain (0: all)")
@@ -164,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dtype", default="auto")
     args = p.parse_args(argv)
     if args.quick:
-        args.chains, args.long_tokens, args.max_tokens = 2, 0, 2500
+        args.sources, args.long_tokens, args.max_tokens = "r1-aime,qwq-misguided", 0, 2000
 
     import multiprocessing as mp
 
@@ -175,8 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     from thinktrim.report.table import print_table
 
     tokenizer = load_tokenizer(args.model)
-    sources = ["r1-aime", "qwq-misguided", "qwq-aime"]
-    specs = [(sources[i % len(sources)], args.max_tokens, False) for i in range(args.chains)]
+    specs = [(src.strip(), args.max_tokens, False) for src in args.sources.split(",") if src.strip()]
     if args.long_tokens:
         specs.append(("r1-aime", args.long_tokens, True))
     chains = pick_chains(tokenizer, specs, args.units, min_fill=0.85)
@@ -190,10 +210,14 @@ def main(argv: list[str] | None = None) -> None:
         proc.start()
         conns[kind] = parent
         procs.append(proc)
-    devices = [conns[k].recv() for k in conns]
+    ready = [conns[k].recv() for k in conns]
+    devices, shape = [r[0] for r in ready], ready[0][1]
     load_start = os.getloadavg()
 
-    rows_work, rows_time, totals = [], [], {"naive_s": 0.0, "engine_s": 0.0, "min_s": 0.0, "dpir": 0.0}
+    rows_work: list[list[Any]] = []
+    rows_time: list[list[Any]] = []
+    totals = {"naive_s": 0.0, "engine_s": 0.0, "min_s": 0.0, "min_flops_s": 0.0, "naive_cpu": 0.0,
+              "engine_cpu": 0.0, "dpir": 0.0}
     for chain in tqdm(chains, desc="chains", unit="chain", file=sys.stderr):
         plan = make_plan(tokenizer, chain.task)
         naive_task = chain.task
@@ -211,16 +235,25 @@ def main(argv: list[str] | None = None) -> None:
         engine_pirs = [engine_pirs[i] for i in keep] if keep is not None else engine_pirs
         dpir = max(abs(a - b) for a, b in zip(pirs(naive["result"]), engine_pirs))
         min_s = plan.minimum_tokens / naive_tps
+        # the same bound weighed by FLOPs: suffix tokens sit late in the sequence and attend to more keys
+        naive_ids = [plan.full] + [plan.variants[i] for i in (keep if keep is not None else range(len(plan.variants)))]
+        naive_flops_s = flops(shape, [(0, len(v)) for v in naive_ids]) / naive["seconds"]
+        min_flops = flops(shape, [(0, len(plan.full))] + [(r, len(v)) for v, r in zip(plan.variants, plan.reuse)])
+        min_flops_s = min_flops / naive_flops_s
         name = chain.name + (" ~" if keep is not None else "")
         rows_work.append([name, len(plan.full), plan.answer_tokens, f"{len(plan.variants)}/{chain.units}",
                           plan.naive_tokens, engine["tokens"], plan.minimum_tokens,
                           plan.naive_tokens / plan.minimum_tokens])
+        naive_cpu = naive["cpu_s"] * plan.naive_tokens / naive["tokens"]
         rows_time.append([name, naive_s, engine["seconds"], naive_tps, engine["tokens"] / engine["seconds"],
-                          naive_s / engine["seconds"], engine["seconds"] / min_s, naive["peak_mb"],
-                          engine["peak_mb"], dpir])
+                          naive_s / engine["seconds"], naive_cpu / engine["cpu_s"], engine["seconds"] / min_s,
+                          engine["seconds"] / min_flops_s, naive["peak_mb"], engine["peak_mb"], dpir])
         totals["naive_s"] += naive_s
         totals["engine_s"] += engine["seconds"]
         totals["min_s"] += min_s
+        totals["min_flops_s"] += min_flops_s
+        totals["naive_cpu"] += naive_cpu
+        totals["engine_cpu"] += engine["cpu_s"]
         totals["dpir"] = max(totals["dpir"], dpir)
     for conn in conns.values():
         conn.send(None)
@@ -230,15 +263,16 @@ def main(argv: list[str] | None = None) -> None:
     sums = [sum(r[i] for r in rows_work) for i in (4, 5, 6)]
     rows_work.append(["overall", None, None, None, *sums, sums[0] / sums[2]])
     rows_time.append(["overall", totals["naive_s"], totals["engine_s"], None, None,
-                      totals["naive_s"] / totals["engine_s"], totals["engine_s"] / totals["min_s"],
-                      max(r[7] for r in rows_time), max(r[8] for r in rows_time), totals["dpir"]])
+                      totals["naive_s"] / totals["engine_s"], totals["naive_cpu"] / totals["engine_cpu"],
+                      totals["engine_s"] / totals["min_s"], totals["engine_s"] / totals["min_flops_s"],
+                      max(r[9] for r in rows_time), max(r[10] for r in rows_time), totals["dpir"]])
     load_end = os.getloadavg()
     print_table("PIR scoring work (tokens)",
                 ["chain", "seq tok", "answer tok", "units scored/all", "naive tok", "engine tok", "min tok",
                  "bound ×"], rows_work)
     print_table("PIR scoring time and memory",
-                ["chain", "naive s", "engine s", "naive tok/s", "engine tok/s", "speed-up ×", "÷ min work",
-                 "naive peak MB", "engine peak MB", "max |ΔPIR|"], rows_time,
+                ["chain", "naive s", "engine s", "naive tok/s", "engine tok/s", "speed-up ×", "speed-up cpu ×",
+                 "÷ min work", "÷ min FLOPs", "naive peak MB", "engine peak MB", "max |ΔPIR|"], rows_time,
                 caption=("~ naive ran the full chain + a sample of variants; its time is extrapolated by tokens. "
                          f"{'; '.join(devices)}. load average at start {load_start[0]:.2f}, end {load_end[0]:.2f} "
                          f"({os.cpu_count()} cores)."))

@@ -16,14 +16,14 @@ from thinktrim.lm.generate import GenerationConfig, Job
 from thinktrim.lm.openai_generate import OpenAIGenerator
 from thinktrim.lm.openai_http import ServerError
 
-from .conftest import API_KEY, QUESTIONS, chat
+from .conftest import QUESTIONS, chat
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def client(llama_server, monkeypatch):
-    monkeypatch.setenv("THINKTRIM_TEST_KEY", API_KEY)
+def client(llama_server, llama_server_api_key, monkeypatch):
+    monkeypatch.setenv("THINKTRIM_TEST_KEY", llama_server_api_key)
     gen = OpenAIGenerator(llama_server, "smollm2", concurrency=3, api_key_env="THINKTRIM_TEST_KEY",
                           timeout_s=120)
     yield gen

@@ -5,6 +5,7 @@ import pytest
 from thinktrim.data.trace import StepKind
 from thinktrim.refine.annotate import annotate_steps
 from thinktrim.refine.judge import JudgeConfig, LLMJudge, parse_verdict
+from thinktrim.refine.segment import SegmentConfig
 
 THINKING = (
     "We need the sum of 17 and 25. Adding the tens gives 30 and the ones give 12.\n\n"
@@ -40,7 +41,9 @@ def test_judge_labels_unmarked_steps_through_a_real_server(llama_server: str, ll
     judge = LLMJudge(JudgeConfig(base_url=llama_server + "/v1", model="smollm2", api_key=llama_server_api_key,
                                  timeout_s=120, concurrency=2))
 
-    steps = annotate_steps(THINKING, "The answer is \\boxed{84}.", judge=judge)
+    one_per_paragraph = SegmentConfig(target_sentences=1, max_sentences=2)
+    steps = annotate_steps(THINKING, "The answer is \\boxed{84}.", one_per_paragraph, judge=judge)
+    assert len(steps) == 4
     assert "".join(s.text(THINKING) for s in steps) == THINKING
     assert judge.calls >= 2 and judge.failures == 0  # the schema-constrained server always answers validly
     judged = [s for s in steps[1:] if s.marker == "judge"]

@@ -67,7 +67,7 @@ def eval_command(
     device: str = typer.Option("auto", help="transformers: cpu, cuda, cuda:N or auto."),
     dtype: str = typer.Option("auto", help="auto (fp32 on CPU, bf16 on GPU), float32, bfloat16, float16."),
     baseline: Path = typer.Option(None, help="A previous run folder: report AES against it."),
-    grade_processes: int = typer.Option(None, help="Grading worker processes (default: all cores)."),
+    grade_processes: int = typer.Option(None, help="Grading worker processes (default: all cores; 0: none)."),
 ) -> None:
     """Generate, grade and score: writes <output>/<benchmark>/samples.jsonl and <output>/results.json."""
     if ctx.invoked_subcommand is not None:
@@ -108,7 +108,7 @@ def grade_command(
     tokenizer: str = typer.Option(None, help="Count response tokens with this tokenizer when records have no "
                                   "`tokens` field (e.g. embedded)."),
     output: Path = typer.Option(None, "--output", "-o", help="Write the graded records (JSONL) here."),
-    grade_processes: int = typer.Option(None, help="Grading worker processes (default: all cores)."),
+    grade_processes: int = typer.Option(None, help="Grading worker processes (default: all cores; 0: none)."),
 ) -> None:
     """Grade existing responses without any model."""
     from thinktrim.data.store import write_jsonl

@@ -90,14 +90,17 @@ def classify_by_markers(thinking: str, steps: list[Step], lexicon: MarkerLexicon
 
 
 def link_to_progressive(steps: list[Step]) -> list[Step]:
-    """Link each functional step without a link to the nearest progressive step before it."""
+    """Link each functional step to the progressive step it checks: the judge's choice when valid, else the
+    nearest progressive step before it."""
     out, last_progressive = [], None
     for i, step in enumerate(steps):
         if step.kind is StepKind.PROGRESSIVE:
             last_progressive = i
             out.append(replace(step, link=None))
         else:
-            link = step.link if step.link is not None and step.link < i else last_progressive
+            proposed = step.link  # e.g. from the judge: kept only if it names an earlier progressive step
+            valid = proposed is not None and proposed < i and steps[proposed].kind is StepKind.PROGRESSIVE
+            link = proposed if valid else last_progressive
             out.append(replace(step, link=link))
     return out
 

@@ -129,7 +129,6 @@ class LLMJudge:
             if verdict is None:
                 self.failures += 1
                 continue
-            kind, link = verdict
-            link = link if link is not None and steps[link].kind is StepKind.PROGRESSIVE else None
+            kind, link = verdict  # the link is checked against the final kinds by link_to_progressive
             out[i] = replace(steps[i], kind=kind, link=link if kind.is_functional else None, marker="judge")
         return out

@@ -1,0 +1,68 @@
+"""Fixtures shared across test folders: a real OpenAI-compatible server (llama.cpp) on loopback."""
+
+import pytest
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+API_KEY = "thinktrim-test-key"
+
+
+@pytest.fixture(scope="session")
+def llama_server_api_key() -> str:
+    """The bearer key the `llama_server` fixture requires."""
+    return API_KEY
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    """llama-cpp-python's OpenAI-compatible server on 127.0.0.1 serving the embedded GGUF (key: API_KEY).
+
+    Yields the base URL; the server is stopped at the end of the session.
+    """
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python[server] is not installed (`make setup` installs it)")
+    from thinktrim.lm.load import embedded_gguf_path
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama_server") / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf_path()), "--host", "127.0.0.1",
+             "--port", str(port), "--n_ctx", "2048", "--api_key", API_KEY, "--n_threads", "2"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/v1/models", headers={"Authorization": f"Bearer {API_KEY}"},
+                             timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server did not answer in 120 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
