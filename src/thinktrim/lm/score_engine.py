@@ -117,23 +117,34 @@ def prefix_attention(
     token never attends to a later position).
     """
     import torch
+    import torch.nn.functional as F
 
-    groups = query.shape[1] // key.shape[1]
-    if groups > 1:
-        key = key.repeat_interleave(groups, dim=1)
-        value = value.repeat_interleave(groups, dim=1)
-    prefix = key.shape[2] - query.shape[2]
+    batch, heads, q_len, dim = query.shape
+    kv_heads, prefix = key.shape[1], key.shape[2] - q_len
+    groups = heads // kv_heads
     if query.device.type != "cpu":
-        out = _lower_right_sdpa(query, key, value, prefix, scaling)
+        out = _lower_right_sdpa(query, _repeat(key, groups), _repeat(value, groups), prefix, scaling)
+    elif not prefix:
+        out = F.scaled_dot_product_attention(query, key, value, is_causal=True, scale=scaling,
+                                             enable_gqa=groups > 1)
     else:
         flash = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
-        out, lse = flash(query, key[:, :, prefix:], value[:, :, prefix:], 0.0, True, scale=scaling)
-        if prefix:
-            out_p, lse_p = flash(query, key[:, :, :prefix], value[:, :, :prefix], 0.0, False, scale=scaling)
-            total = torch.logaddexp(lse, lse_p)
-            out = (out.float() * torch.exp(lse - total).unsqueeze(-1)
-                   + out_p.float() * torch.exp(lse_p - total).unsqueeze(-1)).to(query.dtype)
+        k_new, v_new = _repeat(key[:, :, prefix:], groups), _repeat(value[:, :, prefix:], groups)
+        out, lse = flash(query, k_new, v_new, 0.0, True, scale=scaling)
+        # The prefix part has no mask, so the query heads sharing a key/value head can be stacked as extra
+        # rows: no copy of the (long) prefix keys per query head.
+        stacked = query.reshape(batch, kv_heads, groups * q_len, dim)
+        out_p, lse_p = flash(stacked, key[:, :, :prefix], value[:, :, :prefix], 0.0, False, scale=scaling)
+        out_p, lse_p = out_p.reshape(batch, heads, q_len, dim), lse_p.reshape(batch, heads, q_len)
+        total = torch.logaddexp(lse, lse_p)
+        out = (out.float() * torch.exp(lse - total).unsqueeze(-1)
+               + out_p.float() * torch.exp(lse_p - total).unsqueeze(-1)).to(query.dtype)
     return out.transpose(1, 2).contiguous(), None
+
+
+def _repeat(x: Any, groups: int) -> Any:
+    """Key/value heads repeated for each query head that shares them (transformers' `repeat_kv` order)."""
+    return x.repeat_interleave(groups, dim=1) if groups > 1 else x
 
 
 def _lower_right_sdpa(query: Any, key: Any, value: Any, prefix: int, scaling: float | None) -> Any:
