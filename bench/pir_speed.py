@@ -1,7 +1,8 @@
 """PIR scoring speed: naive full recomputation vs the cached engine, on real R1 and QwQ chains.
 
-    .venv/bin/python bench/pir_speed.py           # QwQ AIME + QwQ MisguidedAttention (2.5K), R1 AIME (8K)
-    .venv/bin/python bench/pir_speed.py --quick   # R1 AIME + QwQ MisguidedAttention at 2K tokens
+    .venv/bin/python bench/pir_speed.py             # QwQ MisguidedAttention (2K tokens) + R1 AIME (8K tokens)
+    .venv/bin/python bench/pir_speed.py --quick     # R1 AIME + QwQ MisguidedAttention, 2K tokens each
+    .venv/bin/python bench/pir_speed.py --threads 1 # steadier figures when other jobs share the cores
 
 Chains come from ../shared/data/traces (reasoningflow AIME24 R1 and QwQ, MisguidedAttention QwQ). Each is cut
 at a step boundary so its scored sequence fits `--max-tokens` (or `--long-tokens` for the long one), annotated
@@ -126,10 +127,12 @@ def pick_chains(tokenizer: Any, specs: list[tuple[str, int, bool]], units: int, 
     return chains
 
 
-def worker(conn: Any, kind: str, model: str, device: str, dtype: str) -> None:
+def worker(conn: Any, kind: str, model: str, device: str, dtype: str, threads: int) -> None:
     """Child process: load one scorer, then score each task sent until None arrives."""
     import torch
 
+    if threads:
+        torch.set_num_threads(threads)
     from thinktrim.lm.hf_score import make_scorer
 
     scorer = make_scorer(kind, model=model, device=device, dtype=dtype)
@@ -140,7 +143,7 @@ def worker(conn: Any, kind: str, model: str, device: str, dtype: str) -> None:
     shape = {"params": sum(p.numel() for n, p in scorer.model.named_parameters()
                            if "embed" not in n and "lm_head" not in n),
              "layers": config.num_hidden_layers, "attn_width": config.num_attention_heads * head_dim}
-    conn.send((f"{kind}: {param.device} {param.dtype}", shape))
+    conn.send((f"{kind}: {param.device} {param.dtype} {torch.get_num_threads()} threads", shape))
     while (task := conn.recv()) is not None:
         before = scorer.tokens_computed
         if cuda:
@@ -174,18 +177,21 @@ def pirs(result: Any) -> list[float]:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="two 2K-token chains (R1, QwQ), no long one")
-    p.add_argument("--sources", default="qwq-aime,qwq-misguided",
+    p.add_argument("--sources", default="qwq-misguided",
                    help="one short chain from each (r1-aime, qwq-aime, qwq-misguided; repeat for more)")
-    p.add_argument("--max-tokens", type=int, default=2500, help="token budget of a short chain")
-    p.add_argument("--long-tokens", type=int, default=8000, help="token budget of the long R1 chain (0: none)")
+    p.add_argument("--max-tokens", type=int, default=2000, help="token budget of a short chain")
+    p.add_argument("--long-source", default="r1-aime", help="source of the long chain")
+    p.add_argument("--long-tokens", type=int, default=8000, help="token budget of the long chain (0: none)")
     p.add_argument("--units", type=int, default=10, help="functional units scored per chain (0: all)")
     p.add_argument("--naive-sample", type=int, default=2, help="naive variants on the long chain (0: all)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch CPU threads per scorer (0: torch's default); 1 is steadier on a busy machine")
     p.add_argument("--model", default="embedded")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
     args = p.parse_args(argv)
     if args.quick:
-        args.sources, args.long_tokens, args.max_tokens = "r1-aime,qwq-misguided", 0, 2000
+        args.sources, args.long_tokens = "r1-aime,qwq-misguided", 0
 
     import multiprocessing as mp
 
@@ -198,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     tokenizer = load_tokenizer(args.model)
     specs = [(src.strip(), args.max_tokens, False) for src in args.sources.split(",") if src.strip()]
     if args.long_tokens:
-        specs.append(("r1-aime", args.long_tokens, True))
+        specs.append((args.long_source, args.long_tokens, True))
     chains = pick_chains(tokenizer, specs, args.units, min_fill=0.85)
     chains.sort(key=lambda c: len(make_plan(tokenizer, c.task).full))  # ascending: RSS high-water = this chain
 
@@ -206,7 +212,8 @@ def main(argv: list[str] | None = None) -> None:
     conns, procs = {}, []
     for kind in ("naive", "engine"):
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=worker, args=(child, kind, args.model, args.device, args.dtype), daemon=True)
+        proc = ctx.Process(target=worker, daemon=True,
+                           args=(child, kind, args.model, args.device, args.dtype, args.threads))
         proc.start()
         conns[kind] = parent
         procs.append(proc)

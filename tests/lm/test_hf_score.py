@@ -82,7 +82,7 @@ def test_token_convention(sharp_llama):
     assert m2 == m and variant[-m:] == answer and "Wait" not in tok.decode(variant)
 
 
-def test_prompt_without_chat_template(sharp_llama):
+def test_prompt_without_chat_template():
     from thinktrim.lm.load import load_tokenizer
 
     tok = load_tokenizer("embedded")

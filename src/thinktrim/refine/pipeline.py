@@ -8,6 +8,7 @@ written atomically.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,19 +187,20 @@ def score_all(cfg: RefineConfig, refiner: Refiner | None = None) -> None:
     total = sum(1 for item in iter_input(cfg) if isinstance(item, SourceRecord))
     refiner = refiner or Refiner(cfg)
     with JsonlStore(out / ANNOTATIONS) as store, JsonlStore(out / REJECTS, key="location") as rejects:
-        bar = tqdm(total=total, desc="refine", unit="chain", dynamic_ncols=True)
-        bar.update(sum(1 for _ in store.done))
-        tokens = 0
+        bar = tqdm(total=total, desc="refine", unit="chain", dynamic_ncols=True, initial=len(store.done))
+        counts: Counter[str] = Counter()
         for item in iter_input(cfg):
             if isinstance(item, RecordError):
                 if item.location not in rejects:
                     rejects.append({"location": item.location, "field": item.field, "reason": item.reason})
+                counts["rejected"] += 1
+                bar.set_postfix(counts)
                 continue
             if item.trace.id in store:
                 continue
             outcome = refiner.process(item.trace)
             store.append(outcome.to_record(item.location))
-            tokens += outcome.context_tokens or 0
-            bar.set_postfix_str(f"{outcome.status}, {tokens / max(bar.format_dict['elapsed'], 1e-9):,.0f} ctx tok/s")
+            counts[outcome.status] += 1
+            bar.set_postfix(counts)
             bar.update(1)
         bar.close()
