@@ -1,5 +1,8 @@
 """PIR scoring speed: naive full recomputation vs the cached engine, on real R1 and QwQ chains.
 
+The naive scorer is the plain computation (`model(ids).logits` for the full chain and for every variant); the
+engine reuses the shared prefix's key/value cache and computes logits only where answer tokens are predicted.
+
     .venv/bin/python bench/pir_speed.py             # QwQ MisguidedAttention (2K tokens) + R1 AIME (8K tokens)
     .venv/bin/python bench/pir_speed.py --quick     # R1 AIME + QwQ MisguidedAttention, 2K tokens each
     .venv/bin/python bench/pir_speed.py --threads 1 # steadier figures when other jobs share the cores
@@ -18,8 +21,8 @@ Figures: tokens each method computed; the minimum any exact method must compute 
 per variant, its tokens after the longest common prefix with the full sequence); "bound" = naive ÷ minimum
 tokens, the best speed-up any exact method could reach on that chain; seconds and tokens/s; the engine's
 speed-up (by wall time, and by process CPU time, steadier when other jobs share the cores); "÷ min work" =
-engine seconds ÷ (minimum tokens at the plain forward throughput, measured in the same run as the naive scorer's
-tokens/s on that chain's full-length forwards); "÷ min FLOPs" = the same with work counted in FLOPs, since the
+engine seconds ÷ (minimum tokens at the plain forward throughput: one forward of that chain's full sequence
+with a single logit row, timed in the same run); "÷ min FLOPs" = the same with work counted in FLOPs, since the
 tokens after a removed unit sit late in the sequence and attend to more keys than the average token of a plain
 forward (at 8K tokens attention is over half the work of this small model); peak memory (RSS high-water, or
 CUDA max allocated); the largest |PIR difference| between the two methods.
@@ -145,6 +148,7 @@ def worker(conn: Any, kind: str, model: str, device: str, dtype: str, threads: i
              "layers": config.num_hidden_layers, "attn_width": config.num_attention_heads * head_dim}
     conn.send((f"{kind}: {param.device} {param.dtype} {torch.get_num_threads()} threads", shape))
     while (task := conn.recv()) is not None:
+        plain_tps = plain_forward_throughput(scorer, task) if kind == "naive" else None
         before = scorer.tokens_computed
         if cuda:
             torch.cuda.synchronize()
@@ -156,7 +160,24 @@ def worker(conn: Any, kind: str, model: str, device: str, dtype: str, threads: i
         peak = (torch.cuda.max_memory_allocated() if cuda
                 else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         conn.send({"result": result, "seconds": seconds, "cpu_s": time.process_time() - cpu,
-                   "tokens": scorer.tokens_computed - before, "peak_mb": peak / 2**20})
+                   "tokens": scorer.tokens_computed - before, "peak_mb": peak / 2**20, "plain_tps": plain_tps})
+
+
+def plain_forward_throughput(scorer: Any, task: Any) -> float:
+    """Tokens/s of one plain forward of the full sequence with a single logit row: the model's throughput
+    without any scoring overhead, against which the minimum-work time is measured."""
+    import torch
+
+    from thinktrim.lm.hf_score import scoring_token_ids
+
+    ids = torch.tensor([scoring_token_ids(scorer.tokenizer, task, None)[0]], device=scorer.model.device)
+    with torch.inference_mode():
+        scorer.model(input_ids=ids[:, :64], use_cache=False, logits_to_keep=1)  # warm-up
+        start = time.perf_counter()
+        scorer.model(input_ids=ids, use_cache=False, logits_to_keep=1)
+        if ids.is_cuda:
+            torch.cuda.synchronize()
+    return ids.shape[1] / (time.perf_counter() - start)
 
 
 def flops(shape: dict[str, int], spans: list[tuple[int, int]]) -> float:
@@ -241,12 +262,11 @@ def main(argv: list[str] | None = None) -> None:
         engine_pirs = pirs(engine["result"])
         engine_pirs = [engine_pirs[i] for i in keep] if keep is not None else engine_pirs
         dpir = max(abs(a - b) for a, b in zip(pirs(naive["result"]), engine_pirs))
-        min_s = plan.minimum_tokens / naive_tps
+        min_s = plan.minimum_tokens / naive["plain_tps"]
         # the same bound weighed by FLOPs: suffix tokens sit late in the sequence and attend to more keys
-        naive_ids = [plan.full] + [plan.variants[i] for i in (keep if keep is not None else range(len(plan.variants)))]
-        naive_flops_s = flops(shape, [(0, len(v)) for v in naive_ids]) / naive["seconds"]
+        plain_flops_s = flops(shape, [(0, len(plan.full))]) * naive["plain_tps"] / len(plan.full)
         min_flops = flops(shape, [(0, len(plan.full))] + [(r, len(v)) for v, r in zip(plan.variants, plan.reuse)])
-        min_flops_s = min_flops / naive_flops_s
+        min_flops_s = min_flops / plain_flops_s
         name = chain.name + (" ~" if keep is not None else "")
         rows_work.append([name, len(plan.full), plan.answer_tokens, f"{len(plan.variants)}/{chain.units}",
                           plan.naive_tokens, engine["tokens"], plan.minimum_tokens,

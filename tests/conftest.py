@@ -1,6 +1,31 @@
-"""Fixtures shared across test folders: a real OpenAI-compatible server (llama.cpp) on loopback."""
+"""Fixtures shared across test folders: tiny random models, and a real OpenAI-compatible server (llama.cpp)."""
 
 import pytest
+
+
+@pytest.fixture(scope="session")
+def make_tiny_llama():
+    """A factory of 2-layer, 64-wide Llamas (GQA) with random weights and the embedded tokenizer.
+
+    `initializer_range` sets how sharp the random model is (large: answer NLLs react to context changes).
+    """
+
+    def make(seed: int = 0, initializer_range: float = 0.02, max_positions: int = 1024):
+        import torch
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        from thinktrim.lm.load import load_tokenizer
+
+        tokenizer = load_tokenizer("embedded")
+        torch.manual_seed(seed)
+        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=max_positions,
+                             initializer_range=initializer_range, attn_implementation="sdpa",
+                             bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                             pad_token_id=tokenizer.pad_token_id)
+        return LlamaForCausalLM(config).eval(), tokenizer
+
+    return make
 
 
 def free_port() -> int:

@@ -12,21 +12,9 @@ def embedded():
 
 
 @pytest.fixture(scope="session")
-def tiny_llama():
+def tiny_llama(make_tiny_llama):
     """A 2-layer, 64-wide Llama with random weights and the embedded tokenizer (and chat template)."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from thinktrim.lm.load import load_tokenizer
-
-    tokenizer = load_tokenizer("embedded")
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id)
-    model = LlamaForCausalLM(config).eval()
-    return model, tokenizer
+    return make_tiny_llama(seed=0)
 
 
 QUESTIONS = [

@@ -37,19 +37,9 @@ ANSWER = "Subtracting 7 and dividing by 3 gives $x = \\boxed{5}$."
 
 
 @pytest.fixture(scope="module")
-def sharp_llama():
+def sharp_llama(make_tiny_llama):
     """A 2-layer Llama with large random weights (answer NLLs move by >1e-3 when context changes) and GQA."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from thinktrim.lm.load import load_tokenizer
-
-    tokenizer = load_tokenizer("embedded")
-    torch.manual_seed(1)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                         initializer_range=0.3, attn_implementation="sdpa")
-    return LlamaForCausalLM(config).eval(), tokenizer
+    return make_tiny_llama(seed=1, initializer_range=0.3, max_positions=512)
 
 
 def _task(removals: tuple[tuple[int, int], ...], thinking: str = THINKING) -> ScoringTask:

@@ -102,8 +102,9 @@ def model_max_context(model: Any) -> int:
 class NaiveScorer:
     """One full forward per sequence (the full chain, then each variant): plain and obviously correct.
 
-    Logits are taken only at the positions that predict answer tokens (`logits_to_keep`), which changes no
-    number: the rest of the forward is the ordinary full recomputation.
+    This is the plain computation a user would write, `model(ids).logits` over the whole sequence, kept as the
+    reference the engine is checked and timed against; the engine's savings are prefix reuse and computing
+    logits only where answer tokens are predicted.
     """
 
     def __init__(self, model: Any, tokenizer: Any, max_context: int | None = None) -> None:
@@ -121,7 +122,7 @@ class NaiveScorer:
         device = self.model.device
         input_ids = torch.tensor([ids], device=device)
         with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, use_cache=False, logits_to_keep=m + 1).logits[0, :-1]
+            logits = self.model(input_ids=input_ids, use_cache=False).logits[0, -m - 1 : -1]
         self.tokens_computed += len(ids)
         return answer_nll(logits, input_ids[0, -m:])
 
