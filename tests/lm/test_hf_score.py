@@ -23,8 +23,8 @@ from thinktrim.lm.score_engine import (
     prefix_attention,
 )
 
-TRACE = Path(__file__).parents[3] / "shared/data/traces/thought_anchors/deepseek-r1-distill-qwen-14b"
-TRACE = TRACE / "correct_base_solution/problem_2236"
+# the bundled sample holds thought-anchors' R1-Distill-Qwen-14B trace of MATH problem 2236
+SAMPLE = Path(__file__).parents[2] / "src/thinktrim/data/samples/thought_anchors_sample.jsonl"
 
 THINKING = (
     "Okay, so we need 3x + 7 = 22. Subtract 7 from both sides: 3x = 15.\n\n"
@@ -179,8 +179,9 @@ def test_prefix_attention_matches_masked_sdpa(prefix):
 
 def _real_task() -> ScoringTask:
     """An R1-Distill trace, thinking cut at a paragraph (~0.9K tokens in all); removals are paragraphs."""
-    solution = json.loads((TRACE / "base_solution.json").read_text())["solution"]
-    question = json.loads((TRACE / "problem.json").read_text())["problem"]
+    records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").split("\n") if line.strip()]
+    record = next(r for r in records if r["id"] == "r1-qwen-14b-problem_2236")
+    solution, question = record["response"], record["question"]
     thinking, answer = solution.split("</think>", 1)
     thinking = thinking[: thinking.index("\n\n", 1800) + 2]
     starts = [0] + [m.end() for m in re.finditer(r"\n\n+", thinking)]
