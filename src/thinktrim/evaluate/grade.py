@@ -74,11 +74,22 @@ def _as_latex(answer: str) -> str:
     return f"${s}$"
 
 
+@lru_cache(maxsize=1)
+def _quiet_math_verify() -> None:
+    """math-verify warns once per process that its timeouts are off; ours replace them, so say nothing."""
+    import math_verify.grader
+    import math_verify.parser
+
+    math_verify.grader.TIMEOUT_WARNING_SHOWN = True
+    math_verify.parser.TIMEOUT_WARNING_SHOWN = True
+
+
 @lru_cache(maxsize=8192)
 def _parse(answer: str) -> tuple[Any, ...]:
     # Cached: the same gold is parsed once per question, and n samples often give the same answer.
     from math_verify import parse
 
+    _quiet_math_verify()
     return tuple(parse(_as_latex(answer), parsing_timeout=None))  # type: ignore[arg-type]
 
 
