@@ -43,6 +43,8 @@ def test_refine_writes_every_output(small_sample: Path, tmp_path: Path) -> None:
     info = json.loads((out / "llamafactory" / "dataset_info.json").read_text())
     assert info["small_r0.2"]["formatting"] == "sharegpt" and info["small_r0.2"]["file_name"] == "small_r0.2.jsonl"
     assert abs(sum(stats["token_share"].values()) - 1) < 1e-9
+    n_units = sum(len({s["unit"] for s in a["steps"] if s["unit"] is not None}) for a in anns)
+    assert sum(stats["functional_units"].values()) == n_units
     r2, r5 = stats["ratios"]["r0.2"], stats["ratios"]["r0.5"]
     assert 0 <= r2["token_reduction"] <= r5["token_reduction"] < 1
     assert check_refined(out) == []

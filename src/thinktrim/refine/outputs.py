@@ -135,9 +135,9 @@ def compute_stats(
             "thinking_tokens_after": kept_tokens,
             "token_reduction": 1 - kept_tokens / scored_tokens if scored_tokens else 0.0,
         }
-    units = Counter()
+    units: Counter[str] = Counter()  # functional units per mode, over all scored chains
     for a in scored.values():
-        units.update({(s.unit, s.kind.value) for s in a.steps if s.unit is not None})
+        units.update(kind for _, kind in {(s.unit, s.kind.value) for s in a.steps if s.unit is not None})
     return {
         "input": cfg.input,
         "model": cfg.model,
@@ -152,7 +152,7 @@ def compute_stats(
         "skipped": {i: a.record["reason"] for i, a in anns.items() if a.status in ("overlong", "no_answer")},
         "token_share": {k.value: by_kind.get(k.value, 0) / total_tokens if total_tokens else 0.0 for k in StepKind},
         "tokens_by_kind": {k.value: by_kind.get(k.value, 0) for k in StepKind},
-        "functional_units": {k.value: sum(1 for (_, kind) in units if kind == k.value) for k in FUNCTIONAL_KINDS},
+        "functional_units": {k.value: units.get(k.value, 0) for k in FUNCTIONAL_KINDS},
         "ratios": per_ratio,
         "token_counting": "tokens of each step tokenized on its own with the scoring model's tokenizer",
     }
