@@ -8,7 +8,6 @@ GPQA-Diamond is never bundled (its authors ask that it not be posted in plain te
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from thinktrim.data.store import numbered_jsonl_records
 from thinktrim.evaluate.extract import AnswerKind, check_kind
 
 
@@ -164,18 +164,11 @@ def get_benchmark(name: str) -> Benchmark:
 
 
 def _numbered_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) pairs; splits on '\\n' only, since U+2028 may occur inside strings."""
-    with open(path, encoding="utf-8", newline="") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from e
-            if not isinstance(record, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
-            yield lineno, record
+    """(line number, record) pairs of a benchmark file, each record a JSON object."""
+    for lineno, record in numbered_jsonl_records(path):
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
+        yield lineno, record
 
 
 def _load(path: Path, parse: RecordParser, kind: AnswerKind, prefix: str, limit: int | None) -> list[BenchmarkItem]:

@@ -97,13 +97,22 @@ class JsonlStore:
         yield from read_jsonl_records(self.path)
 
 
-def read_jsonl_records(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Read a JSONL file, naming file and line on a malformed line. Splits on '\\n' only (U+2028 is data)."""
+def numbered_jsonl_records(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(1-based line number, decoded value) for each non-blank line, naming file and line on bad JSON.
+
+    Splits on '\\n' only: U+2028 inside a string is data, not a line break.
+    """
     with open(path, encoding="utf-8", newline="") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from e
+
+
+def read_jsonl_records(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Read a JSONL file, naming file and line on a malformed line."""
+    for _, record in numbered_jsonl_records(path):
+        yield record
