@@ -26,6 +26,7 @@ from thinktrim.data.formats import (
     with_thinking,
     write_records,
 )
+from thinktrim.data.layouts import FieldLayout, field_layout, lookup_field
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
@@ -376,6 +377,58 @@ def test_misguided_attention_results_file_is_not_a_layout() -> None:
     with pytest.raises(RecordError, match=r"\[0\]: field 'output': expected a string, got list"):
         next(read_records(path))
     assert json_container_key(path) == "results"
+    # ... and read through a field map that picks one run explicitly
+    layout = "question=prompt,thinking=thinking.1,response=output.1,id=prompt_id"
+    first = next(read_records(path, layout=layout))
+    raw = json.loads(path.read_text(encoding="utf-8"))["results"][0]
+    assert first.trace.id == raw["prompt_id"] and first.trace.thinking == raw["thinking"][1].strip()
+    assert first.trace.answer == raw["output"][1].strip() and first.trace.thinking_closed
+
+
+# ------------------------------------------------------------------------------ layouts of the user's own
+
+
+def test_field_layout_spec() -> None:
+    spec = field_layout("question=Q, response=out.0.text ,answer=gold,id=meta.id")
+    assert spec == FieldLayout(question="Q", response="out.0.text", answer="gold", id="meta.id")
+    assert field_layout("response") is None  # a layout name, not a field map
+    for bad, message in [("question=q", "needs question=FIELD and response=FIELD"),
+                         ("response=r", "needs question=FIELD"),
+                         ("question=q,answr=a,response=r", "'answr=a' is not ROLE=FIELD"),
+                         ("question=q,response=", "'response=' is not ROLE=FIELD"),
+                         ("question=q,response=r,question=p", "question is given twice")]:
+        with pytest.raises(ValueError, match=message):
+            field_layout(bad)
+    with pytest.raises(ValueError, match="question=KEY,response=KEY"):
+        next(read_records(FIXTURES / "limo.jsonl", layout="nonsense"))
+
+
+def test_lookup_field_prefers_a_whole_key_then_walks_a_path() -> None:
+    record = {"a.b": 1, "a": {"b": 2, "c": [{"d": "x"}, {"d": "y"}]}}
+    assert lookup_field(record, "a.b") == (("a.b",), 1)
+    assert lookup_field(record, "a.c.1.d") == (("a", "c", 1, "d"), "y")
+    assert lookup_field(record, "a.c.-1.d") == (("a", "c", 1, "d"), "y")
+    assert lookup_field(record, "a.c.5.d")[1] is None and lookup_field(record, "nope")[1] is None
+
+
+def test_field_layout_reads_and_writes_back_in_place(tmp_path: Path) -> None:
+    rows = [{"Question ID": "x1", "Ask": "What is 2+2?", "Model (response)": "<think>2+2 is 4.</think> It is 4.",
+             "Gold": 4.0},
+            {"Question ID": "x2", "Ask": "What is 3+3?", "Model (response)": "3+3 is 6, no close", "Gold": 6}]
+    path = tmp_path / "sat.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    layout = "question=Ask,response=Model (response),answer=Gold,id=Question ID"
+    got = list(read_records(path, layout=layout))
+    assert [r.trace.id for r in got] == ["x1", "x2"] and got[0].layout == layout
+    assert (got[0].trace.thinking, got[0].trace.answer, got[0].trace.thinking_closed) == ("2+2 is 4.", "It is 4.", True)
+    assert got[0].trace.meta["answer_field"] == "4" and not got[1].trace.thinking_closed
+    assert with_thinking(got[0], "4.") == {**rows[0], "Model (response)": "<think>4.</think> It is 4."}
+    with pytest.raises(RecordError, match=r"sat.json\[1\]: field 'Ask': expected a string, got int"):
+        rows[1]["Ask"] = 5
+        path.write_text(json.dumps(rows), encoding="utf-8")
+        list(read_records(path, layout=layout))
+    with pytest.raises(RecordError, match=r"sat.json\[0\]: field 'Nope': missing"):
+        list(read_records(path, layout="question=Nope,response=Model (response)"))
 
 
 # ----------------------------------------------------------------------------------- the real AIME files

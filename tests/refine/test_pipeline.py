@@ -110,3 +110,31 @@ def test_malformed_record_names_file_line_and_field(small_sample: Path, tmp_path
     assert [r["location"].rsplit("/", 1)[-1] for r in rejects] == ["bad.jsonl:2", "bad.jsonl:3"]
     assert rejects[0]["field"] == "question" and rejects[1]["reason"]
     assert len(read_jsonl(tmp_path / "o2" / "refined_r0.2.jsonl")) == 2
+
+
+def test_a_layout_of_the_users_own(small_sample: Path, tmp_path: Path) -> None:
+    """Unknown keys and nested fields: refused with a pointer to --layout, then refined through a field map,
+    written back in place (same structure, other fields untouched) and checked by refine-check."""
+    records = []
+    for i, line in enumerate(small_sample.read_text(encoding="utf-8").split("\n")[:2]):
+        r = json.loads(line)
+        thinking, answer = r["response"].split("</think>", 1)
+        records.append({"meta": {"qid": f"q{i}"}, "Instruction": r["question"], "gold": 7.0,
+                        "runs": [{"think": thinking, "final": answer.strip()}, {"think": "other run"}]})
+    data = tmp_path / "own.json"
+    data.write_text(json.dumps({"items": records}), encoding="utf-8")
+    proc = subprocess.run([*CLI, "refine", str(data), "-o", str(tmp_path / "o0")], capture_output=True, text=True)
+    assert proc.returncode != 0 and "own.json[0]" in proc.stderr and "--layout 'question=KEY" in proc.stderr
+    layout = "question=Instruction,thinking=runs.0.think,response=runs.0.final,answer=gold,id=meta.qid"
+    out = tmp_path / "o1"
+    proc = subprocess.run([*CLI, "refine", str(data), "-o", str(out), "--layout", layout, "--ratios", "0.5",
+                           "--answer-target", "answer-field"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert [a["id"] for a in read_jsonl(out / "annotations.jsonl")] == ["q0", "q1"]
+    refined = json.loads((out / "refined_r0.5.json").read_text(encoding="utf-8"))["items"]
+    for before, after in zip(records, refined):
+        assert after["runs"][1] == before["runs"][1] and after["meta"] == before["meta"]
+        assert after["runs"][0]["final"] == before["runs"][0]["final"]
+        assert len(after["runs"][0]["think"]) < len(before["runs"][0]["think"])
+    check = subprocess.run([*CLI, "refine-check", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0 and "ok" in check.stdout, check.stdout + check.stderr

@@ -18,6 +18,8 @@ from thinktrim.data.layouts import (
     LAYOUTS,
     RecordError,
     detect_layout,
+    field_layout,
+    lookup_field,
     parse_record,
     split_thinking,
 )
@@ -139,10 +141,12 @@ def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
     return _parquet_rows(path)
 
 
-def _record_id(raw: dict[str, Any], stem: str, pos: int) -> tuple[str, str | None]:
+def _record_id(
+    raw: dict[str, Any], stem: str, pos: int, keys: tuple[str, ...] = ID_KEYS
+) -> tuple[str, str | None]:
     """(id, the field it came from): the first id-like field, else `{file stem}-{line or index}`."""
-    for key in ID_KEYS:
-        value = raw.get(key)
+    for key in keys:
+        value = lookup_field(raw, key)[1]
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -163,9 +167,10 @@ def read_records(
 ) -> Iterator[SourceRecord | RecordError]:
     """Stream the records of a dataset file as `SourceRecord`s.
 
-    The layout is detected from the first valid record (or forced by `layout`) and every record is checked
-    against it. A bad record raises a `RecordError` naming file, line/index and field; with `on_error="skip"`
-    the error is yielded instead, so the caller can write it to a rejects file and go on. A file that cannot
+    The layout is detected from the first valid record (or forced by `layout`, which may also name the fields
+    itself: `question=KEY,response=KEY`, see `layouts.field_layout`) and every record is checked against it.
+    A bad record raises a `RecordError` naming file, line/index and field; with `on_error="skip"` the error is
+    yielded instead, so the caller can write it to a rejects file and go on. A file that cannot
     be read as a whole (a JSON file that does not parse) always raises.
 
     A chain that never closes its thinking has `thinking_closed=False`, its whole response as `thinking` and
@@ -175,8 +180,10 @@ def read_records(
     Records without an id field get `{id_stem}-{line or index}`, the stem defaulting to the file's; pass the
     input's stem to read a derived file (a refined copy) under the input's ids.
     """
-    if layout != "auto" and layout not in LAYOUTS:
-        raise ValueError(f"layout={layout!r}: expected auto or one of {', '.join(LAYOUTS)}")
+    fields = None if layout == "auto" or layout in LAYOUTS else field_layout(layout)
+    if layout != "auto" and layout not in LAYOUTS and fields is None:
+        raise ValueError(f"layout={layout!r}: expected auto, one of {', '.join(LAYOUTS)} or question=KEY,response=KEY")
+    id_keys = (fields.id,) if fields is not None and fields.id else ID_KEYS
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error={on_error!r}: expected 'raise' or 'skip'")
     path = Path(path)
@@ -191,7 +198,7 @@ def read_records(
                 raise raw
             this_layout = chosen or detect_layout(raw)
             parsed = parse_record(raw, this_layout)
-            rid, id_key = _record_id(raw, path.stem if id_stem is None else id_stem, pos)
+            rid, id_key = _record_id(raw, path.stem if id_stem is None else id_stem, pos, id_keys)
             if rid in seen:
                 raise RecordError(None, None, id_key or "id", f"duplicate id {rid!r} (first at {seen[rid]})")
         except RecordError as e:

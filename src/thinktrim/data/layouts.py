@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 LAYOUTS: tuple[str, ...] = ("limo", "s1k", "messages", "sharegpt", "alpaca", "response")
@@ -363,6 +364,88 @@ def _parse_response(r: dict[str, Any]) -> Parsed:
     return _from_response(question, _str_field(r, rkey), (rkey,), _answer_meta(r))
 
 
+FIELD_ROLES = ("question", "response", "thinking", "answer", "id")
+
+
+@dataclass(frozen=True)
+class FieldLayout:
+    """A layout of the user's own, written `question=KEY,response=KEY` (see `field_layout`)."""
+
+    question: str
+    response: str | None = None
+    thinking: str | None = None
+    answer: str | None = None
+    id: str | None = None
+
+
+@lru_cache(maxsize=64)
+def field_layout(spec: str) -> FieldLayout | None:
+    """Parse `question=KEY,response=KEY[,thinking=KEY][,answer=KEY][,id=KEY]`; None for a layout name.
+
+    `response` is the model's output (thinking and answer in one text, split at `</think>`); with `thinking`
+    it is the answer after a thinking kept in its own field. `answer` is the reference answer. A KEY names a
+    top-level field, or a path into nested ones with dots and list indices (`outputs.0.text`).
+    """
+    if "=" not in spec:
+        return None
+    roles: dict[str, str] = {}
+    for item in spec.split(","):
+        role, _, key = (part.strip() for part in item.partition("="))
+        if role not in FIELD_ROLES or not key:
+            raise ValueError(f"layout {spec!r}: {item.strip()!r} is not ROLE=FIELD with ROLE one of "
+                             f"{', '.join(FIELD_ROLES)}")
+        if role in roles:
+            raise ValueError(f"layout {spec!r}: {role} is given twice")
+        roles[role] = key
+    if "question" not in roles or not ({"response", "thinking"} & roles.keys()):
+        raise ValueError(f"layout {spec!r}: needs question=FIELD and response=FIELD or thinking=FIELD")
+    return FieldLayout(**roles)
+
+
+def lookup_field(record: dict[str, Any], key: str) -> tuple[tuple[str | int, ...], Any]:
+    """(path, value) of `key`: the top-level field of that name, else the dotted path (`outputs.0.text`);
+    the value is None when absent."""
+    if key in record:
+        return (key,), record[key]
+    path: list[str | int] = []
+    value: Any = record
+    for part in key.split("."):
+        if isinstance(value, dict) and part in value:
+            path.append(part)
+        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+            path.append(int(part) % len(value))
+        else:
+            return (key,), None
+        value = value[path[-1]]
+    return tuple(path), value
+
+
+def _text_at(record: dict[str, Any], key: str, *, required: bool) -> tuple[tuple[str | int, ...], str]:
+    path, value = lookup_field(record, key)
+    if value is None:
+        if required:
+            raise RecordError(None, None, key, "missing")
+        return path, ""
+    if not isinstance(value, str):
+        raise RecordError(None, None, key, f"expected a string, got {type(value).__name__}")
+    return path, value
+
+
+def _parse_fields(r: dict[str, Any], layout: FieldLayout) -> Parsed:
+    question = _text_at(r, layout.question, required=True)[1]
+    if not question.strip():
+        raise RecordError(None, None, layout.question, "empty")
+    meta: dict[str, Any] = {}
+    if layout.answer is not None:
+        meta = _answer_meta({layout.answer: lookup_field(r, layout.answer)[1]}, (layout.answer,))
+    if layout.thinking is not None:
+        slot, thinking = _text_at(r, layout.thinking, required=True)
+        answer = _text_at(r, layout.response, required=False)[1] if layout.response else ""
+        return _from_fields(question, thinking, answer, slot, layout.response or "thinking-field", meta)
+    slot, text = _text_at(r, layout.response or "", required=True)
+    return _from_response(question, text, slot, meta)
+
+
 PARSERS: dict[str, Callable[[dict[str, Any]], Parsed]] = {
     "limo": _parse_limo,
     "s1k": _parse_s1k,
@@ -400,13 +483,17 @@ def detect_layout(record: dict[str, Any]) -> str:
     if "solution" in record and _first_key(record, ("question", "problem")) is not None:
         return "limo"
     keys = ", ".join(sorted(record)) or "none"
-    raise RecordError(None, None, None, f"no known layout fits its keys ({keys}); layouts: {'; '.join(_SIGNATURES)}")
+    raise RecordError(
+        None, None, None, f"no known layout fits its keys ({keys}); layouts: {'; '.join(_SIGNATURES)}; or name "
+        "the fields yourself: --layout 'question=KEY,response=KEY' (see --help)"
+    )
 
 
 def parse_record(record: dict[str, Any], layout: str) -> Parsed:
     """Question, thinking and answer of one record in a given layout; RecordError (no location) if invalid."""
-    if layout not in PARSERS:
-        raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
+    fields = None if layout in PARSERS else field_layout(layout)
+    if layout not in PARSERS and fields is None:
+        raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)} or question=KEY,response=KEY")
     if not isinstance(record, dict):
         raise RecordError(None, None, None, f"expected a JSON object, got {type(record).__name__}")
-    return PARSERS[layout](record)
+    return PARSERS[layout](record) if fields is None else _parse_fields(record, fields)

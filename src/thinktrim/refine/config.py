@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from thinktrim.data.layouts import LAYOUTS, field_layout
 from thinktrim.lm.base import DEFAULT_SYSTEM_PROMPT
 
 _CHOICES = {
@@ -16,7 +17,6 @@ _CHOICES = {
     "scope": ("chain", "dataset"),
     "answer_target": ("auto", "response", "answer-field", "boxed"),
     "on_error": ("raise", "skip"),
-    "layout": ("auto", "limo", "s1k", "messages", "sharegpt", "alpaca", "response"),
     "file_format": ("auto", "jsonl", "json", "parquet"),
 }
 
@@ -58,7 +58,15 @@ class RefineConfig:
     system_prompt: str | None = field(
         default=DEFAULT_SYSTEM_PROMPT, metadata={"help": "System prompt of the scoring context."}
     )
-    layout: str = field(default="auto", metadata={"help": "Input layout (auto-detected by default)."})
+    layout: str = field(
+        default="auto",
+        metadata={
+            "help": "Input layout: auto (detected), limo, s1k, messages, sharegpt, alpaca, response, or the "
+            "fields yourself: 'question=KEY,response=KEY' (thinking and answer in one text, split at </think>) "
+            "or 'question=KEY,thinking=KEY,response=KEY' (thinking in its own field); optional answer=KEY "
+            "(reference answer) and id=KEY; nested fields as a.b.0."
+        },
+    )
     file_format: str = field(default="auto", metadata={"help": "Input file format (by extension by default)."})
     on_error: str = field(
         default="raise", metadata={"help": "Malformed records: raise (stop, naming file/line/field) or skip."}
@@ -85,6 +93,9 @@ class RefineConfig:
             value = getattr(self, key)
             if value not in allowed:
                 raise ValueError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
+        if self.layout != "auto" and self.layout not in LAYOUTS and field_layout(self.layout) is None:
+            raise ValueError(f"layout: {self.layout!r} is not auto, one of {', '.join(LAYOUTS)} or "
+                             "question=KEY,response=KEY")
         self.ratios = tuple(sorted({float(r) for r in self.ratios}))
         if not self.ratios or any(not 0 < r <= 1 for r in self.ratios):
             raise ValueError(f"ratios: each must be in (0, 1], got {self.ratios}")

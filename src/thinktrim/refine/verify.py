@@ -42,8 +42,9 @@ def check_refined(out_dir: str | Path) -> list[str]:
     if not files:
         problems.append(f"{out}: no refined_r*.* files")
     ordered = list(anns.values())  # annotations are written in input order, as the refined files are
+    layout = _run_settings(out).get("layout", "auto")  # a layout of the user's own is not auto-detected
     for path in files:
-        items = list(read_records(path, on_error="skip"))
+        items = list(read_records(path, layout=layout, on_error="skip"))
         if len(items) != len(ordered):
             problems.append(f"{path.name}: {len(items)} records but {len(ordered)} annotated chains")
             continue
@@ -61,16 +62,22 @@ def _removable(step: Step) -> bool:
     return step.kind.is_functional and step.unit is not None and not step.protected
 
 
+def _run_settings(out: Path) -> dict:
+    """The run's settings from `run.json` ({} for an output folder without one)."""
+    import json
+
+    run_file = out / "run.json"
+    return json.loads(run_file.read_text(encoding="utf-8")) if run_file.exists() else {}
+
+
 def _check_spans_against_input(out: Path, anns: dict) -> list[str]:
     """The annotated steps' texts must concatenate to the input's thinking, chain by chain."""
-    import json
 
     from thinktrim.data.formats import SourceRecord, read_records
 
-    run_file = out / "run.json"
-    if not run_file.exists():
+    run = _run_settings(out)
+    if not run:
         return []
-    run = json.loads(run_file.read_text(encoding="utf-8"))
     if not Path(run["input"]).exists():
         return [f"{run['input']}: input not found, original spans not checked"]
     problems = []
