@@ -17,8 +17,8 @@ from typing import Any, Literal
 from thinktrim.data.layouts import (
     LAYOUTS,
     RecordError,
+    check_layout,
     detect_layout,
-    field_layout,
     lookup_field,
     parse_record,
     split_thinking,
@@ -180,9 +180,7 @@ def read_records(
     Records without an id field get `{id_stem}-{line or index}`, the stem defaulting to the file's; pass the
     input's stem to read a derived file (a refined copy) under the input's ids.
     """
-    fields = None if layout == "auto" or layout in LAYOUTS else field_layout(layout)
-    if layout != "auto" and layout not in LAYOUTS and fields is None:
-        raise ValueError(f"layout={layout!r}: expected auto, one of {', '.join(LAYOUTS)} or question=KEY,response=KEY")
+    fields = check_layout(layout)
     id_keys = (fields.id,) if fields is not None and fields.id else ID_KEYS
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error={on_error!r}: expected 'raise' or 'skip'")

@@ -402,6 +402,16 @@ def field_layout(spec: str) -> FieldLayout | None:
     return FieldLayout(**roles)
 
 
+def check_layout(layout: str) -> FieldLayout | None:
+    """The field map of a `question=KEY,...` layout, None for `auto` or a layout name; ValueError otherwise."""
+    if layout == "auto" or layout in LAYOUTS:
+        return None
+    fields = field_layout(layout)
+    if fields is None:
+        raise ValueError(f"layout={layout!r}: expected auto, one of {', '.join(LAYOUTS)} or question=KEY,response=KEY")
+    return fields
+
+
 def lookup_field(record: dict[str, Any], key: str) -> tuple[tuple[str | int, ...], Any]:
     """(path, value) of `key`: the top-level field of that name, else the dotted path (`outputs.0.text`);
     the value is None when absent."""
@@ -491,9 +501,9 @@ def detect_layout(record: dict[str, Any]) -> str:
 
 def parse_record(record: dict[str, Any], layout: str) -> Parsed:
     """Question, thinking and answer of one record in a given layout; RecordError (no location) if invalid."""
-    fields = None if layout in PARSERS else field_layout(layout)
-    if layout not in PARSERS and fields is None:
-        raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)} or question=KEY,response=KEY")
+    if layout == "auto":
+        raise ValueError("layout='auto': detect the layout (detect_layout) before parsing")
+    fields = check_layout(layout)
     if not isinstance(record, dict):
         raise RecordError(None, None, None, f"expected a JSON object, got {type(record).__name__}")
     return PARSERS[layout](record) if fields is None else _parse_fields(record, fields)

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from thinktrim.data.layouts import LAYOUTS, field_layout
+from thinktrim.data.layouts import check_layout
 from thinktrim.lm.base import DEFAULT_SYSTEM_PROMPT
 
 _CHOICES = {
@@ -93,9 +93,7 @@ class RefineConfig:
             value = getattr(self, key)
             if value not in allowed:
                 raise ValueError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
-        if self.layout != "auto" and self.layout not in LAYOUTS and field_layout(self.layout) is None:
-            raise ValueError(f"layout: {self.layout!r} is not auto, one of {', '.join(LAYOUTS)} or "
-                             "question=KEY,response=KEY")
+        check_layout(self.layout)
         self.ratios = tuple(sorted({float(r) for r in self.ratios}))
         if not self.ratios or any(not 0 < r <= 1 for r in self.ratios):
             raise ValueError(f"ratios: each must be in (0, 1], got {self.ratios}")
