@@ -149,3 +149,21 @@ def test_registry_file_with_a_missing_field_is_named(tmp_path):
     path = write_lines(tmp_path / "aime.jsonl", [json.dumps({"id": 1, "problem": "P"})])
     with pytest.raises(ValueError, match=r"aime\.jsonl:1: field 'answer': missing"):
         load_benchmark("aime24", path=path)
+
+
+def test_custom_json_and_parquet_with_nested_fields(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{"problem": {"text": "What is 1+2?"}, "meta": {"gold": "3", "uid": "p1"}},
+            {"problem": {"text": "Halve 1."}, "meta": {"gold": "1/2", "uid": "p2"}}]
+    json_path = tmp_path / "set.json"
+    json_path.write_text(json.dumps({"data": rows}), encoding="utf-8")
+    parquet_path = tmp_path / "set.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), parquet_path)
+    for path in (json_path, parquet_path):
+        items = load_custom(str(path), "problem.text", "meta.gold", id_field="meta.uid")
+        assert [(i.id, i.question, i.answer) for i in items] == [("set-p1", "What is 1+2?", "3"),
+                                                                  ("set-p2", "Halve 1.", "1/2")]
+    with pytest.raises(ValueError, match=r"set\.json\[1\]: field 'meta\.nope': missing"):
+        load_custom(str(json_path), "problem.text", "meta.nope")

@@ -65,6 +65,35 @@ def test_grade_with_golds_from_the_benchmark(tmp_path: Path) -> None:
     assert all(g["tokens"] > 0 for g in graded)
 
 
+def test_grade_other_layouts_json_parquet_nested_and_n_samples(tmp_path: Path) -> None:
+    """Harness outputs as they come: n samples per record in a list, nested fields, JSON and Parquet files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{"meta": {"idx": "a"}, "gt": "12", "outputs": {"texts": ["so \\boxed{12}", "maybe \\boxed{13}"]},
+             "tokens": [5, 7]},
+            {"meta": {"idx": "b"}, "gt": "1/2", "outputs": {"texts": ["\\boxed{0.5}", "\\boxed{\\frac{1}{2}}"]},
+             "tokens": [3, 9]}]
+    json_path = tmp_path / "harness.json"
+    json_path.write_text(json.dumps({"results": rows}), encoding="utf-8")
+    parquet_path = tmp_path / "harness.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), parquet_path)
+    for path in (json_path, parquet_path):
+        out = tmp_path / f"{path.suffix[1:]}.jsonl"
+        result = _invoke("eval", "grade", path, "--response-field", "outputs.texts", "--answer-field", "gt",
+                         "--id-field", "meta.idx", "-o", out, "--grade-processes", "0")
+        assert result.exit_code == 0, result.output
+        graded = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [(g["question_id"], g["sample"], g["correct"], g["tokens"]) for g in graded] == [
+            ("a", 0, True, 5), ("a", 1, False, 7), ("b", 0, True, 3), ("b", 1, True, 9)]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"gt": "1", "outputs": {"texts": ["x", 3]}}]), encoding="utf-8")
+    result = runner.invoke(app, ["eval", "grade", str(bad), "--response-field", "outputs.texts", "--answer-field",
+                                 "gt"])
+    assert result.exit_code == 2 and f"{bad}[0]: field 'outputs.texts' missing, or not a string or a list" in (
+        result.output.replace("\n", ""))
+
+
 def test_grade_errors_name_file_line_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"response": "\\\\boxed{1}", "answer": "1"}\n{"answer": "2"}\n')

@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from thinktrim.data.store import numbered_jsonl_records
+from thinktrim.data.layouts import lookup_field
 from thinktrim.evaluate.extract import AnswerKind, check_kind
 
 
@@ -69,9 +69,13 @@ _BOXED_INSTRUCTION = re.compile(
 
 
 def _get(record: dict[str, Any], name: str) -> Any:
-    if name not in record:
+    """A field by name, or by dotted path into nested fields (`meta.answer`, `choices.0`)."""
+    if name in record:
+        return record[name]
+    value = lookup_field(record, name)[1]
+    if value is None:
         raise RecordError(name, f"missing (fields present: {', '.join(record) or 'none'})")
-    return record[name]
+    return value
 
 
 def _text(record: dict[str, Any], name: str) -> str:
@@ -163,12 +167,19 @@ def get_benchmark(name: str) -> Benchmark:
     return _REGISTRY[name]
 
 
-def _numbered_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) pairs of a benchmark file, each record a JSON object."""
-    for lineno, record in numbered_jsonl_records(path):
+def _located_records(path: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(location, `line N` or `record N`, record) of a benchmark file (JSONL, JSON or Parquet), each record a
+    JSON object."""
+    from thinktrim.data.formats import RecordError as BadRow
+    from thinktrim.data.formats import detect_format, read_rows
+
+    unit = "line" if detect_format(path) == "jsonl" else "record"
+    for pos, where, record in read_rows(path):
+        if isinstance(record, BadRow):
+            raise ValueError(f"{where}: {record.reason}")
         if not isinstance(record, dict):
-            raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
-        yield lineno, record
+            raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        yield where, f"{unit} {pos}", record
 
 
 def _load(path: Path, parse: RecordParser, kind: AnswerKind, prefix: str, limit: int | None) -> list[BenchmarkItem]:
@@ -177,16 +188,16 @@ def _load(path: Path, parse: RecordParser, kind: AnswerKind, prefix: str, limit:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such benchmark file")
     items: list[BenchmarkItem] = []
-    seen: dict[str, int] = {}
-    for index, (lineno, record) in enumerate(_numbered_records(path)):
+    seen: dict[str, str] = {}
+    for index, (where, label, record) in enumerate(_located_records(path)):
         try:
             rid, question, answer, meta = parse(record, index)
         except RecordError as e:
-            raise ValueError(f"{path}:{lineno}: {e}") from None
+            raise ValueError(f"{where}: {e}") from None
         item_id = f"{prefix}-{rid}"
         if item_id in seen:
-            raise ValueError(f"{path}:{lineno}: id {rid!r} repeats the id on line {seen[item_id]}")
-        seen[item_id] = lineno
+            raise ValueError(f"{where}: id {rid!r} repeats the id on {seen[item_id]}")
+        seen[item_id] = label
         items.append(BenchmarkItem(item_id, question, answer, kind, meta))
         if limit is not None and len(items) >= limit:
             break
@@ -219,7 +230,8 @@ def load_custom(
     id_field: str | None = None,
     limit: int | None = None,
 ) -> list[BenchmarkItem]:
-    """Items from any JSONL; ids are `<file stem>-<id field>` or `<file stem>-<record index>`.
+    """Items from any JSONL, JSON or Parquet file (fields may be dotted paths); ids are `<file stem>-<id field>`
+    or `<file stem>-<record index>`.
 
     Other fields are kept in `meta`. A missing field, empty question or unusable answer is an error that
     names the file, line and field.

@@ -38,6 +38,7 @@ __all__ = [
     "json_container_key",
     "llamafactory_dataset_info",
     "read_records",
+    "read_rows",
     "split_thinking",
     "to_messages",
     "to_sharegpt",
@@ -141,6 +142,18 @@ def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
     return _parquet_rows(path)
 
 
+def read_rows(path: str | Path, file_format: str = "auto") -> Iterator[tuple[int, str, Any]]:
+    """(position, location, decoded row) of every row of a JSONL, JSON or Parquet file, whatever its layout.
+
+    The position is the 1-based line (JSONL) or the 0-based index; the location `file:line` or `file[index]`.
+    An undecodable JSONL line comes as a RecordError in its place.
+    """
+    path = Path(path)
+    fmt = detect_format(path, file_format)
+    for pos, raw in _rows(path, fmt):
+        yield pos, (f"{path}:{pos}" if fmt == "jsonl" else f"{path}[{pos}]"), raw
+
+
 def _record_id(
     raw: dict[str, Any], stem: str, pos: int, keys: tuple[str, ...] = ID_KEYS
 ) -> tuple[str, str | None]:
@@ -189,8 +202,7 @@ def read_records(
     unit: Literal["line", "record"] = "line" if fmt == "jsonl" else "record"
     chosen = None if layout == "auto" else layout
     seen: dict[str, str] = {}
-    for pos, raw in _rows(path, fmt):
-        where = f"{path}:{pos}" if unit == "line" else f"{path}[{pos}]"
+    for pos, where, raw in read_rows(path, fmt):
         try:
             if isinstance(raw, RecordError):
                 raise raw

@@ -97,9 +97,11 @@ def eval_command(
 
 @eval_app.command("grade")
 def grade_command(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL of responses."),
-    response_field: str = typer.Option("response", help="Field holding the model's response."),
-    answer_field: str = typer.Option("answer", help="Field holding the gold answer."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSONL, JSON or Parquet of responses."),
+    response_field: str = typer.Option("response", help="Field holding the model's response; a dotted path "
+                                       "(outputs.0.text) reaches nested fields, and a list of strings is one "
+                                       "sample each."),
+    answer_field: str = typer.Option("answer", help="Field holding the gold answer (dotted paths too)."),
     kind: str = typer.Option(None, help="number, expression or choice (default: each record's `kind`, else "
                              "expression)."),
     benchmark: str = typer.Option(None, help="Take golds (and kinds) from this benchmark, matched on --id-field."),

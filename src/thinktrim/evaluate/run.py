@@ -306,6 +306,13 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     return results
 
 
+def _per_sample(value: Any, i: int, many: bool) -> Any:
+    """Sample i's entry of a per-sample list field (None when the field is not such a list)."""
+    if not many:
+        return value
+    return value[i] if isinstance(value, list) and i < len(value) else None
+
+
 def grade_file(
     path: str | Path,
     response_field: str = "response",
@@ -317,12 +324,17 @@ def grade_file(
     tokenizer: str | None = None,
     processes: int | None = None,
 ) -> dict[str, Any]:
-    """Grade the responses of a JSONL file without any model; golds from `answer_field` or a benchmark.
+    """Grade the responses of a JSONL, JSON or Parquet file without any model; golds from `answer_field` or a
+    benchmark.
 
-    `kind` None takes each record's `kind` field (as `thinktrim eval` writes it), else `expression`.
-    Tokens come from a `tokens` field, or are counted with `tokenizer`; with neither, token metrics are left out.
+    Fields may be dotted paths into nested records (`outputs.0.text`). A response field holding a list of
+    strings is one sample per element (as many eval harnesses write n samples per question), with `tokens` and
+    `finish_reason` lists matched by position when present. `kind` None takes each record's `kind` field (as
+    `thinktrim eval` writes it), else `expression`. Tokens come from a `tokens` field, or are counted with
+    `tokenizer`; with neither, token metrics are left out.
     """
-    from thinktrim.data.store import read_jsonl_records
+    from thinktrim.data.formats import RecordError, read_rows
+    from thinktrim.data.layouts import lookup_field
     from thinktrim.evaluate.metrics import summarize
     from thinktrim.evaluate.summary import definitions_for
 
@@ -334,24 +346,35 @@ def grade_file(
 
         golds = {item.id: item for item in load_benchmark(benchmark, path=benchmark_path)}
     rows = []
-    for lineno, rec in enumerate(read_jsonl_records(path), 1):
-        where = f"{path}:{lineno}"
-        if not isinstance(rec.get(response_field), str):
-            raise ValueError(f"{where}: field {response_field!r} missing or not a string")
+    for n_record, (_, where, rec) in enumerate(read_rows(path), 1):
+        if isinstance(rec, RecordError):
+            raise ValueError(f"{where}: {rec.reason}")
+        if not isinstance(rec, dict):
+            raise ValueError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+        responses = lookup_field(rec, response_field)[1]
+        many = isinstance(responses, list)  # n samples of one question in one record
+        if isinstance(responses, str):
+            responses = [responses]
+        elif not (many and responses and all(isinstance(r, str) for r in responses)):
+            raise ValueError(f"{where}: field {response_field!r} missing, or not a string or a list of strings")
+        qid_value = lookup_field(rec, id_field)[1]
+        qid = str(n_record if qid_value is None else qid_value)
         if golds is not None:
-            qid = str(rec.get(id_field))
-            if qid not in golds:
-                raise ValueError(f"{where}: {id_field}={rec.get(id_field)!r} is not a question of {benchmark}")
+            if qid_value is None or qid not in golds:
+                raise ValueError(f"{where}: {id_field}={qid_value!r} is not a question of {benchmark}")
             answer, rec_kind = golds[qid].answer, golds[qid].kind
         else:
-            if rec.get(answer_field) is None:
+            gold = lookup_field(rec, answer_field)[1]
+            if gold is None:
                 raise ValueError(f"{where}: field {answer_field!r} missing (or pass --benchmark for the golds)")
-            answer, rec_kind = str(rec[answer_field]), kind or rec.get("kind") or "expression"
+            answer, rec_kind = str(gold), kind or rec.get("kind") or "expression"
             if rec_kind not in KINDS:
                 raise ValueError(f"{where}: kind {rec_kind!r} is not one of {', '.join(KINDS)}")
-        rows.append({"question_id": str(rec.get(id_field, lineno)), "sample": int(rec.get("sample", 0)),
-                     "response": rec[response_field], "answer": answer, "kind": rec_kind,
-                     "finish_reason": rec.get("finish_reason"), "tokens": rec.get("tokens")})
+        for i, response in enumerate(responses):
+            rows.append({"question_id": qid, "sample": i if many else int(rec.get("sample", 0)),
+                         "response": response, "answer": answer, "kind": rec_kind,
+                         "finish_reason": _per_sample(rec.get("finish_reason"), i, many),
+                         "tokens": _per_sample(rec.get("tokens"), i, many)})
     if not rows:
         raise ValueError(f"{path}: no records")
     has_tokens = all(isinstance(r["tokens"], int) for r in rows)
