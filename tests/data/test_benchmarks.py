@@ -165,5 +165,5 @@ def test_custom_json_and_parquet_with_nested_fields(tmp_path):
         items = load_custom(str(path), "problem.text", "meta.gold", id_field="meta.uid")
         assert [(i.id, i.question, i.answer) for i in items] == [("set-p1", "What is 1+2?", "3"),
                                                                   ("set-p2", "Halve 1.", "1/2")]
-    with pytest.raises(ValueError, match=r"set\.json\[1\]: field 'meta\.nope': missing"):
+    with pytest.raises(ValueError, match=r"set\.json\[0\]: field 'meta\.nope': missing"):
         load_custom(str(json_path), "problem.text", "meta.nope")
