@@ -43,7 +43,8 @@ def eval_command(
                               "model name for --backend openai."),
     backend: str = typer.Option("transformers", help="transformers, vllm (GPU; pip install 'thinktrim\\[vllm]') "
                                 "or openai (any OpenAI-compatible server, with --base-url)."),
-    data: Path = typer.Option(None, help="A custom benchmark JSONL (see --question-field/--answer-field)."),
+    data: Path = typer.Option(None, help="A custom benchmark: JSONL, JSON or Parquet (see --question-field/"
+                              "--answer-field; dotted paths reach nested fields)."),
     question_field: str = typer.Option("question", help="Question field of --data records."),
     answer_field: str = typer.Option("answer", help="Gold answer field of --data records."),
     id_field: str = typer.Option(None, help="Id field of --data records (default: line number)."),
