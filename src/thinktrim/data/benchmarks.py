@@ -168,17 +168,11 @@ def get_benchmark(name: str) -> Benchmark:
 
 
 def _located_records(path: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(location, `line N` or `record N`, record) of a benchmark file (JSONL, JSON or Parquet), each record a
-    JSON object."""
-    from thinktrim.data.formats import RecordError as BadRow
-    from thinktrim.data.formats import detect_format, read_rows
+    """(location, `line N` or `record N`, record) of a benchmark file (JSONL, JSON or Parquet)."""
+    from thinktrim.data.formats import detect_format, read_objects
 
     unit = "line" if detect_format(path) == "jsonl" else "record"
-    for pos, where, record in read_rows(path):
-        if isinstance(record, BadRow):
-            raise ValueError(f"{where}: {record.reason}")
-        if not isinstance(record, dict):
-            raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    for pos, where, record in read_objects(path):
         yield where, f"{unit} {pos}", record
 
 

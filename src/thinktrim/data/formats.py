@@ -37,6 +37,7 @@ __all__ = [
     "detect_layout",
     "json_container_key",
     "llamafactory_dataset_info",
+    "read_objects",
     "read_records",
     "read_rows",
     "split_thinking",
@@ -152,6 +153,17 @@ def read_rows(path: str | Path, file_format: str = "auto") -> Iterator[tuple[int
     fmt = detect_format(path, file_format)
     for pos, raw in _rows(path, fmt):
         yield pos, (f"{path}:{pos}" if fmt == "jsonl" else f"{path}[{pos}]"), raw
+
+
+def read_objects(path: str | Path, file_format: str = "auto") -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """`read_rows` for callers that take any layout but need JSON objects: a row that does not decode or is
+    not an object raises ValueError naming its location."""
+    for pos, where, raw in read_rows(path, file_format):
+        if isinstance(raw, RecordError):
+            raise ValueError(f"{where}: {raw.reason}")
+        if not isinstance(raw, dict):
+            raise ValueError(f"{where}: expected a JSON object, got {type(raw).__name__}")
+        yield pos, where, raw
 
 
 def _record_id(

@@ -333,7 +333,7 @@ def grade_file(
     `thinktrim eval` writes it), else `expression`. Tokens come from a `tokens` field, or are counted with
     `tokenizer`; with neither, token metrics are left out.
     """
-    from thinktrim.data.formats import RecordError, read_rows
+    from thinktrim.data.formats import read_objects
     from thinktrim.data.layouts import lookup_field
     from thinktrim.evaluate.metrics import summarize
     from thinktrim.evaluate.summary import definitions_for
@@ -346,11 +346,7 @@ def grade_file(
 
         golds = {item.id: item for item in load_benchmark(benchmark, path=benchmark_path)}
     rows = []
-    for n_record, (_, where, rec) in enumerate(read_rows(path), 1):
-        if isinstance(rec, RecordError):
-            raise ValueError(f"{where}: {rec.reason}")
-        if not isinstance(rec, dict):
-            raise ValueError(f"{where}: expected a JSON object, got {type(rec).__name__}")
+    for n_record, (_, where, rec) in enumerate(read_objects(path), 1):
         responses = lookup_field(rec, response_field)[1]
         many = isinstance(responses, list)  # n samples of one question in one record
         if isinstance(responses, str):
