@@ -19,8 +19,8 @@ $(VENV)/.base: pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.base
-	# dev tools plus llama-cpp-python's server (compiled once, ~5 min; pip caches the wheel).
-	$(PIP) install -q -e '.[dev,server]'
+	# dev tools, Ray (local clusters in the tests) and llama-cpp-python's server (compiled once, ~5 min; pip caches the wheel).
+	$(PIP) install -q -e '.[dev,server,ray]'
 	touch $@
 
 setup: $(VENV)/.dev
