@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from thinktrim.evaluate.run import EvalConfig, evaluate, grade_records
+from thinktrim.evaluate.records import grade_records
+from thinktrim.evaluate.run import EvalConfig, evaluate
 from thinktrim.evaluate.summary import summary_rows
 
 from .conftest import eval_config
@@ -43,7 +44,7 @@ def test_end_to_end_writes_samples_grades_and_results(tiny_run: Path) -> None:
     for g in graded:
         assert g["truncated"] == (g["finish_reason"] == "length")
         if g["truncated"]:
-            assert g["reason"] == "truncated without a boxed answer" and not g["correct"]
+            assert g["reason"] == "truncated" and not g["correct"]
     for name in m:
         assert results["metric_definitions"][name], f"{name} has no definition"
     assert results["config"]["generation"]["max_new_tokens"] == 24
@@ -149,7 +150,7 @@ def test_a_truncated_response_counts_only_with_a_boxed_answer() -> None:
     graded = grade_records(rows, processes=1, progress=False)  # one real worker process
     assert [(g["correct"], g["truncated"]) for g in graded] == [(False, True), (True, False), (True, True),
                                                                  (False, True)]
-    assert graded[0]["reason"] == "truncated without a boxed answer" and "response" not in graded[0]
+    assert graded[0]["reason"] == "truncated" and "response" not in graded[0]
 
 
 @pytest.mark.parametrize(
