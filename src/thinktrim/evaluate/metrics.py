@@ -11,8 +11,9 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from thinktrim.evaluate.extract import normalize_answer
+from thinktrim.evaluate.extract import as_number, normalize_answer
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -25,6 +26,28 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
 
 
+def _text_groups(answers: Sequence[str | None], correct: Sequence[bool]) -> list[tuple[list[int], bool]]:
+    """Samples with the same normalised answer, in first-vote order: [(indices, any of them correct)]."""
+    if len(answers) != len(correct):
+        raise ValueError(f"maj@k: {len(answers)} answers but {len(correct)} verdicts")
+    by_text: dict[str, list[int]] = {}
+    for i, answer in enumerate(answers):
+        if answer is not None:
+            by_text.setdefault(normalize_answer(answer), []).append(i)
+    return [(members, any(correct[i] for i in members)) for members in by_text.values()]
+
+
+@lru_cache(maxsize=65536)
+def _same_answer(a: str, b: str, kind: str, timeout_s: float) -> bool:
+    """math-verify equivalence of two extracted answers; cached, since the per-benchmark and the pooled
+    summaries vote over the same questions."""
+    from thinktrim.evaluate.grade import is_equivalent
+
+    if as_number(a) is not None and as_number(b) is not None:
+        return False  # equal plain numbers already share a normalised text
+    return is_equivalent(a, b, kind, timeout_s)  # type: ignore[arg-type]
+
+
 def answer_classes(answers: Sequence[str | None], correct: Sequence[bool], kind: str = "expression",
                    timeout_s: float = 5.0) -> list[tuple[list[int], bool]]:
     """Group samples whose extracted answers are equivalent: [(sample indices, class is correct)], in the
@@ -35,20 +58,11 @@ def answer_classes(answers: Sequence[str | None], correct: Sequence[bool], kind:
     they merge without a check; a correct and a wrong class never merge. A class is correct when any of its
     samples was graded correct.
     """
-    from thinktrim.evaluate.grade import is_equivalent
-
-    if len(answers) != len(correct):
-        raise ValueError(f"answer_classes: {len(answers)} answers but {len(correct)} verdicts")
-    by_text: dict[str, list[int]] = {}
-    for i, answer in enumerate(answers):
-        if answer is not None:
-            by_text.setdefault(normalize_answer(answer), []).append(i)
     classes: list[tuple[list[int], bool]] = []
-    for members in by_text.values():
-        ok = any(correct[i] for i in members)
+    for members, ok in _text_groups(answers, correct):
         for c_members, c_ok in classes:
-            first, new = answers[c_members[0]], answers[members[0]]
-            if ok == c_ok and (ok or is_equivalent(first, new, kind, timeout_s)):  # type: ignore[arg-type]
+            first, new = str(answers[c_members[0]]), str(answers[members[0]])
+            if ok == c_ok and (ok or _same_answer(first, new, kind, timeout_s)):
                 c_members.extend(members)
                 break
         else:
@@ -70,9 +84,17 @@ def maj_at_k(answers: Sequence[str | None], correct: Sequence[bool], k: int, kin
         raise ValueError(f"maj_at_k: {len(answers)} answers but {len(correct)} verdicts")
     if not 1 <= k <= len(answers):
         raise ValueError(f"maj_at_k needs 1 <= k <= {len(answers)} samples, got k={k}")
-    classes = answer_classes(answers[:k], correct[:k], kind)
-    if not classes:
+    groups = _text_groups(answers[:k], correct[:k])
+    right = sorted(i for members, ok in groups if ok for i in members)  # all correct answers: one class
+    if not right:
         return 0.0
+    wrong = [members for members, ok in groups if not ok]
+    # Merging can only grow wrong classes, so math-verify is needed only when these bounds leave it open.
+    if len(right) > sum(len(m) for m in wrong):
+        return 1.0
+    if any((len(m), -m[0]) >= (len(right), -right[0]) for m in wrong):
+        return 0.0
+    classes = answer_classes(answers[:k], correct[:k], kind)
     best = max(len(members) for members, _ in classes)
     winner = next(ok for members, ok in classes if len(members) == best)  # classes are in first-vote order
     return 1.0 if winner else 0.0
