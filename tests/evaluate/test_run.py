@@ -47,6 +47,11 @@ def test_end_to_end_writes_samples_grades_and_results(tiny_run: Path) -> None:
             assert g["reason"] == "truncated" and not g["correct"]
     for name in m:
         assert results["metric_definitions"][name], f"{name} has no definition"
+    sources = bench["answer_sources"]
+    assert sum(sources.values()) == 4 and set(sources) == {"boxed", "phrase", "thinking", "last_number", "none"}
+    assert sources["none"] == sum(g["source"] is None for g in graded)
+    assert results["overall"]["answer_sources"] == sources
+    assert bench["inputs"]["ids"] == [g["question_id"] for g in graded[::2]] and bench["inputs"]["limit"] == 2
     assert results["config"]["generation"]["max_new_tokens"] == 24
     assert results["generation"]["generated"] == 4 and results["generation"]["resumed"] == 0
     assert summary_rows(results)[0][:3] == ["gsm8k", 2, 2]
