@@ -42,6 +42,7 @@ class Extraction(NamedTuple):
     answer: str | None
     source: AnswerSource | None
 
+
 # (open, close) pairs of reasoning delimiters used by R1-style and Sky-T1/Bespoke-style models.
 _THINK_TAGS = (("<think>", "</think>"), ("<|begin_of_thought|>", "<|end_of_thought|>"))
 _BOX_CMDS = ("\\boxed", "\\fbox")
