@@ -106,6 +106,7 @@ def main() -> None:
         ["responses/s", len(triples) / seconds],
         ["agreement with expected verdicts", sum(agree) / len(agree)],
         ["grade reasons", ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))],
+        ["answer sources", ", ".join(f"{k} {v}" for k, v in Counter(g.source or "none" for g in grades).most_common())],
     ]
     print_table("grade_many throughput", ["figure", "value"], rows, caption="target: 10,000 in < 120 s")
     misses = Counter(v for v, ok in zip(variants, agree) if not ok)

@@ -140,3 +140,26 @@ def test_eval_command_runs_and_prints_the_table(tmp_path: Path) -> None:
     assert (out / "results.json").exists()
     bad = runner.invoke(app, ["eval", "--benchmark", "gsm8k", "--temperature", "-1", "-o", str(out)])
     assert bad.exit_code == 2 and "GenerationConfig.temperature: got -1.0" in bad.output
+
+
+def test_grade_records_answer_sources_and_the_policy_options(tmp_path: Path) -> None:
+    """Each graded record says where its answer came from; the two fallbacks can be switched off."""
+    rows = [{"question_id": "a", "response": "So \\boxed{12}.", "answer": "12"},
+            {"question_id": "b", "response": "The answer is $7$.", "answer": "7"},
+            {"question_id": "c", "response": "<think>so \\boxed{5}</think>\n\nThe final answer is", "answer": "5"},
+            {"question_id": "d", "response": "In total 1,600 dollars", "answer": "1600"},
+            {"question_id": "e", "response": "So the total is 1/2 +", "answer": "1/2"}]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "g.jsonl"
+    result = _invoke("eval", "grade", path, "-o", out, "--grade-processes", "0")
+    assert result.exit_code == 0, result.output
+    graded = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(g["source"], g["correct"]) for g in graded] == [
+        ("boxed", True), ("phrase", True), ("thinking", True), ("last_number", True), (None, False)]
+    assert "answers from: boxed 1, phrase 1, thinking 1, last_number 1, none 1" in " ".join(result.output.split())
+    result = _invoke("eval", "grade", path, "-o", out, "--grade-processes", "0", "--no-answer-from-thinking",
+                     "--no-fallback-last-number")
+    assert result.exit_code == 0, result.output
+    assert [g["source"] for g in map(json.loads, out.read_text().splitlines())] == ["boxed", "phrase", None, None,
+                                                                                   None]

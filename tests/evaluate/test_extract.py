@@ -5,11 +5,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from thinktrim.evaluate.extract import (
+    Extraction,
+    ExtractionPolicy,
     as_number,
     choice_letter,
+    ends_mid_expression,
     extract_answer,
+    find_answer,
     last_boxed,
     normalize_answer,
+    split_reasoning,
     strip_reasoning,
 )
 
@@ -76,11 +81,78 @@ def test_last_boxed_returns_any_brace_free_content(content):
         ("Halve it: 3/4 of the cake.", "number", "3/4"),
         ("It is -.5 in the end", "number", "-.5"),
         ("Maybe the answer is the number of ways to pick the pairs, which we count next. So 12", "number", "12"),
-        ("The answer is an ellipse.", "expression", "an ellipse"),
+        # an answer phrase returns math only: words are a verdict or a sentence, not an answer
+        ("The answer is an ellipse.", "expression", None),
+        ("The answer is $\\text{ellipse}$.", "expression", "ellipse"),
+        ("So the answer is correct. The greater integer is indeed 18.", "number", "18"),
+        ("The answer is 18. Checking: yes, the answer is correct.", "number", "18"),
+        ("The answer is x.", "expression", "x"),
     ],
 )
 def test_extract_answer_math(text, kind, expected):
     assert extract_answer(text, kind) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("so $\\boxed{4}$.", "number", Extraction("4", "boxed")),
+        ("Final answer: $x=5$", "expression", Extraction("x=5", "phrase")),
+        ("We get 12 apples.", "number", Extraction("12", "last_number")),
+        ("Nothing here.", "number", Extraction(None, None)),
+        # the write-up after the thinking was cut off: the thinking's last box is the answer
+        ("<think>\nSo it is \\boxed{7}.\n</think>\n\nThe final answer is", "number", Extraction("7", "thinking")),
+        ("So it is \\boxed{7}.\n</think>\n\n**Step 1.** We have $a = 2", "number", Extraction("7", "thinking")),
+        # a box after the thinking wins over one inside it; a thinking that never closed gives nothing
+        ("<think>\\boxed{7}</think> So \\boxed{8}", "number", Extraction("8", "boxed")),
+        ("<think>\nmaybe \\boxed{7}, but let me check 3 +", "number", Extraction(None, None)),
+        # cut off in the middle of an equation: its last number is a partial result, not an answer
+        ("We have $x = \\frac{1}{2} + \\frac{1}{3}$ and so $y = 1/2 +", "expression", Extraction(None, None)),
+        ("Then 2x = 1, so x = 1/2 and y =", "expression", Extraction(None, None)),
+        ("so the total is \\(3 + 4", "number", Extraction(None, None)),
+        ("Answer: C", "choice", Extraction("C", "phrase")),
+        ("\\boxed{\\text{(B)}}", "choice", Extraction("B", "boxed")),
+        ("Options (A) and (B) fail; so (C)", "choice", Extraction("C", "last_number")),
+        ("The largest valid population is therefore:\n\n**B) All fourth-grade students at the school**", "choice",
+         Extraction("B", "phrase")),
+        ("<think>so \\boxed{D}</think>\n\nLet me write", "choice", Extraction("D", "thinking")),
+    ],
+)
+def test_find_answer_names_its_source(text, kind, expected):
+    assert find_answer(text, kind) == expected
+
+
+def test_extraction_policy_switches_the_fallbacks_harnesses_differ_on():
+    cut = "<think>\nSo \\boxed{7}.\n</think>\n\nThe answer is"
+    assert find_answer(cut, "number", policy=ExtractionPolicy(answer_from_thinking=False)) == (None, None)
+    plain = "In total 1,600 dollars"
+    assert find_answer(plain, "number", policy=ExtractionPolicy(fallback_last_number=False)) == (None, None)
+    assert find_answer("Options (A) and (B) fail; so (C)", "choice",
+                       policy=ExtractionPolicy(fallback_last_number=False)) == (None, None)
+
+
+def test_a_response_known_to_be_truncated_counts_only_with_a_box():
+    assert find_answer("The answer is 5. Let me check: 5 + 1 = 6, so", "number", truncated=True) == (None, None)
+    assert find_answer("So \\boxed{5}. Let me check 4 +", "number", truncated=True) == ("5", "boxed")
+    assert find_answer("<think>so \\boxed{5}</think> The", "number", truncated=True) == ("5", "thinking")
+    assert find_answer("Answer: C. Now let me", "choice", truncated=True) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "cut"),
+    [("x = 1/2 +", True), ("so $a = 3", True), ("\\frac{1}{", True), ("a \\cdot", True), ("values (1, 2,", True),
+     ("x = 1/2.", False), ("#### 18", False), ("A: 18", False), ("costs \\$5 and \\$6", False), ("$x+1$", False),
+     ("", False)],
+)
+def test_ends_mid_expression(text, cut):
+    assert ends_mid_expression(text) is cut
+
+
+def test_split_reasoning_keeps_the_closed_thinking():
+    assert split_reasoning("<think>a \\boxed{1}</think> b") == ("b", "a \\boxed{1}")
+    assert split_reasoning("a\n</think>\nb") == ("b", "a\n")
+    assert split_reasoning("<think>cut off") == ("", None)
+    assert split_reasoning("no tags") == ("no tags", None)
 
 
 @pytest.mark.parametrize(

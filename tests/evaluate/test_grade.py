@@ -89,7 +89,7 @@ def test_is_equivalent(gold, pred, kind, expected):
 def test_timeouts_are_ours_and_count_as_wrong():
     start = time.perf_counter()
     assert is_equivalent("5", "10^{10^{10}}", timeout_s=0.5) is False
-    assert grade_response(SLOW, "5", "expression", timeout_s=0.5) == Grade(False, "10^{10^{10}}", "timeout")
+    assert grade_response(SLOW, "5", "expression", timeout_s=0.5) == Grade(False, "10^{10^{10}}", "timeout", "boxed")
     assert time.perf_counter() - start < 10
     # our alarm is removed afterwards: nothing fires later
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
@@ -97,8 +97,9 @@ def test_timeouts_are_ours_and_count_as_wrong():
 
 def test_grade_response_reasons():
     assert grade_response("<think>it is 5</think> I give up.", "5", "number") == Grade(False, None, "no_answer")
-    assert grade_response("\\boxed{5}", "5", "number") == Grade(True, "5", "ok")
+    assert grade_response("\\boxed{5}", "5", "number") == Grade(True, "5", "ok", "boxed")
     assert grade_response("Answer: Carbon", "C", "choice").reason == "no_answer"
+    assert grade_response("So 2 + 3 = 5", "5", "number", truncated=True) == Grade(False, None, "truncated")
 
 
 ITEMS = [
@@ -108,8 +109,9 @@ ITEMS = [
     ("<think>x</think> In total 1,600 dollars", "1600", "number"),
     ("so \\boxed{(3,4)}", "(3,4]", "expression"),
 ]
-EXPECTED = [Grade(True, "\\frac12", "ok"), Grade(False, "10^{10^{10}}", "timeout"), Grade(True, "C", "ok"),
-            Grade(True, "1,600", "ok"), Grade(False, "(3,4)", "ok")]  # fmt: skip
+EXPECTED = [Grade(True, "\\frac12", "ok", "boxed"), Grade(False, "10^{10^{10}}", "timeout", "boxed"),
+            Grade(True, "C", "ok", "phrase"), Grade(True, "1,600", "ok", "last_number"),
+            Grade(False, "(3,4)", "ok", "boxed")]  # fmt: skip
 
 
 def test_grade_many_in_process_and_in_workers_agree_and_keep_order():
@@ -146,7 +148,7 @@ def grading_under_deadline(pid: int) -> bool:
 def test_grade_many_survives_a_killed_worker():
     """A worker that dies mid-item (OOM killer, segfault) costs that item only; the rest is regraded."""
     items = [(SLOW, "5", "expression")] * 16 + ITEMS * 4  # 2 s of timeouts per worker: time to kill mid-item
-    expected = [Grade(False, "10^{10^{10}}", "timeout")] * 16 + EXPECTED * 4
+    expected = [Grade(False, "10^{10^{10}}", "timeout", "boxed")] * 16 + EXPECTED * 4
     out: dict[str, list[Grade]] = {}
     thread = threading.Thread(target=lambda: out.setdefault("grades", grade_many(items, 2, 0.25, progress=False)))
     thread.start()

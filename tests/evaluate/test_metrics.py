@@ -8,6 +8,7 @@ import pytest
 from thinktrim.evaluate.metrics import (
     SampleResult,
     aes,
+    answer_classes,
     describe_metric,
     efficiency,
     maj_at_k,
@@ -62,21 +63,44 @@ def test_pass_at_k_edge_cases():
 
 
 def test_maj_at_k_votes_and_ties():
-    # the correct answers "0.5" and "\frac12" vote together (3) against "2" (2)
+    # the correct answers "0.5" and "\\frac12" vote together (3) against "2" (2)
     answers = ["2", "0.5", "2", "\\frac12", "\\frac{1}{2}"]
     correct = [False, True, False, True, True]
     assert maj_at_k(answers, correct, 5) == 1.0
     assert maj_at_k(answers, correct, 3) == 0.0  # "2" twice vs one correct
+    # two correct answers written differently are one class, and lose to three identical wrong ones
+    assert maj_at_k(["0.5", "2", "\\frac{1}{2}", "2", "2"], [True, False, True, False, False], 5) == 0.0
     # tie 1-1: the class voted first wins
     assert maj_at_k(["7", "5"], [False, True], 2) == 0.0
     assert maj_at_k(["5", "7"], [True, False], 2) == 1.0
     # wrong answers group by normalised text: "1,600" and "1600" are one class
     assert maj_at_k(["1,600", "1600", "12"], [False, False, True], 3) == 0.0
-    # samples without an answer do not vote
+    # samples without an answer do not vote, and no answer never wins
     assert maj_at_k([None, None, "12"], [False, False, True], 3) == 1.0
+    assert maj_at_k([None, None, None, "7"], [False, False, False, False], 4) == 0.0
     assert maj_at_k([None, None], [False, False], 2) == 0.0
     with pytest.raises(ValueError, match="k=3"):
         maj_at_k(["1"], [True], 3)
+
+
+@pytest.mark.parametrize(
+    ("answers", "correct", "kind"),
+    [
+        # gold 3: the wrong "0.5" and "1/2" are the same answer and outvote the right one; the old rule split
+        # wrong answers by text, saw a three-way tie and let the correct one (voted first) win
+        (["3", "0.5", "1/2"], [True, False, False], "expression"),
+        (["3", "3", "\\frac{1}{2}", "0.5", "0.5"], [True, True, False, False, False], "expression"),
+        (["C", "(B)", "B"], [True, False, False], "choice"),
+    ],
+)
+def test_maj_at_k_pools_equivalent_wrong_answers(answers, correct, kind):
+    assert maj_at_k(answers, correct, len(answers), kind) == 0.0
+
+
+def test_answer_classes_pool_by_answer_and_keep_first_vote_order():
+    classes = answer_classes(["7", "1/2", None, "0.5", "3", "7.0", "\\dfrac{1}{2}"],
+                             [False, True, False, True, False, False, True])
+    assert classes == [([0, 5], False), ([1, 3, 6], True), ([4], False)]
 
 
 def sample(q: str, i: int, ok: bool, tokens: int, truncated: bool = False, answer: str | None = "1") -> SampleResult:

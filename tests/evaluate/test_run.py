@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from thinktrim.evaluate.run import EvalConfig, evaluate, grade_records
+from thinktrim.evaluate.records import grade_records
+from thinktrim.evaluate.run import EvalConfig, evaluate
 from thinktrim.evaluate.summary import summary_rows
 
 from .conftest import eval_config
@@ -43,9 +44,14 @@ def test_end_to_end_writes_samples_grades_and_results(tiny_run: Path) -> None:
     for g in graded:
         assert g["truncated"] == (g["finish_reason"] == "length")
         if g["truncated"]:
-            assert g["reason"] == "truncated without a boxed answer" and not g["correct"]
+            assert g["reason"] == "truncated" and not g["correct"]
     for name in m:
         assert results["metric_definitions"][name], f"{name} has no definition"
+    sources = bench["answer_sources"]
+    assert sum(sources.values()) == 4 and set(sources) == {"boxed", "phrase", "thinking", "last_number", "none"}
+    assert sources["none"] == sum(g["source"] is None for g in graded)
+    assert results["overall"]["answer_sources"] == sources
+    assert bench["inputs"]["ids"] == [g["question_id"] for g in graded[::2]] and bench["inputs"]["limit"] == 2
     assert results["config"]["generation"]["max_new_tokens"] == 24
     assert results["generation"]["generated"] == 4 and results["generation"]["resumed"] == 0
     assert summary_rows(results)[0][:3] == ["gsm8k", 2, 2]
@@ -149,7 +155,7 @@ def test_a_truncated_response_counts_only_with_a_boxed_answer() -> None:
     graded = grade_records(rows, processes=1, progress=False)  # one real worker process
     assert [(g["correct"], g["truncated"]) for g in graded] == [(False, True), (True, False), (True, True),
                                                                  (False, True)]
-    assert graded[0]["reason"] == "truncated without a boxed answer" and "response" not in graded[0]
+    assert graded[0]["reason"] == "truncated" and "response" not in graded[0]
 
 
 @pytest.mark.parametrize(

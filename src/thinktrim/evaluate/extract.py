@@ -1,19 +1,47 @@
 """Find the final answer in a model response: pure string functions, no sympy, safe to call anywhere.
 
-Conventions (METHODS.md §4): reasoning is dropped first, so a number written while thinking never counts;
-then the last brace-matched `\\boxed{}`, then an "the answer is …" / "final answer: …" phrase, then the last
-number. Multiple choice looks for a letter in the box, after "Answer:", in bold, or as "(C)".
+Conventions (METHODS.md §4), in order, each answer tagged with where it came from (`AnswerSource`):
+  boxed        the last brace-matched `\\boxed{}` after the thinking;
+  phrase       else an "the answer is …" / "final answer: …" phrase there, if what follows is mathematical;
+  thinking     else the last box of a closed thinking block (its write-up was cut off or states nothing);
+  last_number  else the last number after the thinking, if the response looks finished.
+A number written while thinking never counts. A response known to be cut off (finish reason "length")
+counts only with a box. Multiple choice looks for a letter in the box, after "Answer:", in bold, as "(C)",
+or opening the last line. Harnesses differ on the last two sources, so `ExtractionPolicy` switches them.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 AnswerKind = Literal["number", "expression", "choice"]
 ANSWER_KINDS: tuple[str, ...] = get_args(AnswerKind)
+AnswerSource = Literal["boxed", "phrase", "thinking", "last_number"]
+ANSWER_SOURCES: tuple[str, ...] = get_args(AnswerSource)
 DEFAULT_LETTERS = "ABCD"
+
+
+@dataclass(frozen=True)
+class ExtractionPolicy:
+    """The fallbacks harnesses disagree on; both on by default, as most math harnesses do."""
+
+    fallback_last_number: bool = field(default=True, metadata={
+        "help": "With no box or answer phrase, take the last number of a finished response (one that did not "
+                "hit the token limit and does not end mid-expression)."})
+    answer_from_thinking: bool = field(default=True, metadata={
+        "help": "With no answer after the thinking, take the last box of the closed thinking block (a write-up "
+                "that was cut off or states nothing)."})
+
+
+class Extraction(NamedTuple):
+    """A final answer and where it came from; both None when nothing was found."""
+
+    answer: str | None
+    source: AnswerSource | None
+
 
 # (open, close) pairs of reasoning delimiters used by R1-style and Sky-T1/Bespoke-style models.
 _THINK_TAGS = (("<think>", "</think>"), ("<|begin_of_thought|>", "<|end_of_thought|>"))
@@ -26,26 +54,35 @@ def check_kind(kind: str) -> AnswerKind:
     return kind  # type: ignore[return-value]
 
 
-def strip_reasoning(text: str) -> str:
-    """Drop thinking so only the final answer section is searched.
+def split_reasoning(text: str) -> tuple[str, str | None]:
+    """(final section, closed thinking) of a response; the thinking is None when it never closed.
 
-    Closed blocks are removed; a lone closing tag (QwQ-style templates put the opening tag in the prompt)
-    drops everything before it; an opening tag that never closes means the model was cut off while still
-    thinking, so everything from it on is dropped: it has not given a final answer.
+    Closed blocks are removed from the final section; a lone closing tag (QwQ-style templates put the opening
+    tag in the prompt) makes everything before it thinking; an opening tag that never closes means the model
+    was cut off while still thinking, so everything from it on is dropped: it has not given a final answer.
     """
+    thinking: list[str] = []
     for open_tag, close_tag in _THINK_TAGS:
         if open_tag not in text and close_tag not in text:
             continue
-        text = re.sub(re.escape(open_tag) + ".*?" + re.escape(close_tag), "", text, flags=re.S)
+        block = re.compile(re.escape(open_tag) + "(.*?)" + re.escape(close_tag), re.S)
+        thinking += block.findall(text)
+        text = block.sub("", text)
         close = text.rfind(close_tag)
         if close >= 0:
+            thinking.append(text[:close])
             text = text[close + len(close_tag) :]
         open_ = text.find(open_tag)
         if open_ >= 0:
             text = text[:open_]
     for tag in ("<|begin_of_solution|>", "<|end_of_solution|>"):
         text = text.replace(tag, "")
-    return text.strip()
+    return text.strip(), ("\n".join(thinking) if thinking else None)
+
+
+def strip_reasoning(text: str) -> str:
+    """Drop thinking so only the final answer section is searched (see `split_reasoning`)."""
+    return split_reasoning(text)[0]
 
 
 def _braced(text: str, start: int) -> str | None:
@@ -111,8 +148,9 @@ def _clean(answer: str) -> str:
     return s
 
 
-def _answer_after(region: str) -> str:
-    """The answer that follows a phrase: a math block, else the rest of the sentence (or the next line)."""
+def _answer_after(region: str) -> tuple[str, bool]:
+    """The answer that follows a phrase, and whether it was marked up as math: a math block or a box, else
+    the rest of the sentence (or of the next line)."""
     region = region.lstrip(" \t")
     if region.startswith("\n"):
         region = region.lstrip()
@@ -124,7 +162,7 @@ def _answer_after(region: str) -> str:
         # the sentence ends at a period followed by a space (a decimal point is not followed by one)
         tail = re.split(r"\.(?:\s|$)", tail, maxsplit=1)[0]
     inner = last_boxed(tail)
-    return _clean(inner if inner is not None else tail)
+    return _clean(inner if inner is not None else tail), bool(m) or inner is not None
 
 
 def _is_prose(candidate: str) -> bool:
@@ -134,11 +172,22 @@ def _is_prose(candidate: str) -> bool:
     return len(re.findall(r"(?<![A-Za-z])[A-Za-z]{2,}(?![A-Za-z])", bare)) > 4
 
 
+# A digit, a LaTeX command, an operator or bracket, or a minus that is not a hyphen inside a word.
+_MATH_MARK = re.compile(r"\d|\\[a-zA-Z]|[=+*/^_<>()\[\]{}|√π∞≤≥×÷±]|(?<![A-Za-z])-|-(?![A-Za-z])")
+
+
+def _is_mathematical(candidate: str) -> bool:
+    """What an answer phrase may return: math, or one letter (an option or a variable). Plain words are not
+    answers: "the answer is correct" is a verdict, "… is indeed 18" a sentence; a word answer must be boxed."""
+    return bool(_MATH_MARK.search(candidate)) or bool(re.fullmatch(r"[A-Za-z]", candidate))
+
+
 def _phrase_answer(text: str) -> str | None:
+    """The answer after the last answer phrase that is followed by one."""
     found = None
     for m in _PHRASE.finditer(text):
-        candidate = _answer_after(text[m.end() : m.end() + 2000])
-        if candidate and not _is_prose(candidate):
+        candidate, marked_up = _answer_after(text[m.end() : m.end() + 2000])
+        if candidate and not _is_prose(candidate) and (marked_up or _is_mathematical(candidate)):
             found = candidate
     return found
 
@@ -160,6 +209,28 @@ def _last_number(text: str) -> str | None:
     return numbers[-1] if numbers else None
 
 
+# An operator, an opening bracket or a comma at the very end: the text stops in the middle of an expression.
+_OPEN_END = re.compile(
+    r"(?:[=+\-*/^_(\[{,<>]|\\(?:cdot|times|div|pm|frac|dfrac|tfrac|sqrt|left|leq?|geq?|neq|approx))\s*$"
+)
+
+
+def ends_mid_expression(text: str) -> bool:
+    """True for a response cut off inside math: an operator or opening bracket at the end, an unclosed
+    `$…$`, `\\(…\\)`, `\\[…\\]` or `{…}`. Its last number is a partial result, not an answer."""
+    s = text.rstrip()
+    if not s:
+        return False
+    unescaped = re.sub(r"\\.", "", s)  # `\$` and `\{` are text, not delimiters
+    return bool(
+        _OPEN_END.search(s)
+        or unescaped.count("$") % 2
+        or s.count("\\[") > s.count("\\]")
+        or s.count("\\(") > s.count("\\)")
+        or unescaped.count("{") > unescaped.count("}")
+    )
+
+
 def choice_letter(text: str, letters: str = DEFAULT_LETTERS) -> str | None:
     """The option letter a short answer names: "C", "(C)", "\\text{C}", "C. 10 eV", "Option C"; else None."""
     s = re.sub(r"\\(?:text|textbf|mathrm|mathbf)\{([^{}]*)\}", r"\1", text).strip().strip("*$ ")
@@ -173,37 +244,70 @@ def choice_letter(text: str, letters: str = DEFAULT_LETTERS) -> str | None:
     return None
 
 
-def _choice_answer(text: str, letters: str) -> str | None:
-    box = last_boxed(text)
+def _choice_answer(final: str, thinking: str | None, letters: str, policy: ExtractionPolicy,
+                   truncated: bool) -> Extraction:
+    box = last_boxed(final)
     if box is not None and (letter := choice_letter(box, letters)):
-        return letter
+        return Extraction(letter, "boxed")
     cls = f"[{re.escape(letters)}]"
-    patterns = (
+    stated = (  # patterns that state the choice
         rf"answer\s*(?:\*\*)?\s*(?:is|:)?\s*(?:\*\*)?\s*(?:option\s*|choice\s*)?[(\[*\s]*({cls})\b(?![-'])",
         rf"(?:correct|best)\s+(?:option|choice|answer)\s+is\s*[(\[*\s]*({cls})\b",
         rf"\*\*\s*\(?({cls})\)?[.):]?\s*\*\*",
         rf"^\W*\(?({cls})\)?\W*$",
-        rf"\(({cls})\)",
     )
-    for pattern in patterns:
-        hits = re.findall(pattern, text, flags=re.I if pattern.startswith("answer") else 0)
+    last_line = final.rstrip().rsplit("\n", 1)[-1]
+    for pattern, text, source in (*((p, final, "phrase") for p in stated),
+                                  (rf"^\W*\(?({cls})[).:](?:\s|\*|$)", last_line, "phrase"),  # "**B) All …**"
+                                  (rf"\(({cls})\)", final, "last_number")):  # the last "(C)" mentioned
+        if truncated or (source == "last_number" and not policy.fallback_last_number):
+            break
+        hits = re.findall(pattern, text, flags=re.I if pattern.startswith("answer") else re.M)
         hits = [h.upper() for h in hits if h in letters]  # lowercase letters are words ("a"), not options
         if hits:
-            return hits[-1]
-    return None
+            return Extraction(hits[-1], source)  # type: ignore[arg-type]
+    if policy.answer_from_thinking and thinking is not None:
+        box = last_boxed(thinking)
+        if box is not None and (letter := choice_letter(box, letters)):
+            return Extraction(letter, "thinking")
+    return Extraction(None, None)
 
 
-def extract_answer(text: str, kind: AnswerKind, letters: str = DEFAULT_LETTERS) -> str | None:
-    """The final answer of a response (reasoning already stripped, or not: tags are handled), or None."""
+def find_answer(
+    text: str,
+    kind: AnswerKind,
+    letters: str = DEFAULT_LETTERS,
+    policy: ExtractionPolicy = ExtractionPolicy(),
+    truncated: bool = False,
+) -> Extraction:
+    """The final answer of a response and its source (see the module docstring for the order).
+
+    `truncated`: the response is known to have hit the token limit; then only a box counts (after the
+    thinking, or in a closed thinking block when the policy allows), since a phrase or a number of an
+    unfinished text may be half a derivation.
+    """
     check_kind(kind)
-    text = strip_reasoning(text)
+    final, thinking = split_reasoning(text)
     if kind == "choice":
-        return _choice_answer(text, letters)
-    found = last_boxed(text)
-    found = _clean(found) if found is not None else _phrase_answer(text)
-    if found:
-        return _drop_unit(found) if kind == "number" else found
-    return _last_number(text)
+        return _choice_answer(final, thinking, letters, policy, truncated)
+    found: tuple[str | None, AnswerSource] = (_clean(last_boxed(final) or ""), "boxed")
+    if not found[0] and not truncated:
+        found = (_phrase_answer(final), "phrase")
+    if not found[0] and policy.answer_from_thinking and thinking is not None:
+        found = (_clean(last_boxed(thinking) or ""), "thinking")
+    if found[0]:
+        return Extraction(_drop_unit(found[0]) if kind == "number" else found[0], found[1])
+    if policy.fallback_last_number and not truncated and not ends_mid_expression(final):
+        number = _last_number(final)
+        if number is not None:
+            return Extraction(number, "last_number")
+    return Extraction(None, None)
+
+
+def extract_answer(text: str, kind: AnswerKind, letters: str = DEFAULT_LETTERS,
+                   policy: ExtractionPolicy = ExtractionPolicy(), truncated: bool = False) -> str | None:
+    """The final answer of a response (reasoning already stripped, or not: tags are handled), or None."""
+    return find_answer(text, kind, letters, policy, truncated).answer
 
 
 _NUM_RE = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|[-+]?\.\d+")

@@ -17,27 +17,41 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from thinktrim.evaluate.extract import (
     AnswerKind,
+    AnswerSource,
+    ExtractionPolicy,
     as_number,
     check_kind,
     choice_letter,
-    extract_answer,
+    find_answer,
     normalize_answer,
 )
 
-REASONS = ("ok", "no_answer", "timeout", "parse_error", "error", "worker_crash")
+# "truncated": the response hit the token limit before giving a boxed answer
+REASONS = ("ok", "no_answer", "truncated", "timeout", "parse_error", "error", "worker_crash")
 
 
 @dataclass(frozen=True)
 class Grade:
-    """Verdict for one response. `reason` is "ok" when a comparison ran; anything else means wrong."""
+    """Verdict for one response. `reason` is "ok" when a comparison ran; anything else means wrong.
+    `source` says where the extracted answer came from (`AnswerSource`), None when there is none."""
 
     correct: bool
     extracted: str | None
     reason: str
+    source: AnswerSource | None = None
+
+
+class GradeItem(NamedTuple):
+    """One response to grade; `truncated` when it is known to have hit the token limit."""
+
+    response: str
+    gold: str
+    kind: AnswerKind
+    truncated: bool = False
 
 
 class GradingTimeout(BaseException):
@@ -134,20 +148,21 @@ def is_equivalent(gold: str, pred: str, kind: AnswerKind = "expression", timeout
         return False
 
 
-def grade_response(response: str, gold: str, kind: AnswerKind, timeout_s: float = 5.0) -> Grade:
-    """Strip reasoning, extract the final answer, compare it with the gold answer."""
+def grade_response(response: str, gold: str, kind: AnswerKind, timeout_s: float = 5.0,
+                   policy: ExtractionPolicy = ExtractionPolicy(), truncated: bool = False) -> Grade:
+    """Extract the final answer (`find_answer`: where from, under `policy`), compare it with the gold."""
     check_kind(kind)
-    extracted = extract_answer(response, kind)
+    extracted, source = find_answer(response, kind, policy=policy, truncated=truncated)
     if extracted is None:
-        return Grade(False, None, "no_answer")
+        return Grade(False, None, "truncated" if truncated else "no_answer")
     try:
         with _deadline(timeout_s):
             correct, reason = _compare(gold, extracted, kind)
     except GradingTimeout:
-        return Grade(False, extracted, "timeout")
+        return Grade(False, extracted, "timeout", source)
     except Exception:  # a sympy bug on one odd answer must not stop a 10,000-response run; it is counted
-        return Grade(False, extracted, "error")
-    return Grade(correct, extracted, reason)
+        return Grade(False, extracted, "error", source)
+    return Grade(correct, extracted, reason, source)
 
 
 # ---------------------------------------------------------------------------------------------- parallel
@@ -176,8 +191,8 @@ def _warm_up() -> None:
         _compare(gold, pred, "expression")
 
 
-def _worker_main(conn: Any, timeout_s: float) -> None:
-    """Grade batches of (index, response, gold, kind) sent by the parent, one result message per item."""
+def _worker_main(conn: Any, timeout_s: float, policy: ExtractionPolicy) -> None:
+    """Grade batches of (index, GradeItem) sent by the parent, one result message per item."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _warm_up()
     conn.send("ready")
@@ -188,15 +203,16 @@ def _worker_main(conn: Any, timeout_s: float) -> None:
             return
         if batch is None:
             return
-        for index, response, gold, kind in batch:
-            g = grade_response(response, gold, kind, timeout_s=timeout_s)
-            conn.send((index, g.correct, g.extracted, g.reason))
+        for index, item in batch:
+            g = grade_response(item.response, item.gold, item.kind, timeout_s, policy, item.truncated)
+            conn.send((index, g))
 
 
 class _Worker:
-    def __init__(self, ctx: Any, timeout_s: float) -> None:
+    def __init__(self, ctx: Any, timeout_s: float, policy: ExtractionPolicy) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, timeout_s), name="thinktrim-grader", daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(child, timeout_s, policy), name="thinktrim-grader",
+                                daemon=True)
         self.proc.start()
         child.close()
         self.pending: deque[int] = deque()  # indices sent and not yet answered, in order
@@ -212,10 +228,10 @@ class _Worker:
             self.stop(kill=True)
         return ok
 
-    def send(self, batch: list[int], items: Sequence[tuple[str, str, AnswerKind]]) -> None:
+    def send(self, batch: list[int], items: Sequence[GradeItem]) -> None:
         self.pending.extend(batch)
         self.since = time.monotonic()
-        self.conn.send([(i, *items[i]) for i in batch])
+        self.conn.send([(i, items[i]) for i in batch])
 
     def stop(self, kill: bool = False) -> None:
         if not kill:
@@ -230,11 +246,11 @@ class _Worker:
         self.conn.close()
 
 
-def _ready_worker(ctx: Any, timeout_s: float, worker: _Worker | None = None) -> _Worker:
+def _ready_worker(ctx: Any, timeout_s: float, policy: ExtractionPolicy, worker: _Worker | None = None) -> _Worker:
     """A warmed-up worker. A failed start is retried once (it may have been killed from outside); two in a
     row mean workers cannot start here at all, which must surface rather than be graded around."""
     for _ in range(2):
-        worker = worker or _Worker(ctx, timeout_s)
+        worker = worker or _Worker(ctx, timeout_s, policy)
         if worker.wait_ready():
             return worker
         code, worker = worker.proc.exitcode, None
@@ -261,12 +277,13 @@ def _cpu_count() -> int:
 
 
 def grade_many(
-    items: Sequence[tuple[str, str, AnswerKind]],
+    items: Sequence[tuple[str, str, AnswerKind] | tuple[str, str, AnswerKind, bool]],
     processes: int | None = None,
     timeout_s: float = 5.0,
     progress: bool = True,
+    policy: ExtractionPolicy = ExtractionPolicy(),
 ) -> list[Grade]:
-    """Grade (response, gold, kind) triples in worker processes; results in input order.
+    """Grade (response, gold, kind[, truncated]) items in worker processes; results in input order.
 
     `processes=None` uses every CPU; `processes=0` grades in this process (no hard kill, and the timeout only
     works on the main thread). A worker stuck past `2 * timeout_s + 5` seconds on one item is killed and
@@ -276,8 +293,9 @@ def grade_many(
 
     from tqdm.auto import tqdm
 
-    for _, _, kind in items:
-        check_kind(kind)
+    items = [GradeItem(*item) for item in items]
+    for item in items:
+        check_kind(item.kind)
     if processes is not None and processes < 0:
         raise ValueError(f"processes={processes} must be >= 0 (0 grades in this process)")
     if timeout_s <= 0:
@@ -285,8 +303,8 @@ def grade_many(
     bar = tqdm(total=len(items), desc="grading", unit="resp", disable=not progress)
     if processes == 0 or not items:
         results = []
-        for response, gold, kind in items:
-            results.append(grade_response(response, gold, kind, timeout_s))
+        for item in items:
+            results.append(grade_response(item.response, item.gold, item.kind, timeout_s, policy, item.truncated))
             bar.update(1)
         bar.close()
         return results
@@ -297,21 +315,22 @@ def grade_many(
     out: list[Grade | None] = [None] * len(items)
     hard_limit = 2 * timeout_s + 5
     ctx = _context()
-    workers = [_Worker(ctx, timeout_s) for _ in range(n_proc)]
+    workers = [_Worker(ctx, timeout_s, policy) for _ in range(n_proc)]
 
     def replace(w: _Worker, reason: str) -> None:
         """Give up on the item `w` is stuck on, requeue the rest of its batch, start a fresh worker."""
         w.stop(kill=True)
         lost = w.pending.popleft()
-        response, _, kind = items[lost]
-        out[lost] = Grade(False, extract_answer(response, kind), reason)
+        item = items[lost]
+        extracted, source = find_answer(item.response, item.kind, policy=policy, truncated=item.truncated)
+        out[lost] = Grade(False, extracted, reason, source)
         bar.update(1)
         if w.pending:
             queue.appendleft(list(w.pending))
-        workers[workers.index(w)] = _ready_worker(ctx, timeout_s)
+        workers[workers.index(w)] = _ready_worker(ctx, timeout_s, policy)
 
     try:
-        workers[:] = [_ready_worker(ctx, timeout_s, w) for w in workers]  # started together, warm in parallel
+        workers[:] = [_ready_worker(ctx, timeout_s, policy, w) for w in workers]  # started together, warm in parallel
         while queue or any(w.pending for w in workers):
             for i, w in enumerate(workers):
                 if not w.pending and queue:
@@ -321,18 +340,18 @@ def grade_many(
                     except OSError:  # died while idle: nothing of this batch ran, so retry it on a new one
                         w.pending.clear()
                         w.stop(kill=True)
-                        workers[i] = _ready_worker(ctx, timeout_s)
+                        workers[i] = _ready_worker(ctx, timeout_s, policy)
                         queue.appendleft(batch)
             by_conn = {w.conn: w for w in workers if w.pending}
             for conn in wait(list(by_conn), timeout=0.5):
                 w = by_conn[conn]
                 try:
-                    index, correct, extracted, reason = conn.recv()
+                    index, grade = conn.recv()
                 except (EOFError, OSError):
                     replace(w, "worker_crash")
                     continue
                 assert index == w.pending.popleft(), "worker answered out of order"
-                out[index] = Grade(correct, extracted, reason)
+                out[index] = grade
                 w.since = time.monotonic()
                 bar.update(1)
             now = time.monotonic()

@@ -11,8 +11,9 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from thinktrim.evaluate.extract import normalize_answer
+from thinktrim.evaluate.extract import as_number, normalize_answer
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -25,31 +26,88 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - math.prod(1.0 - k / i for i in range(n - c + 1, n + 1))
 
 
-def maj_at_k(answers: Sequence[str | None], correct: Sequence[bool], k: int) -> float:
-    """1.0 if the most frequent answer among the first k samples is correct, else 0.0.
+def _text_groups(answers: Sequence[str | None], correct: Sequence[bool]) -> list[tuple[list[int], bool]]:
+    """Samples with the same normalised answer, in first-vote order: [(indices, any of them correct)]."""
+    if len(answers) != len(correct):
+        raise ValueError(f"maj@k: {len(answers)} answers but {len(correct)} verdicts")
+    by_text: dict[str, list[int]] = {}
+    for i, answer in enumerate(answers):
+        if answer is not None:
+            by_text.setdefault(normalize_answer(answer), []).append(i)
+    return [(members, any(correct[i] for i in members)) for members in by_text.values()]
 
-    Answers are grouped by equivalence class: every correct answer is equivalent to the gold, so all of them
-    form one class (`0.5` and `\\frac12` vote together); wrong answers group by `normalize_answer`.
-    Samples without an answer do not vote. Ties go to the class whose first vote came earliest (the order
-    `collections.Counter.most_common` gives), which is deterministic and favours no verdict.
+
+@lru_cache(maxsize=65536)
+def _same_answer(a: str, b: str, kind: str, timeout_s: float) -> bool:
+    """math-verify equivalence of two extracted answers; cached, since the per-benchmark and the pooled
+    summaries vote over the same questions."""
+    from thinktrim.evaluate.grade import is_equivalent
+
+    if as_number(a) is not None and as_number(b) is not None:
+        return False  # equal plain numbers already share a normalised text
+    return is_equivalent(a, b, kind, timeout_s)  # type: ignore[arg-type]
+
+
+def answer_classes(answers: Sequence[str | None], correct: Sequence[bool], kind: str = "expression",
+                   timeout_s: float = 5.0) -> list[tuple[list[int], bool]]:
+    """Group samples whose extracted answers are equivalent: [(sample indices, class is correct)], in the
+    order of each class's first vote. Samples without an answer belong to no class.
+
+    Equal normalised text groups first (cheap); then classes merge when math-verify finds their first answers
+    equivalent (`0.5` and `\\frac12`, right or wrong alike). Two correct classes are both equal to the gold, so
+    they merge without a check; a correct and a wrong class never merge. A class is correct when any of its
+    samples was graded correct.
+    """
+    classes: list[tuple[list[int], bool]] = []
+    for members, ok in _text_groups(answers, correct):
+        for c_members, c_ok in classes:
+            first, new = str(answers[c_members[0]]), str(answers[members[0]])
+            if ok == c_ok and (ok or _same_answer(first, new, kind, timeout_s)):
+                c_members.extend(members)
+                break
+        else:
+            classes.append((members, ok))
+    for c_members, _ in classes:
+        c_members.sort()
+    return sorted(classes, key=lambda c: c[0][0])
+
+
+def maj_at_k(answers: Sequence[str | None], correct: Sequence[bool], k: int, kind: str = "expression") -> float:
+    """1.0 if the largest class of equivalent answers among the first k samples is correct, else 0.0.
+
+    Votes go to answers, not verdicts: equivalent answers pool whether right or wrong (`answer_classes`).
+    Samples without an answer do not vote and no answer never wins (all unanswered: 0.0). A tie between
+    classes goes to the class whose first vote came earliest (lowest sample index): deterministic, and blind
+    to which class is correct.
     """
     if len(answers) != len(correct):
         raise ValueError(f"maj_at_k: {len(answers)} answers but {len(correct)} verdicts")
     if not 1 <= k <= len(answers):
         raise ValueError(f"maj_at_k needs 1 <= k <= {len(answers)} samples, got k={k}")
-    votes: dict[str, int] = {}
-    verdict: dict[str, bool] = {}
-    for answer, ok in zip(answers[:k], correct[:k]):
-        if answer is None:
-            continue
-        key = "\x00correct" if ok else normalize_answer(answer)
-        votes[key] = votes.get(key, 0) + 1
-        verdict.setdefault(key, ok)
-    if not votes:
+    groups = _text_groups(answers[:k], correct[:k])
+    right = sorted(i for members, ok in groups if ok for i in members)  # all correct answers: one class
+    if not right:
         return 0.0
-    best = max(votes.values())
-    winner = next(key for key, count in votes.items() if count == best)  # dicts keep first-vote order
-    return 1.0 if verdict[winner] else 0.0
+    wrong = [members for members, ok in groups if not ok]
+    # Merging can only grow wrong classes, so math-verify is needed only when these bounds leave it open.
+    if len(right) > sum(len(m) for m in wrong):
+        return 1.0
+    if any((len(m), -m[0]) >= (len(right), -right[0]) for m in wrong):
+        return 0.0
+    classes = answer_classes(answers[:k], correct[:k], kind)
+    best = max(len(members) for members, _ in classes)
+    winner = next(ok for members, ok in classes if len(members) == best)  # classes are in first-vote order
+    return 1.0 if winner else 0.0
+
+
+def answer_sources(samples: Sequence[SampleResult]) -> dict[str, int]:
+    """How many answers came from each source (`AnswerSource`), and how many samples had none."""
+    from thinktrim.evaluate.extract import ANSWER_SOURCES
+
+    counts = dict.fromkeys((*ANSWER_SOURCES, "none"), 0)
+    for s in samples:
+        counts[s.source or "none"] = counts.get(s.source or "none", 0) + 1
+    return counts
 
 
 def efficiency(acc: float, mean_tokens: float) -> float:
@@ -90,6 +148,8 @@ class SampleResult:
     tokens: int
     truncated: bool
     extracted: str | None
+    kind: str = "expression"
+    source: str | None = None  # where `extracted` came from (an AnswerSource), None when nothing was found
 
 
 def _n_label(counts: Sequence[int]) -> str:
@@ -122,7 +182,7 @@ def summarize(samples: Sequence[SampleResult], ks: Sequence[int] = (1,)) -> dict
         if k < 1 or k > min(counts):
             continue
         pk = [pass_at_k(len(g), sum(s.correct for s in g), k) for g in groups]
-        mk = [maj_at_k([s.extracted for s in g], [s.correct for s in g], k) for g in groups]
+        mk = [maj_at_k([s.extracted for s in g], [s.correct for s in g], k, g[0].kind) for g in groups]
         out[f"pass@k:k={k}&n={n}"] = sum(pk) / len(pk)
         out[f"maj@k:k={k}&n={n}"] = sum(mk) / len(mk)
     out["tokens:mean"] = tokens
@@ -156,9 +216,9 @@ _DEFINITIONS = {
     "(avg@n; what the papers call pass@1 when n > 1)",
     "pass@k": "unbiased pass@k (Chen et al. 2021) from n samples per question: probability that at least "
     "one of k samples drawn without replacement is correct, averaged over questions",
-    "maj@k": "majority vote over the first k samples: correct if the most frequent answer is correct; "
-    "all correct answers form one class, wrong ones group by normalised text; no-answer samples do not vote; "
-    "ties go to the class voted first",
+    "maj@k": "majority vote over the first k samples: answers that are equivalent (math-verify), right or "
+    "wrong, pool their votes; correct if the largest class is correct; samples without an answer do not vote "
+    "(none at all counts wrong); a tie goes to the class whose first vote came earliest",
     "tokens:mean": "mean output tokens per sample (thinking and answer, counted with the model's tokenizer)",
     "truncated:rate": "fraction of samples that hit the max-new-tokens limit",
     "no_answer:rate": "fraction of samples in which no final answer was found (counted wrong)",

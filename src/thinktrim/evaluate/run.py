@@ -12,19 +12,22 @@ Reading results back (tables, `compare`) is `thinktrim.evaluate.summary`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from thinktrim.evaluate.extract import ANSWER_KINDS as KINDS
+from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.lm.base import DEFAULT_SYSTEM_PROMPT
 from thinktrim.lm.generate import BACKENDS, GenerationConfig, Job
 
-KINDS = ("number", "expression", "choice")
 # Settings whose change would mix incomparable samples in one run folder.
 RESUME_KEYS = ("model", "system_prompt", "max_new_tokens", "temperature", "top_p", "stop")
 
@@ -62,6 +65,8 @@ class EvalConfig:
                                                                             "all cores; 0: in this process)."})
     generation: GenerationConfig = field(default_factory=GenerationConfig,
                                          metadata={"help": "Sampling settings shared by all backends."})
+    extraction: ExtractionPolicy = field(default_factory=ExtractionPolicy,
+                                         metadata={"help": "Where an answer may come from besides a box."})
 
     def __post_init__(self) -> None:
         if isinstance(self.benchmarks, str):
@@ -77,6 +82,15 @@ class EvalConfig:
             raise ValueError(f"EvalConfig.limit: got {self.limit!r}, expected an integer >= 1")
         if self.concurrency < 1:
             raise ValueError(f"EvalConfig.concurrency: got {self.concurrency!r}, expected an integer >= 1")
+        if self.grade_processes is not None and self.grade_processes < 0:
+            raise ValueError(f"EvalConfig.grade_processes: got {self.grade_processes!r}, expected an integer >= 0 "
+                             "(0 grades in this process)")
+        if not re.fullmatch(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?", self.device):
+            raise ValueError(f"EvalConfig.device: got {self.device!r}, expected auto, cpu, cuda, cuda:N or mps")
+        if self.backend != "openai":
+            check_local_model("EvalConfig.model", self.model)
+        if self.tokenizer is not None:
+            check_local_model("EvalConfig.tokenizer", self.tokenizer)
         if self.data is not None and not Path(self.data).is_file():
             raise ValueError(f"EvalConfig.data: {self.data} is not a file")
         if self.baseline is not None and not (Path(self.baseline) / "results.json").is_file():
@@ -85,9 +99,41 @@ class EvalConfig:
             self.system_prompt = None
         if self.output_dir is None:
             self.output_dir = str(Path("eval-out") / slug(self.model))
+        if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
+            raise ValueError(f"EvalConfig.output_dir: {self.output_dir} is a file; the output is a run folder")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def check_local_model(option: str, name: str) -> None:
+    """A model named by a path must be a folder that exists: given to the hub as a repo id, a typo would fail
+    with a message about repo names (or start a download) instead of naming the missing folder."""
+    looks_local = name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name or Path(name).exists()
+    if name != "embedded" and looks_local and not Path(name).expanduser().is_dir():
+        raise ValueError(f"{option}: {name} is not a folder; give a local model folder (with config.json and "
+                         "tokenizer files), `embedded`, or a hub id (org/name, where the hub can be reached)")
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Name the file when writing it fails (a full disk, a read-only folder, a file where a folder should be):
+    the OS error alone does not say which output it was."""
+    try:
+        yield
+    except OSError as e:
+        raise ValueError(f"{path}: cannot write ({e.strerror or e})") from e
+
+
+def question_sha(question: str) -> str:
+    """Fingerprint of the question a stored sample answers, so an edited input cannot reuse its samples."""
+    return hashlib.sha256(question.encode("utf-8")).hexdigest()[:16]
+
+
+def inputs_record(items: Sequence[Any], config: EvalConfig) -> dict[str, Any]:
+    """What a benchmark's results were computed from: a fingerprint of its questions and golds, ids, --limit."""
+    digest = hashlib.sha256(json.dumps([[i.id, i.question, i.answer, i.kind] for i in items]).encode("utf-8"))
+    return {"fingerprint": digest.hexdigest()[:16], "ids": [i.id for i in items], "limit": config.limit}
 
 
 def slug(name: str) -> str:
@@ -128,6 +174,8 @@ def check_resume(out: Path, config: EvalConfig) -> None:
 
     current = _resume_view(config)
     path = out / "config.json"
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
     if path.exists():
         previous = _resume_view_from(json.loads(path.read_text(encoding="utf-8")))
         changed = [f"{k}={previous.get(k)!r} → {current[k]!r}" for k in RESUME_KEYS if previous.get(k) != current[k]]
@@ -135,7 +183,24 @@ def check_resume(out: Path, config: EvalConfig) -> None:
             raise ValueError(f"{path}: this run folder was made with other settings ({'; '.join(changed)}); "
                              "rerun with the same settings to resume, or choose another --output")
     else:
-        write_json(path, config.to_dict())
+        with writing(path):
+            write_json(path, config.to_dict())
+
+
+def check_questions(path: Path, items: Sequence[Any]) -> None:
+    """Refuse stored samples that answer another question under the same id (an edited input, or another
+    --data file with the same name): reused, they would be graded as answers to this run's questions."""
+    from thinktrim.data.store import read_jsonl_records
+
+    if not path.exists():
+        return
+    current = {item.id: question_sha(item.question) for item in items}
+    for row in read_jsonl_records(path):
+        qid, sha = str(row.get("question_id")), row.get("question_sha")
+        if sha is not None and qid in current and sha != current[qid]:
+            raise ValueError(f"{path}: its samples of question {qid!r} answer another question than the one "
+                             "read now (an edited input, or another file of the same name); choose another "
+                             f"--output, or delete {path.parent} to start this benchmark over")
 
 
 def _resume_view(config: EvalConfig) -> dict[str, Any]:
@@ -156,10 +221,13 @@ def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path)
     from thinktrim.data.store import JsonlStore
 
     n = config.generation.n
-    stores = {b: JsonlStore(out / b / "samples.jsonl", key="key") for b in items}
+    with writing(out):
+        stores = {b: JsonlStore(out / b / "samples.jsonl", key="key") for b in items}  # drops a torn last line
     jobs: list[Job] = []
     meta: list[tuple[str, Any]] = []
     try:
+        for bench, bench_items in items.items():
+            check_questions(stores[bench].path, bench_items)
         for bench, bench_items in items.items():
             for item in bench_items:
                 todo = [s for s in range(n) if sample_key(item.id, s) not in stores[bench]]
@@ -181,11 +249,13 @@ def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path)
             with tqdm(total=total, desc="generate", unit="sample", dynamic_ncols=True) as bar:
                 for j, s, completion in generator.stream(jobs, config.generation):
                     bench, item = meta[j]
-                    stores[bench].append({
-                        "key": sample_key(item.id, s), "question_id": item.id, "sample": s,
-                        "response": completion.text, "tokens": completion.tokens,
-                        "finish_reason": completion.finish_reason, "answer": item.answer, "kind": item.kind,
-                    })
+                    with writing(stores[bench].path):
+                        stores[bench].append({
+                            "key": sample_key(item.id, s), "question_id": item.id, "sample": s,
+                            "question_sha": question_sha(item.question), "response": completion.text,
+                            "tokens": completion.tokens, "finish_reason": completion.finish_reason,
+                            "answer": item.answer, "kind": item.kind,
+                        })
                     stats["generated"] += 1
                     stats["tokens"] += completion.tokens
                     bar.update(1)
@@ -201,59 +271,34 @@ def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path)
 
 
 def read_samples(path: Path, items: Sequence[Any], n: int) -> list[dict[str, Any]]:
-    """The stored samples of `items` with index < n, in question order (extra ones from a larger run are kept
-    on disk but not scored)."""
+    """The stored samples of `items` with index < n, in question order, with the gold and kind read now (an
+    edited gold regrades the same responses). Samples of other questions or of a larger n, from earlier runs,
+    stay on disk but are not scored: the results hold exactly this run's questions."""
     from thinktrim.data.store import read_jsonl_records
 
     wanted = {sample_key(item.id, s) for item in items for s in range(n)}
-    order = {item.id: i for i, item in enumerate(items)}
+    by_id = {item.id: (i, item) for i, item in enumerate(items)}
     rows = [r for r in read_jsonl_records(path) if r.get("key") in wanted] if path.exists() else []
     if len(rows) != len(wanted):
         raise RuntimeError(f"{path}: {len(rows)} of {len(wanted)} samples present; rerun to generate the rest")
-    return sorted(rows, key=lambda r: (order[r["question_id"]], r["sample"]))
+    rows = [{**r, "answer": by_id[r["question_id"]][1].answer, "kind": by_id[r["question_id"]][1].kind}
+            for r in rows]
+    return sorted(rows, key=lambda r: (by_id[r["question_id"]][0], r["sample"]))
 
 
-def has_final_answer(response: str) -> bool:
-    from thinktrim.evaluate.extract import last_boxed, strip_reasoning
-
-    return last_boxed(strip_reasoning(response)) is not None
-
-
-def grade_records(rows: Sequence[dict[str, Any]], processes: int | None = None,
-                  progress: bool = True) -> list[dict[str, Any]]:
-    """Grade sample records ({response, answer, kind, finish_reason?, tokens?}); adds correct/extracted/reason.
-
-    `truncated` means the response hit the token limit. Such a response is wrong unless it had already given
-    a `\\boxed{}` answer: the fallback extraction would otherwise grade the last number of an unfinished
-    derivation. `processes`: grading workers (None: every core, 0: in this process).
-    """
-    from thinktrim.evaluate.grade import grade_many
-
-    grades = grade_many([(r["response"], str(r["answer"]), r.get("kind") or "expression") for r in rows],
-                        processes=processes, progress=progress)
-    graded = []
-    for r, g in zip(rows, grades):
-        truncated = r.get("finish_reason") == "length"
-        unfinished = truncated and not has_final_answer(r["response"])
-        graded.append({**{k: v for k, v in r.items() if k != "response"},
-                       "correct": bool(g.correct and not unfinished), "extracted": g.extracted,
-                       "reason": "truncated without a boxed answer" if unfinished else g.reason,
-                       "truncated": truncated})
-    return graded
-
-
-def sample_results(graded: Sequence[dict[str, Any]], prefix: str = "") -> list[Any]:
-    from thinktrim.evaluate.metrics import SampleResult
-
-    return [SampleResult(question_id=prefix + str(g["question_id"]), sample=int(g["sample"]),
-                         correct=g["correct"], tokens=int(g.get("tokens") or 0), truncated=g["truncated"],
-                         extracted=g["extracted"]) for g in graded]
+def _same_questions(res: dict[str, Any], base: dict[str, Any]) -> bool:
+    """Whether two benchmark sections score the same questions: by fingerprint, or by count for runs that
+    predate fingerprints."""
+    if "inputs" in res and "inputs" in base:
+        return bool(res["inputs"]["fingerprint"] == base["inputs"]["fingerprint"])
+    return bool(res["questions"] == base["questions"])
 
 
 def evaluate(config: EvalConfig) -> dict[str, Any]:
     """Run (or resume) an evaluation and write `results.json`; returns what it wrote."""
     from thinktrim.data.store import write_json, write_jsonl
-    from thinktrim.evaluate.metrics import summarize
+    from thinktrim.evaluate.metrics import answer_sources, summarize
+    from thinktrim.evaluate.records import grade_records, sample_results
     from thinktrim.evaluate.summary import AES_NAME, aes_against, definitions_for, load_results
 
     out = Path(config.output_dir or ".")
@@ -266,26 +311,27 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
     rows = {bench: read_samples(out / bench / "samples.jsonl", bench_items, n) for bench, bench_items in items.items()}
     # One grading pass over every benchmark: the worker pool starts once.
     graded_all = iter(grade_records([r for bench_rows in rows.values() for r in bench_rows],
-                                    processes=config.grade_processes))
+                                    processes=config.grade_processes, policy=config.extraction))
     per_bench: dict[str, Any] = {}
     pooled: list[Any] = []
     for bench, bench_rows in rows.items():
         graded = [next(graded_all) for _ in bench_rows]
-        write_jsonl(out / bench / "graded.jsonl", graded)
+        with writing(out / bench / "graded.jsonl"):
+            write_jsonl(out / bench / "graded.jsonl", graded)
         samples = sample_results(graded)
         pooled += sample_results(graded, prefix=f"{bench}/")
         per_bench[bench] = {"questions": len(items[bench]), "samples": len(samples),
-                            "metrics": summarize(samples, ks)}
+                            "inputs": inputs_record(items[bench], config), "metrics": summarize(samples, ks),
+                            "answer_sources": answer_sources(samples)}
     overall = {"questions": sum(b["questions"] for b in per_bench.values()), "samples": len(pooled),
-               "metrics": summarize(pooled, ks)}
+               "metrics": summarize(pooled, ks), "answer_sources": answer_sources(pooled)}
     if baseline is not None:
         base_bench = baseline.get("benchmarks", {})
+        same = {b: b in base_bench and _same_questions(r, base_bench[b]) for b, r in per_bench.items()}
         for bench, res in per_bench.items():
-            if bench in base_bench and base_bench[bench]["questions"] == res["questions"]:
+            if same[bench]:
                 res["metrics"][AES_NAME] = aes_against(res["metrics"], base_bench[bench]["metrics"])
-        same_set = {b: r["questions"] for b, r in per_bench.items()} == {
-            b: r["questions"] for b, r in base_bench.items()}
-        if same_set:  # an overall AES against other questions would mean nothing
+        if all(same.values()) and set(per_bench) == set(base_bench):  # else an overall AES would mean nothing
             overall["metrics"][AES_NAME] = aes_against(overall["metrics"], baseline["overall"]["metrics"])
     definitions = definitions_for([overall["metrics"], *(b["metrics"] for b in per_bench.values())])
     from thinktrim import __version__
@@ -301,90 +347,10 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         "overall_definition": "all questions of all benchmarks pooled: each question weighs the same in "
                               "accuracy, each sample in token means",
         "metric_definitions": definitions,
+        "answer_sources_definition": "where each sample's answer came from: boxed (last box after the thinking), "
+                                     "phrase (\"the answer is …\"), thinking (last box of a closed thinking block), "
+                                     "last_number (last number of a finished response), none (no answer: wrong)",
     }
-    write_json(out / "results.json", results)
+    with writing(out / "results.json"):
+        write_json(out / "results.json", results)
     return results
-
-
-def _per_sample(value: Any, i: int, many: bool) -> Any:
-    """Sample i's entry of a per-sample list field (None when the field is not such a list)."""
-    if not many:
-        return value
-    return value[i] if isinstance(value, list) and i < len(value) else None
-
-
-def grade_file(
-    path: str | Path,
-    response_field: str = "response",
-    answer_field: str = "answer",
-    kind: str | None = None,
-    benchmark: str | None = None,
-    id_field: str = "question_id",
-    benchmark_path: str | None = None,
-    tokenizer: str | None = None,
-    processes: int | None = None,
-) -> dict[str, Any]:
-    """Grade the responses of a JSONL, JSON or Parquet file without any model; golds from `answer_field` or a
-    benchmark.
-
-    Fields may be dotted paths into nested records (`outputs.0.text`). A response field holding a list of
-    strings is one sample per element (as many eval harnesses write n samples per question), with `tokens` and
-    `finish_reason` lists matched by position when present. `kind` None takes each record's `kind` field (as
-    `thinktrim eval` writes it), else `expression`. Tokens come from a `tokens` field, or are counted with
-    `tokenizer`; with neither, token metrics are left out.
-    """
-    from thinktrim.data.formats import read_objects
-    from thinktrim.data.layouts import lookup_field
-    from thinktrim.evaluate.metrics import summarize
-    from thinktrim.evaluate.summary import definitions_for
-
-    if kind is not None and kind not in KINDS:
-        raise ValueError(f"--kind: got {kind!r}, expected one of {', '.join(KINDS)}")
-    golds = None
-    if benchmark is not None:
-        from thinktrim.data.benchmarks import load_benchmark
-
-        golds = {item.id: item for item in load_benchmark(benchmark, path=benchmark_path)}
-    rows = []
-    for n_record, (_, where, rec) in enumerate(read_objects(path), 1):
-        responses = lookup_field(rec, response_field)[1]
-        many = isinstance(responses, list)  # n samples of one question in one record
-        if isinstance(responses, str):
-            responses = [responses]
-        elif not (many and responses and all(isinstance(r, str) for r in responses)):
-            raise ValueError(f"{where}: field {response_field!r} missing, or not a string or a list of strings")
-        qid_value = lookup_field(rec, id_field)[1]
-        qid = str(n_record if qid_value is None else qid_value)
-        if golds is not None:
-            if qid_value is None or qid not in golds:
-                raise ValueError(f"{where}: {id_field}={qid_value!r} is not a question of {benchmark}")
-            answer, rec_kind = golds[qid].answer, golds[qid].kind
-        else:
-            gold = lookup_field(rec, answer_field)[1]
-            if gold is None:
-                raise ValueError(f"{where}: field {answer_field!r} missing (or pass --benchmark for the golds)")
-            answer, rec_kind = str(gold), kind or rec.get("kind") or "expression"
-            if rec_kind not in KINDS:
-                raise ValueError(f"{where}: kind {rec_kind!r} is not one of {', '.join(KINDS)}")
-        for i, response in enumerate(responses):
-            rows.append({"question_id": qid, "sample": i if many else int(rec.get("sample", 0)),
-                         "response": response, "answer": answer, "kind": rec_kind,
-                         "finish_reason": _per_sample(rec.get("finish_reason"), i, many),
-                         "tokens": _per_sample(rec.get("tokens"), i, many)})
-    if not rows:
-        raise ValueError(f"{path}: no records")
-    has_tokens = all(isinstance(r["tokens"], int) for r in rows)
-    if not has_tokens and tokenizer:
-        from thinktrim.lm.load import load_tokenizer
-
-        tok = load_tokenizer(tokenizer)
-        for r in rows:
-            r["tokens"] = len(tok(r["response"], add_special_tokens=False)["input_ids"])
-        has_tokens = True
-    graded = grade_records(rows, processes=processes)
-    n = max(1, min(sum(1 for r in rows if r["question_id"] == q) for q in {r["question_id"] for r in rows}))
-    metrics = summarize(sample_results(graded), tuple(sorted({1, n})))
-    if not has_tokens:
-        metrics = {k: v for k, v in metrics.items() if not k.startswith(("tokens:", "eff:", "acc:length"))}
-    return {"file": str(path), "records": len(rows), "questions": len({r["question_id"] for r in rows}),
-            "metrics": metrics, "metric_definitions": definitions_for([metrics]), "graded": graded}

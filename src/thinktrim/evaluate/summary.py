@@ -40,11 +40,19 @@ def definitions_for(metric_dicts: Sequence[dict[str, Any]]) -> dict[str, str]:
 def load_results(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "results.json" if run_dir.is_dir() else run_dir
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        results = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"{path}: no results.json (is {run_dir} a finished `thinktrim eval` run?)") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file (is {run_dir} a `thinktrim eval` run?)") from None
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read ({e.strerror or e})") from None
+    missing = [k for k in ("config", "benchmarks", "overall") if not isinstance(results, dict) or k not in results]
+    if missing:
+        raise ValueError(f"{path}: not the results.json of a `thinktrim eval` run (no {', '.join(missing)})")
+    return results  # type: ignore[no-any-return]
 
 
 SUMMARY_COLUMNS = ("benchmark", "Q", "n", "ACC %", "pass@n %", "maj@n %", "TOK", "trunc %", "EFF", "AES")
@@ -64,18 +72,25 @@ def summary_rows(results: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def sources_line(counts: dict[str, int]) -> str:
+    """ "answers from: boxed 30, phrase 2, thinking 1, last_number 0, none 7" """
+    return "answers from: " + ", ".join(f"{source} {n}" for source, n in counts.items())
+
+
 def print_summary(results: dict[str, Any]) -> None:
     from thinktrim.report.table import print_table
 
     cfg = results["config"]
     gen = cfg["generation"]
+    sources = results["overall"].get("answer_sources")
     print_table(
         f"thinktrim eval — {cfg['model']} ({cfg['backend']}), T={gen['temperature']}, "
         f"top-p={gen['top_p']}, max {gen['max_new_tokens']} new tokens",
         SUMMARY_COLUMNS, format_rows(SUMMARY_COLUMNS, summary_rows(results)),
         caption="ACC = mean accuracy over the n samples (avg@n, the papers' pass@1); pass@n unbiased; maj@n "
-                "majority vote; TOK = mean output tokens (model tokenizer); trunc = hit the token limit (wrong "
-                "unless a boxed answer came first); EFF = ACC/TOK; AES vs --baseline. Definitions: results.json.",
+                "majority vote over equivalent answers; TOK = mean output tokens (model tokenizer); trunc = hit "
+                "the token limit (wrong unless a boxed answer came first); EFF = ACC/TOK; AES vs --baseline. "
+                + (f"{sources_line(sources)}. " if sources else "") + "Definitions: results.json.",
     )
 
 
