@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from thinktrim.answers import AnswerKind, check_kind
 from thinktrim.data.layouts import lookup_field
-from thinktrim.evaluate.extract import AnswerKind, check_kind
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from thinktrim.evaluate.extract import as_number, normalize_answer
+from thinktrim.answers import as_number, normalize_answer
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

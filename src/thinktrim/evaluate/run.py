@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from thinktrim.evaluate.extract import ANSWER_KINDS as KINDS
+from thinktrim.answers import ANSWER_KINDS as KINDS
 from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.lm.base import DEFAULT_SYSTEM_PROMPT
 from thinktrim.lm.generate import BACKENDS, GenerationConfig, Job

@@ -107,7 +107,7 @@ def link_to_progressive(steps: list[Step]) -> list[Step]:
 
 def final_answer_value(answer: str) -> str | None:
     """The last boxed expression of the answer text, if any: what "the step containing the answer" looks for."""
-    from thinktrim.evaluate.extract import last_boxed
+    from thinktrim.answers import last_boxed
 
     value = last_boxed(answer)
     return value.strip() if value and value.strip() else None
