@@ -15,7 +15,7 @@ from collections import Counter
 
 from thinktrim.data.benchmarks import load_benchmark
 from thinktrim.evaluate.grade import grade_many
-from thinktrim.report.table import print_table
+from thinktrim.table import print_table
 
 BENCHMARKS = ("aime24", "aime25", "amc23", "math500", "gsm8k", "olymmath-easy", "olymmath-hard")
 FILLER = (

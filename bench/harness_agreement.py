@@ -18,7 +18,7 @@ from pathlib import Path
 
 from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.evaluate.records import grade_file
-from thinktrim.report.table import print_table
+from thinktrim.table import print_table
 
 BUILDER = Path(__file__).parents[1] / "tests" / "data" / "fixtures" / "harness" / "build_harness_set.py"
 

@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from thinktrim.lm.load import load_tokenizer
     from thinktrim.lm.score_engine import make_plan
-    from thinktrim.report.table import print_table
+    from thinktrim.table import print_table
 
     tokenizer = load_tokenizer("embedded" if args.model.startswith("random:") else args.model)
     specs = [(src.strip(), args.max_tokens, False) for src in args.sources.split(",") if src.strip()]

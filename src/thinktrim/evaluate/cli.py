@@ -154,7 +154,7 @@ def grade_command(
     from thinktrim.evaluate.records import grade_file
     from thinktrim.evaluate.run import check_local_model, writing
     from thinktrim.evaluate.summary import sources_line
-    from thinktrim.report.table import print_table
+    from thinktrim.table import print_table
 
     _check_input_file(file, "FILE")
     if output:
@@ -189,7 +189,7 @@ def compare_command(
 ) -> None:
     """Side-by-side ACC, TOK, EFF and AES (relative to the first run)."""
     from thinktrim.evaluate.summary import compare_rows, format_rows
-    from thinktrim.report.table import print_table
+    from thinktrim.table import print_table
 
     try:
         columns, rows = compare_rows(runs)

@@ -78,7 +78,7 @@ def sources_line(counts: dict[str, int]) -> str:
 
 
 def print_summary(results: dict[str, Any]) -> None:
-    from thinktrim.report.table import print_table
+    from thinktrim.table import print_table
 
     cfg = results["config"]
     gen = cfg["generation"]

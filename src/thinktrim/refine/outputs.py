@@ -159,7 +159,7 @@ def compute_stats(
 
 
 def print_summary(stats: dict[str, Any], out: Path) -> None:
-    from thinktrim.report.table import print_table
+    from thinktrim.table import print_table
 
     st = stats["status"]
     print_table(
