@@ -193,7 +193,7 @@ def from_mapping(cls: type[C], data: Mapping[str, Any], source: str = "config") 
             if given is not None and not isinstance(given, Mapping):
                 raise ConfigError(f"{source}: {name}: must be a mapping of {sub.__name__} settings")
             base = to_dict(given) if isinstance(given, sub) else dict(given or {})
-            values[name] = from_mapping(sub, {**base, **flat}, f"{source}: {name}")
+            values[name] = from_mapping(sub, {**base, **flat}, source)
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(f"{source}: unknown settings {unknown}")
@@ -271,14 +271,24 @@ def default_of(f: dataclasses.Field) -> Any:
 # ---- Typer ---------------------------------------------------------------------------------------------------
 
 
-def _cli_type(tp: Any) -> Any:
-    """What Typer parses: sequences as one comma-separated string, the rest as is."""
-    inner, optional = _strip_optional(tp)
+def _cli_type(tp: Any) -> tuple[Any, str | None]:
+    """(what Typer parses, the metavar shown). Values reach `coerce` as text, so a bad one gets the same one-line
+    error on the command line as in YAML; a sequence is a repeatable option of comma-separated values."""
+    inner, _ = _strip_optional(tp)
+    if inner is bool:
+        return tp, None
     if _is_sequence(inner):
-        return str | None if optional else str
-    if get_origin(inner) is dict or inner is dict:
-        return str | None
-    return tp
+        return list[str] | None, _metavar(get_args(inner)[0]) + ",…"
+    return str | None, _metavar(inner)
+
+
+def _metavar(tp: Any) -> str:
+    tp, _ = _strip_optional(tp)
+    if get_origin(tp) is Literal:
+        return "|".join(str(a) for a in get_args(tp))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "|".join(str(m.value) for m in tp)
+    return {int: "INT", float: "NUMBER"}.get(tp, "TEXT")
 
 
 def _shown(default: Any) -> Any:
@@ -314,25 +324,31 @@ def command(
         inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
     ]
     names: list[str] = []
+    repeatable = {f.name for f, tp in _parameters(cls)
+                  if _is_sequence(_strip_optional(tp)[0]) and not f.metadata.get("argument")}
     for f, tp in _parameters(cls):
         meta = f.metadata
         default = default_of(f)
-        help_text = meta.get("help", "")
+        help_text = meta.get("help", "").replace("[", "\\[")  # rich markup would eat [extras]
         if meta.get("argument"):
             inner, _ = _strip_optional(tp)
             annotation = list[str] if _is_sequence(inner) else str
             required = default is dataclasses.MISSING or default in ("", ())
             info = typer.Argument(... if required else _shown(default), help=help_text, show_default=False)
         else:
-            annotation = _cli_type(tp)
+            annotation, metavar = _cli_type(tp)
             decls = [meta.get("flag", "--" + f.name.replace("_", "-"))]
             if "short" in meta:
                 decls.append(meta["short"])
             if _strip_optional(tp)[0] is bool and not decls[0].startswith("--no-"):
                 decls = [f"{decls[0]}/--no-{decls[0][2:]}", *decls[1:]]
             shown = None if default is dataclasses.MISSING else _shown(default)
-            info = typer.Option(shown, *decls, help=help_text,
-                                show_default=shown not in (None, "", ()) and not isinstance(shown, bool))
+            show: bool | str = shown not in (None, "", ()) and not isinstance(shown, bool)
+            if _is_sequence(_strip_optional(tp)[0]):  # a repeatable option: its default is given as text
+                shown, show = None, (show and str(_shown(default)))
+            if shown is not None and not isinstance(shown, bool):
+                shown = str(shown)
+            info = typer.Option(shown, *decls, help=help_text, show_default=show, metavar=metavar)
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation))
         names.append(f.name)
     if config_option:
@@ -343,7 +359,11 @@ def command(
         ))
 
     def run_command(ctx: typer.Context, **kwargs: Any) -> Any:
+        if getattr(ctx, "invoked_subcommand", None):  # a group's own options, then one of its commands
+            return None
         given = {k: v for k, v in kwargs.items() if k in names and _explicit(ctx, k)}
+        # `--ratios 0.2,0.3` and `--ratios 0.2 --ratios 0.3` alike
+        given = {k: ",".join(v) if k in repeatable and isinstance(v, list) else v for k, v in given.items()}
         given = {k: v for k, v in given.items() if v is not None or _allows_none(cls, k)}
         try:
             data = read_yaml(kwargs["config"]) if kwargs.get("config") else {}

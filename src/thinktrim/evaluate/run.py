@@ -11,108 +11,20 @@ Reading results back (tables, `compare`) is `thinktrim.evaluate.summary`.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from thinktrim.answers import ANSWER_KINDS as KINDS
-from thinktrim.evaluate.extract import ExtractionPolicy
-from thinktrim.lm.base import DEFAULT_SYSTEM_PROMPT
-from thinktrim.lm.generate import BACKENDS, GenerationConfig, Job
+from thinktrim.evaluate.config import EvalConfig, slug
+from thinktrim.lm.generate import Job
 
 # Settings whose change would mix incomparable samples in one run folder.
 RESUME_KEYS = ("model", "system_prompt", "max_new_tokens", "temperature", "top_p", "stop")
-
-
-@dataclass
-class EvalConfig:
-    """Everything `thinktrim eval` needs; the CLI options map one to one onto these fields."""
-
-    benchmarks: tuple[str, ...] = field(default=(), metadata={"help": "Registry benchmarks to run (e.g. gsm8k)."})
-    model: str = field(default="embedded", metadata={"help": "Model: `embedded`, a hub id, a folder, or the "
-                                                                  "served model name (openai backend)."})
-    backend: str = field(default="transformers", metadata={"help": "transformers, vllm or openai."})
-    data: str | None = field(default=None, metadata={"help": "A custom benchmark: a JSONL file."})
-    question_field: str = field(default="question", metadata={"help": "Question field of --data records."})
-    answer_field: str = field(default="answer", metadata={"help": "Gold answer field of --data records."})
-    id_field: str | None = field(default=None, metadata={"help": "Id field of --data records (default: line)."})
-    kind: str = field(default="expression", metadata={"help": "Answer kind of --data: number, expression, "
-                                                                  "choice."})
-    path: str | None = field(default=None, metadata={"help": "Data file for a registry benchmark that ships "
-                                                                 "none (gpqa-diamond)."})
-    limit: int | None = field(default=None, metadata={"help": "Only the first N questions of each benchmark."})
-    system_prompt: str | None = field(default=DEFAULT_SYSTEM_PROMPT,
-                                      metadata={"help": "System prompt; empty or None sends none."})
-    output_dir: str | None = field(default=None, metadata={"help": "Run folder (default eval-out/<model>)."})
-    device: str = field(default="auto", metadata={"help": "transformers: cpu, cuda, cuda:1 or auto."})
-    dtype: str = field(default="auto", metadata={"help": "auto, float32, bfloat16 or float16."})
-    base_url: str | None = field(default=None, metadata={"help": "openai: server URL, e.g. "
-                                                                     "http://127.0.0.1:8000/v1."})
-    concurrency: int = field(default=8, metadata={"help": "openai: requests in flight."})
-    tokenizer: str | None = field(default=None, metadata={"help": "openai: tokenizer to count tokens when the "
-                                                                      "server reports no usage."})
-    baseline: str | None = field(default=None, metadata={"help": "A previous run folder: AES is computed "
-                                                                     "against it."})
-    grade_processes: int | None = field(default=None, metadata={"help": "Grading worker processes (None: "
-                                                                            "all cores; 0: in this process)."})
-    generation: GenerationConfig = field(default_factory=GenerationConfig,
-                                         metadata={"help": "Sampling settings shared by all backends."})
-    extraction: ExtractionPolicy = field(default_factory=ExtractionPolicy,
-                                         metadata={"help": "Where an answer may come from besides a box."})
-
-    def __post_init__(self) -> None:
-        if isinstance(self.benchmarks, str):
-            self.benchmarks = (self.benchmarks,)
-        self.benchmarks = tuple(b.strip() for b in self.benchmarks if b.strip())
-        if not self.benchmarks and not self.data:
-            raise ValueError("EvalConfig: give --benchmark NAME (repeatable) or --data FILE.jsonl")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"EvalConfig.backend: got {self.backend!r}, expected one of {', '.join(BACKENDS)}")
-        if self.kind not in KINDS:
-            raise ValueError(f"EvalConfig.kind: got {self.kind!r}, expected one of {', '.join(KINDS)}")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"EvalConfig.limit: got {self.limit!r}, expected an integer >= 1")
-        if self.concurrency < 1:
-            raise ValueError(f"EvalConfig.concurrency: got {self.concurrency!r}, expected an integer >= 1")
-        if self.grade_processes is not None and self.grade_processes < 0:
-            raise ValueError(f"EvalConfig.grade_processes: got {self.grade_processes!r}, expected an integer >= 0 "
-                             "(0 grades in this process)")
-        if not re.fullmatch(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?", self.device):
-            raise ValueError(f"EvalConfig.device: got {self.device!r}, expected auto, cpu, cuda, cuda:N or mps")
-        if self.backend != "openai":
-            check_local_model("EvalConfig.model", self.model)
-        if self.tokenizer is not None:
-            check_local_model("EvalConfig.tokenizer", self.tokenizer)
-        if self.data is not None and not Path(self.data).is_file():
-            raise ValueError(f"EvalConfig.data: {self.data} is not a file")
-        if self.baseline is not None and not (Path(self.baseline) / "results.json").is_file():
-            raise ValueError(f"EvalConfig.baseline: {self.baseline}/results.json not found (run it first)")
-        if self.system_prompt == "":
-            self.system_prompt = None
-        if self.output_dir is None:
-            self.output_dir = str(Path("eval-out") / slug(self.model))
-        if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
-            raise ValueError(f"EvalConfig.output_dir: {self.output_dir} is a file; the output is a run folder")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def check_local_model(option: str, name: str) -> None:
-    """A model named by a path must be a folder that exists: given to the hub as a repo id, a typo would fail
-    with a message about repo names (or start a download) instead of naming the missing folder."""
-    looks_local = name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name or Path(name).exists()
-    if name != "embedded" and looks_local and not Path(name).expanduser().is_dir():
-        raise ValueError(f"{option}: {name} is not a folder; give a local model folder (with config.json and "
-                         "tokenizer files), `embedded`, or a hub id (org/name, where the hub can be reached)")
 
 
 @contextmanager
@@ -134,10 +46,6 @@ def inputs_record(items: Sequence[Any], config: EvalConfig) -> dict[str, Any]:
     """What a benchmark's results were computed from: a fingerprint of its questions and golds, ids, --limit."""
     digest = hashlib.sha256(json.dumps([[i.id, i.question, i.answer, i.kind] for i in items]).encode("utf-8"))
     return {"fingerprint": digest.hexdigest()[:16], "ids": [i.id for i in items], "limit": config.limit}
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name.rstrip("/")).name or name).strip("_") or "model"
 
 
 def chat_messages(question: str, system_prompt: str | None) -> list[dict[str, str]]:

@@ -35,7 +35,8 @@ class GenerationConfig:
     top_p: float = field(
         default=1.0, metadata={"help": "Nucleus sampling: keep the smallest token set with this probability mass."}
     )
-    n: int = field(default=1, metadata={"help": "Completions sampled per prompt (the papers use 8 for avg@n)."})
+    n: int = field(default=1, metadata={"help": "Completions sampled per prompt (the papers use 8 for avg@n).",
+                                        "flag": "--n", "short": "-n"})
     seed: int | None = field(
         default=0,
         metadata={"help": "Base random seed; sample i of a prompt uses seed + i where the backend allows it. "

@@ -1,0 +1,164 @@
+"""The settings of `thinktrim eval`, `eval grade` and `eval compare`: one dataclass each, from which the
+command-line options and the `--config` YAML are built (`thinktrim.config`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from thinktrim.answers import ANSWER_KINDS, AnswerKind
+from thinktrim.config import Config
+from thinktrim.evaluate.extract import ExtractionPolicy
+from thinktrim.lm.base import DEFAULT_SYSTEM_PROMPT
+from thinktrim.lm.generate import BACKENDS, Backend, GenerationConfig
+
+_DEVICE = re.compile(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?")
+
+
+def check_local_model(option: str, name: str) -> None:
+    """A model named by a path must be a folder that exists: given to the hub as a repo id, a typo would fail
+    with a message about repo names (or start a download) instead of naming the missing folder."""
+    looks_local = name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name or Path(name).exists()
+    if name != "embedded" and looks_local and not Path(name).expanduser().is_dir():
+        raise ValueError(f"{option}: {name} is not a folder; give a local model folder (with config.json and "
+                         "tokenizer files), `embedded`, or a hub id (org/name, where the hub can be reached)")
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name.rstrip("/")).name or name).strip("_") or "model"
+
+
+@dataclass
+class EvalConfig(Config):
+    """Generate, grade and score: writes <output>/<benchmark>/samples.jsonl and <output>/results.json."""
+
+    benchmarks: tuple[str, ...] = field(default=(), metadata={
+        "help": "Benchmark(s): aime24, aime25, amc23, math500, gsm8k, olymmath-easy, olymmath-hard, gpqa-diamond "
+                "(needs --path). Repeat or comma-separate.", "flag": "--benchmark", "short": "-b"})
+    model: str = field(default="embedded", metadata={
+        "help": "`embedded` (SmolLM2-135M), a local model folder, a hub id in the local cache, or the served "
+                "model name for --backend openai."})
+    backend: Backend = field(default="transformers", metadata={
+        "help": "transformers, vllm (GPU; pip install 'thinktrim[vllm]') or openai (any OpenAI-compatible "
+                "server, with --base-url)."})
+    data: str | None = field(default=None, metadata={
+        "help": "A custom benchmark: JSONL, JSON or Parquet (see --question-field/--answer-field; dotted paths "
+                "reach nested fields)."})
+    question_field: str = field(default="question", metadata={"help": "Question field of --data records."})
+    answer_field: str = field(default="answer", metadata={"help": "Gold answer field of --data records."})
+    id_field: str | None = field(default=None, metadata={"help": "Id field of --data records (default: line)."})
+    kind: AnswerKind = field(default="expression", metadata={"help": "Answer kind of --data records."})
+    path: str | None = field(default=None, metadata={
+        "help": "Data file for a registry benchmark that ships none (gpqa-diamond)."})
+    limit: int | None = field(default=None, metadata={"help": "Only the first N questions of each benchmark."})
+    system_prompt: str | None = field(default=DEFAULT_SYSTEM_PROMPT, metadata={
+        "help": "System prompt ('' for none)."})
+    output_dir: str | None = field(default=None, metadata={
+        "help": "Run folder (default eval-out/<model>).", "flag": "--output", "short": "-o"})
+    device: str = field(default="auto", metadata={"help": "transformers: auto, cpu, cuda, cuda:N or mps."})
+    dtype: str = field(default="auto", metadata={
+        "help": "auto (fp32 on CPU, bf16 on GPU), float32, bfloat16 or float16."})
+    base_url: str | None = field(default=None, metadata={
+        "help": "openai: server URL, e.g. http://127.0.0.1:8000/v1."})
+    concurrency: int = field(default=8, metadata={"help": "openai: requests in flight."})
+    tokenizer: str | None = field(default=None, metadata={
+        "help": "openai: tokenizer to count tokens when the server reports no usage."})
+    baseline: str | None = field(default=None, metadata={"help": "A previous run folder: report AES against it."})
+    grade_processes: int | None = field(default=None, metadata={
+        "help": "Grading worker processes (default: all cores; 0: in this process)."})
+    generation: GenerationConfig = field(default_factory=GenerationConfig, metadata={
+        "help": "Sampling settings shared by all backends."})
+    extraction: ExtractionPolicy = field(default_factory=ExtractionPolicy, metadata={
+        "help": "Where an answer may come from besides a box."})
+
+    def __post_init__(self) -> None:
+        if isinstance(self.benchmarks, str):
+            self.benchmarks = (self.benchmarks,)
+        self.benchmarks = tuple(b.strip() for b in self.benchmarks if b.strip())
+        if not self.benchmarks and not self.data:
+            raise ValueError("EvalConfig: give --benchmark NAME (repeatable) or --data FILE.jsonl")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"EvalConfig.backend: got {self.backend!r}, expected one of {', '.join(BACKENDS)}")
+        if self.kind not in ANSWER_KINDS:
+            raise ValueError(f"EvalConfig.kind: got {self.kind!r}, expected one of {', '.join(ANSWER_KINDS)}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"EvalConfig.limit: got {self.limit!r}, expected an integer >= 1")
+        if self.concurrency < 1:
+            raise ValueError(f"EvalConfig.concurrency: got {self.concurrency!r}, expected an integer >= 1")
+        if self.grade_processes is not None and self.grade_processes < 0:
+            raise ValueError(f"EvalConfig.grade_processes: got {self.grade_processes!r}, expected an integer >= 0 "
+                             "(0 grades in this process)")
+        if not _DEVICE.fullmatch(self.device):
+            raise ValueError(f"EvalConfig.device: got {self.device!r}, expected auto, cpu, cuda, cuda:N or mps")
+        if self.backend != "openai":
+            check_local_model("EvalConfig.model", self.model)
+        if self.tokenizer is not None:
+            check_local_model("EvalConfig.tokenizer", self.tokenizer)
+        if self.data is not None and not Path(self.data).is_file():
+            raise ValueError(f"EvalConfig.data: {self.data} is not a file")
+        if self.baseline is not None and not (Path(self.baseline) / "results.json").is_file():
+            raise ValueError(f"EvalConfig.baseline: {self.baseline}/results.json not found (run it first)")
+        if self.system_prompt == "":
+            self.system_prompt = None
+        if self.output_dir is None:
+            self.output_dir = str(Path("eval-out") / slug(self.model))
+        if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
+            raise ValueError(f"EvalConfig.output_dir: {self.output_dir} is a file; the output is a run folder")
+
+
+@dataclass
+class GradeConfig(Config):
+    """Grade existing responses without any model."""
+
+    file: str = field(default="", metadata={
+        "help": "JSONL, JSON or Parquet of responses.", "argument": True})
+    response_field: str = field(default="response", metadata={
+        "help": "Field holding the model's response; a dotted path (outputs.0.text) reaches nested fields, and a "
+                "list of strings is one sample each."})
+    answer_field: str = field(default="answer", metadata={"help": "Field holding the gold answer (dotted paths "
+                                                                     "too)."})
+    kind: AnswerKind | None = field(default=None, metadata={
+        "help": "number, expression or choice (default: each record's `kind`, else expression)."})
+    benchmark: str | None = field(default=None, metadata={
+        "help": "Take golds (and kinds) from this benchmark, matched on --id-field."})
+    id_field: str = field(default="question_id", metadata={"help": "Field naming the question (and grouping "
+                                                                    "samples)."})
+    path: str | None = field(default=None, metadata={"help": "Data file for --benchmark gpqa-diamond."})
+    tokenizer: str | None = field(default=None, metadata={
+        "help": "Count response tokens with this tokenizer when records have no `tokens` field (e.g. embedded)."})
+    output: str | None = field(default=None, metadata={
+        "help": "Write the graded records (JSONL) here.", "short": "-o"})
+    grade_processes: int | None = field(default=None, metadata={
+        "help": "Grading worker processes (default: all cores; 0: in this process)."})
+    extraction: ExtractionPolicy = field(default_factory=ExtractionPolicy, metadata={
+        "help": "Where an answer may come from besides a box."})
+
+    def __post_init__(self) -> None:
+        file = Path(self.file)
+        if not file.exists():
+            raise ValueError(f"FILE {file}: no such file")
+        if file.is_dir():
+            raise ValueError(f"FILE {file}: is a folder; give a file")
+        if self.kind is not None and self.kind not in ANSWER_KINDS:
+            raise ValueError(f"--kind: got {self.kind!r}, expected one of {', '.join(ANSWER_KINDS)}")
+        if self.grade_processes is not None and self.grade_processes < 0:
+            raise ValueError(f"--grade-processes: got {self.grade_processes}, expected an integer >= 0 (0: none)")
+        if self.tokenizer:
+            check_local_model("--tokenizer", self.tokenizer)
+        if self.output:
+            out = Path(self.output)
+            if out.is_dir():
+                raise ValueError(f"--output {out}: is a folder; give a file path for the graded records (JSONL)")
+            parent = next((p for p in out.parents if p.exists()), None)
+            if parent is not None and not parent.is_dir():
+                raise ValueError(f"--output {out}: {parent} is a file, not a folder")
+
+
+@dataclass
+class CompareConfig(Config):
+    """Side-by-side ACC, TOK, EFF and AES (relative to the first run)."""
+
+    runs: tuple[str, ...] = field(default=(), metadata={
+        "help": "Run folders (or results.json files); the first is the baseline for AES.", "argument": True})
+    json: bool = field(default=False, metadata={"help": "Print the table as JSON instead."})
