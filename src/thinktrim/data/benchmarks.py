@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim.answers import AnswerKind, check_kind
+from thinktrim.data.formats import detect_format, read_objects
 from thinktrim.data.layouts import lookup_field
 
 
@@ -169,7 +170,6 @@ def get_benchmark(name: str) -> Benchmark:
 
 def _located_records(path: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(location, `line N` or `record N`, record) of a benchmark file (JSONL, JSON or Parquet)."""
-    from thinktrim.data.formats import detect_format, read_objects
 
     unit = "line" if detect_format(path) == "jsonl" else "record"
     for pos, where, record in read_objects(path):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from thinktrim.answers import as_number, normalize_answer
+from thinktrim.evaluate.extract import ANSWER_SOURCES
+from thinktrim.evaluate.grade import is_equivalent
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -41,7 +43,6 @@ def _text_groups(answers: Sequence[str | None], correct: Sequence[bool]) -> list
 def _same_answer(a: str, b: str, kind: str, timeout_s: float) -> bool:
     """math-verify equivalence of two extracted answers; cached, since the per-benchmark and the pooled
     summaries vote over the same questions."""
-    from thinktrim.evaluate.grade import is_equivalent
 
     if as_number(a) is not None and as_number(b) is not None:
         return False  # equal plain numbers already share a normalised text
@@ -102,7 +103,6 @@ def maj_at_k(answers: Sequence[str | None], correct: Sequence[bool], k: int, kin
 
 def answer_sources(samples: Sequence[SampleResult]) -> dict[str, int]:
     """How many answers came from each source (`AnswerSource`), and how many samples had none."""
-    from thinktrim.evaluate.extract import ANSWER_SOURCES
 
     counts = dict.fromkeys((*ANSWER_SOURCES, "none"), 0)
     for s in samples:

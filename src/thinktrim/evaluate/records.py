@@ -11,8 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from thinktrim.data.benchmarks import load_benchmark
+from thinktrim.data.formats import read_objects
+from thinktrim.data.layouts import lookup_field
 from thinktrim.evaluate.extract import ANSWER_KINDS, ExtractionPolicy
-from thinktrim.evaluate.metrics import SampleResult
+from thinktrim.evaluate.grade import grade_many
+from thinktrim.evaluate.metrics import SampleResult, answer_sources, summarize
+from thinktrim.evaluate.summary import definitions_for
+from thinktrim.lm.load import load_tokenizer
 
 
 def grade_records(rows: Sequence[dict[str, Any]], processes: int | None = None, progress: bool = True,
@@ -23,7 +29,6 @@ def grade_records(rows: Sequence[dict[str, Any]], processes: int | None = None, 
     with a boxed answer: a phrase or the last number of an unfinished text may be half a derivation.
     `processes`: grading workers (None: every core, 0: in this process).
     """
-    from thinktrim.evaluate.grade import grade_many
 
     truncated = [r.get("finish_reason") == "length" for r in rows]
     grades = grade_many([(r["response"], str(r["answer"]), r.get("kind") or "expression", cut)
@@ -68,17 +73,11 @@ def grade_file(
     `thinktrim eval` writes it), else `expression`. Tokens come from a `tokens` field, or are counted with
     `tokenizer`; with neither, token metrics are left out.
     """
-    from thinktrim.data.formats import read_objects
-    from thinktrim.data.layouts import lookup_field
-    from thinktrim.evaluate.metrics import answer_sources, summarize
-    from thinktrim.evaluate.summary import definitions_for
 
     if kind is not None and kind not in ANSWER_KINDS:
         raise ValueError(f"--kind: got {kind!r}, expected one of {', '.join(ANSWER_KINDS)}")
     golds = None
     if benchmark is not None:
-        from thinktrim.data.benchmarks import load_benchmark
-
         golds = {item.id: item for item in load_benchmark(benchmark, path=benchmark_path)}
     rows = []
     for n_record, (_, where, rec) in enumerate(read_objects(path), 1):
@@ -110,8 +109,6 @@ def grade_file(
         raise ValueError(f"{path}: no records")
     has_tokens = all(isinstance(r["tokens"], int) for r in rows)
     if not has_tokens and tokenizer:
-        from thinktrim.lm.load import load_tokenizer
-
         tok = load_tokenizer(tokenizer)
         for r in rows:
             r["tokens"] = len(tok(r["response"], add_special_tokens=False)["input_ids"])

@@ -20,8 +20,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from thinktrim import __version__
+from thinktrim.data.benchmarks import load_benchmark, load_custom
+from thinktrim.data.store import JsonlStore, read_jsonl_records, write_json, write_jsonl
 from thinktrim.evaluate.config import EvalConfig, slug
-from thinktrim.lm.generate import Job
+from thinktrim.evaluate.metrics import answer_sources, summarize
+from thinktrim.evaluate.records import grade_records, sample_results
+from thinktrim.evaluate.summary import AES_NAME, aes_against, definitions_for, load_results
+from thinktrim.lm.generate import Job, make_generator
 
 # Settings whose change would mix incomparable samples in one run folder.
 RESUME_KEYS = ("model", "system_prompt", "max_new_tokens", "temperature", "top_p", "stop")
@@ -59,7 +65,6 @@ def sample_key(question_id: str, sample: int) -> str:
 
 def load_items(config: EvalConfig) -> dict[str, list[Any]]:
     """Benchmark name → items, in the order given; a custom file is named after its stem."""
-    from thinktrim.data.benchmarks import load_benchmark, load_custom
 
     out: dict[str, list[Any]] = {}
     for name in config.benchmarks:
@@ -78,7 +83,6 @@ def load_items(config: EvalConfig) -> dict[str, list[Any]]:
 
 def check_resume(out: Path, config: EvalConfig) -> None:
     """Refuse to add samples made with other settings to a run folder; record the settings on a first run."""
-    from thinktrim.data.store import write_json
 
     current = _resume_view(config)
     path = out / "config.json"
@@ -98,7 +102,6 @@ def check_resume(out: Path, config: EvalConfig) -> None:
 def check_questions(path: Path, items: Sequence[Any]) -> None:
     """Refuse stored samples that answer another question under the same id (an edited input, or another
     --data file with the same name): reused, they would be graded as answers to this run's questions."""
-    from thinktrim.data.store import read_jsonl_records
 
     if not path.exists():
         return
@@ -126,7 +129,6 @@ def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path)
     """Generate every (question, sample) not yet in `<out>/<bench>/samples.jsonl`, appending each as it comes."""
     from tqdm.auto import tqdm
 
-    from thinktrim.data.store import JsonlStore
 
     n = config.generation.n
     with writing(out):
@@ -147,7 +149,6 @@ def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path)
                                  "seconds": 0.0, "tokens": 0}
         if not jobs:
             return stats
-        from thinktrim.lm.generate import make_generator
 
         generator = make_generator(config.backend, config.model, device=config.device, dtype=config.dtype,
                                    base_url=config.base_url, concurrency=config.concurrency,
@@ -182,7 +183,6 @@ def read_samples(path: Path, items: Sequence[Any], n: int) -> list[dict[str, Any
     """The stored samples of `items` with index < n, in question order, with the gold and kind read now (an
     edited gold regrades the same responses). Samples of other questions or of a larger n, from earlier runs,
     stay on disk but are not scored: the results hold exactly this run's questions."""
-    from thinktrim.data.store import read_jsonl_records
 
     wanted = {sample_key(item.id, s) for item in items for s in range(n)}
     by_id = {item.id: (i, item) for i, item in enumerate(items)}
@@ -204,10 +204,6 @@ def _same_questions(res: dict[str, Any], base: dict[str, Any]) -> bool:
 
 def evaluate(config: EvalConfig) -> dict[str, Any]:
     """Run (or resume) an evaluation and write `results.json`; returns what it wrote."""
-    from thinktrim.data.store import write_json, write_jsonl
-    from thinktrim.evaluate.metrics import answer_sources, summarize
-    from thinktrim.evaluate.records import grade_records, sample_results
-    from thinktrim.evaluate.summary import AES_NAME, aes_against, definitions_for, load_results
 
     out = Path(config.output_dir or ".")
     items = load_items(config)
@@ -242,7 +238,6 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
         if all(same.values()) and set(per_bench) == set(base_bench):  # else an overall AES would mean nothing
             overall["metrics"][AES_NAME] = aes_against(overall["metrics"], baseline["overall"]["metrics"])
     definitions = definitions_for([overall["metrics"], *(b["metrics"] for b in per_bench.values())])
-    from thinktrim import __version__
 
     results = {
         "thinktrim_version": __version__,

@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from thinktrim.evaluate.metrics import aes, describe_metric
+from thinktrim.table import print_table
+
 AES_NAME = "aes:alpha=1&beta=3&gamma=5"
 
 
@@ -21,7 +24,6 @@ def metric(metrics: dict[str, float], prefix: str) -> float | None:
 
 
 def aes_against(metrics: dict[str, float], base: dict[str, float]) -> float | None:
-    from thinktrim.evaluate.metrics import aes
 
     acc, tok = metric(metrics, "acc:avg@"), metrics.get("tokens:mean")
     base_acc, base_tok = metric(base, "acc:avg@"), base.get("tokens:mean")
@@ -32,7 +34,6 @@ def aes_against(metrics: dict[str, float], base: dict[str, float]) -> float | No
 
 def definitions_for(metric_dicts: Sequence[dict[str, Any]]) -> dict[str, str]:
     """The definition of every metric name that occurs, so each figure in results.json names its own."""
-    from thinktrim.evaluate.metrics import describe_metric
 
     return {k: describe_metric(k) for m in metric_dicts for k in m}
 
@@ -78,7 +79,6 @@ def sources_line(counts: dict[str, int]) -> str:
 
 
 def print_summary(results: dict[str, Any]) -> None:
-    from thinktrim.table import print_table
 
     cfg = results["config"]
     gen = cfg["generation"]
