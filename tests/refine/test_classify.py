@@ -1,7 +1,8 @@
 import pytest
 
-from thinktrim.data.trace import StepKind
+from thinktrim.data.trace import StepKind, Trace
 from thinktrim.refine.annotate import annotate_steps
+from thinktrim.refine.answer_mentions import FinalValue, final_value, mention_spans
 from thinktrim.refine.classify import MarkerLexicon, unit_spans
 
 LEXICON = MarkerLexicon.load()
@@ -38,33 +39,105 @@ def test_units_links_and_protection() -> None:
         "Wait, also 5 - 2 = 3. Fine.\n\n"
         "Alternatively, subtract 2 from both sides to get x = 3.\n\n"
         "Now the area is 3 * 3 = 9.\n\n"
-        "Hmm, that's wrong, I meant the perimeter 12.\n\n"
-        "Wait, double-check 4 * 3 = 12. Yes. The perimeter is 12. Good.\n\n"
-        "So the final answer is 12.\n\n"
+        "Hmm, that's wrong, I meant the perimeter 4 * 3.\n\n"
+        "Wait, double-check the final answer once more. Four times three. Yes. Good.\n\n"
+        "So the perimeter is 12."
     )
-    steps = annotate_steps(thinking, "The answer is \\boxed{12}.")
+    steps = annotate_steps(thinking, "12")
     texts = [s.text(thinking) for s in steps]
     kinds = [s.kind for s in steps]
     assert "".join(texts) == thinking
     assert steps[0].protected and steps[0].unit is None
-    assert texts[0] == "Let x be the number. We need x + 2 = 5.\n\nSo x = 3.\n\n"  # 3 sentences, one step
+    assert texts[0] == "Let x be the number. We need x + 2 = 5.\n\nSo x = 3."  # 3 sentences, one step
+    assert texts[1].startswith("\n\nWait")  # the white space between two steps opens the later one
     assert kinds[1] is kinds[2] is StepKind.VERIFICATION and steps[1].unit == steps[2].unit  # one unit
     assert kinds[3] is StepKind.MULTI_METHOD and steps[3].unit != steps[2].unit
     assert steps[1].link == steps[3].link == 0
-    err = texts.index("Hmm, that's wrong, I meant the perimeter 12.\n\n")
+    err = texts.index("\n\nHmm, that's wrong, I meant the perimeter 4 * 3.")
     last_progressive = max(i for i in range(err) if kinds[i] is StepKind.PROGRESSIVE)
     assert kinds[err] is StepKind.ERROR_CORRECTION and steps[err].link == last_progressive
     assert steps[err].unit is not None
-    check = texts.index("Wait, double-check 4 * 3 = 12. Yes. The perimeter is 12. Good.\n\n")
+    # a verification that says "final answer" but does not state it is prunable (today's code protected it)
+    check = texts.index("\n\nWait, double-check the final answer once more. Four times three. Yes. Good.")
     assert kinds[check] is StepKind.VERIFICATION and not steps[check].protected and steps[check].unit is not None
-    # the step stating the final answer (a "final answer" phrase, a \boxed, or the last mention of the boxed
-    # value) is protected: never a unit, never pruned
+    # the step stating the final value is protected: never a unit, never pruned
     assert steps[-1].protected and steps[-1].unit is None
-    steps = annotate_steps(thinking.replace("So the final answer is 12.", "Done: 12."), "\\boxed{12}")
-    assert steps[-1].protected
     spans = unit_spans(steps)
     assert len(spans) == len({s.unit for s in steps if s.unit is not None})
     assert all(thinking[a:b].strip() for a, b in spans)
+
+
+def test_every_step_stating_the_answer_is_protected() -> None:
+    """Every step that states the final value is protected (functional ones included), not only the one with
+    its last occurrence; a step naming 12 does not state 2."""
+    thinking = (
+        "We need the number of pairs. Count them one by one.\n\n"
+        "Wait, let me check: there are 2 pairs, since 4 / 2 = 2.\n\n"
+        "Alternatively, pairing gives 12 / 6 = 2 as well.\n\n"
+        "Wait, is it 12? No, 12 counts items, not pairs.\n\n"
+        "Let me verify once more: yes, exactly 2 pairs."
+    )
+    steps = annotate_steps(thinking, "2")
+    texts = [s.text(thinking).strip() for s in steps]
+    protected = {t.split(",")[0].split(":")[0] for t, s in zip(texts, steps) if s.protected}
+    assert protected == {"We need the number of pairs. Count them one by one.", "Wait", "Alternatively",
+                         "Let me verify once more"}
+    assert [s.kind for s in steps if s.protected and s.kind.is_functional] == [
+        StepKind.VERIFICATION, StepKind.MULTI_METHOD, StepKind.VERIFICATION]
+    assert [s.unit is not None for s in steps] == [False, False, False, True, False]
+    assert not annotate_steps(thinking, None)[1].protected  # no final value: only the first step
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "states"),
+    [
+        ("so the answer is 2.", "2", True),
+        ("we get 12 apples", "2", False),
+        ("a ratio of 2.5", "2", False),
+        ("x_2 = 7", "2", False),
+        ("x = -2 here", "2", False),
+        ("since 2^3 = 8", "2", False),
+        ("half is \\frac{1}{2}", "2", False),
+        ("half is \\frac{1}{2}", "1", False),
+        ("and \\sqrt{2} is irrational", "2", False),
+        ("so $x = 2$.", "2", True),
+        ("thus \\boxed{2}", "2", True),
+        ("(2)", "2", True),
+        ("about 12,000 people", "12000", True),
+        ("about 12{,}000 people", "12000", True),
+        ("about 112000 people", "12000", False),
+        ("x=5 then", "x = 5", True),
+        ("we get \\dfrac{1}{2}", "\\frac{1}{2}", True),
+        ("we get 1/2 of it", "\\frac{1}{2}", True),
+        ("we get \\frac{1}{2}", "1/2", True),
+        ("we get \\frac{1}{2}", "$\\frac{1}{2}$", True),
+        ("we get 3/2 of it", "1/2", False),
+        ("an angle of 30^\\circ", "30", True),
+        ("the day is Monday", "\\text{Monday}", True),
+        ("x = -3 or x = 2", "-3", True),
+        ("so (C) is right", "C", True),
+        ("so option C is right", "C", True),
+        ("the answer is **C**", "C", True),
+        ("Carbon has 6 protons", "C", False),
+        ("C atoms bond", "C", False),
+        ("A rectangle has four sides", "A", False),
+    ],
+)
+def test_final_value_mentions(text: str, value: str, states: bool) -> None:
+    assert bool(mention_spans(text, value)) is states
+
+
+@pytest.mark.parametrize(
+    ("answer", "meta", "expected"),
+    [
+        ("The answer is $\\boxed{7}$.", {"answer_field": "8"}, FinalValue("7", "boxed")),
+        ("The answer is 7.", {"answer_field": "8"}, FinalValue("8", "answer-field")),
+        ("", {"answer_field": "$\\frac{1}{2}$"}, FinalValue("$\\frac{1}{2}$", "answer-field")),
+        ("The answer is 7.", {}, None),
+    ],
+)
+def test_final_value_is_the_last_box_else_the_answer_field(answer, meta, expected) -> None:
+    assert final_value(Trace("t", "q", "thinking", answer, meta=meta)) == expected
 
 
 def test_user_lexicon_overrides_one_mode(tmp_path) -> None:

@@ -16,10 +16,9 @@ pytestmark = pytest.mark.slow
 def mean_answer_nll(model, tok, question: str, thinking: str, answer: str) -> float:
     prompt = tok.apply_chat_template(
         [{"role": "system", "content": DEFAULT_SYSTEM_PROMPT}, {"role": "user", "content": question}],
-        tokenize=False,
         add_generation_prompt=True,
-    )
-    context = tok(prompt + "<think>\n" + thinking + "\n</think>\n\n", add_special_tokens=False).input_ids
+    )["input_ids"]  # the prompt as the model sees it when it generates, then what it would generate
+    context = list(prompt) + tok("<think>\n" + thinking + "\n</think>\n\n", add_special_tokens=False).input_ids
     target = tok(answer, add_special_tokens=False).input_ids
     ids = torch.tensor([context + target])
     with torch.no_grad():

@@ -26,6 +26,11 @@ def test_segmentation_is_lossless(text: str, target: int, extra: int) -> None:
     assert "".join(text[s.start : s.end] for s in steps) == text
     assert all(s.end > s.start for s in steps)
     assert all(a.end == b.start for a, b in pairwise(steps))
+    # the white space between steps opens the later step: no step ends in white space, so leaving steps
+    # out never leaves white space at the edges of a stripped thinking
+    stripped = len(text.rstrip())
+    assert all(not text[s.end - 1].isspace() for s in steps if s.end <= stripped)
+    assert all(not text[s.start : s.end].isspace() for s in steps[1:])
 
 
 def test_real_chain_steps_have_a_few_sentences_and_markers_open_steps() -> None:
@@ -35,10 +40,11 @@ def test_real_chain_steps_have_a_few_sentences_and_markers_open_steps() -> None:
     assert "".join(s.text(thinking) for s in steps) == thinking
     assert 5 < len(steps) < len(thinking) / 60
     rx = LEXICON.split_regex()
-    # every "Wait"/"Alternatively" sentence after a blank line opens a step
+    # every "Wait"/"Alternatively" sentence after a blank line opens a step (the blank line included)
     for i in range(1, len(thinking)):
         if thinking[i - 2 : i] == "\n\n" and rx.match(thinking[i:]):
-            assert any(s.start == i for s in steps), thinking[i : i + 40]
+            gap = len(thinking[:i]) - len(thinking[:i].rstrip())
+            assert any(s.start == i - gap for s in steps), thinking[i : i + 40]
 
 
 def test_display_math_is_never_split() -> None:

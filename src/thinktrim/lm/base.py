@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from thinktrim.data.formats import THINK_CLOSE, THINK_OPEN
+
 DEFAULT_SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
 
 
@@ -18,8 +20,9 @@ class ScoringTask:
     """Answer likelihood under the full thinking and under variants with one span removed each.
 
     The context is the scoring model's chat template (system prompt, question as user turn) followed, as the
-    assistant turn, by `think_open + thinking + think_close` and then the answer. Only answer tokens are scored;
-    they are tokenized on their own so every variant scores the very same answer tokens.
+    assistant turn, by `think_open + thinking + think_close` and then the answer; where the template's
+    generation prompt already opens the thinking (reasoning models), `think_open` is not repeated. Only answer
+    tokens are scored; they are tokenized on their own so every variant scores the very same answer tokens.
     `removals[i]` is a `[start, end)` character span of `thinking` removed in variant i.
     """
 
@@ -28,8 +31,8 @@ class ScoringTask:
     answer: str
     removals: tuple[tuple[int, int], ...] = ()
     system_prompt: str | None = DEFAULT_SYSTEM_PROMPT
-    think_open: str = "<think>\n"
-    think_close: str = "\n</think>\n\n"
+    think_open: str = THINK_OPEN
+    think_close: str = THINK_CLOSE
 
     def variant_thinking(self, i: int | None) -> str:
         if i is None:

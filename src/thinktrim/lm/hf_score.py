@@ -16,17 +16,54 @@ from thinktrim.lm.base import AnswerScorer, ScoringResult, ScoringTask
 PLAIN_PROMPT = "{system}Question: {question}\n\nAnswer: "
 
 
+def _messages(task: ScoringTask) -> list[dict[str, str]]:
+    messages = [{"role": "system", "content": task.system_prompt}] if task.system_prompt else []
+    return [*messages, {"role": "user", "content": task.question}]
+
+
 def prompt_text(tokenizer: Any, task: ScoringTask) -> str:
-    """The text before the thinking: the chat template's system + user turn and the assistant header.
+    """The generation prompt: the chat template's system + user turn and the assistant header, rendered with
+    thinking on (`enable_thinking=True`, which Qwen3-style templates read and others ignore).
 
     Without a chat template the prompt is `PLAIN_PROMPT` (system prompt, if any, on its own paragraph).
     """
     if getattr(tokenizer, "chat_template", None):
-        messages = [{"role": "system", "content": task.system_prompt}] if task.system_prompt else []
-        messages.append({"role": "user", "content": task.question})
-        return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return tokenizer.apply_chat_template(
+            _messages(task), add_generation_prompt=True, tokenize=False, enable_thinking=True
+        )
     system = f"{task.system_prompt}\n\n" if task.system_prompt else ""
     return PLAIN_PROMPT.format(system=system, question=task.question)
+
+
+def generation_tail(tokenizer: Any, task: ScoringTask, prompt: str) -> str:
+    """What the generation prompt adds after the conversation (the assistant header, maybe `<think>\n`)."""
+    if not getattr(tokenizer, "chat_template", None):
+        return prompt
+    head = tokenizer.apply_chat_template(_messages(task), add_generation_prompt=False, tokenize=False,
+                                         enable_thinking=True)
+    return prompt[len(head) :] if prompt.startswith(head) else prompt
+
+
+def thinking_opener(tail: str, think_open: str, think_close: str) -> str:
+    """The text put between the prompt and the thinking, so the sequence is what the model sees generating.
+
+    Templates of reasoning models (DeepSeek-R1-Distill, QwQ-32B, Qwen3 thinking) end the generation prompt
+    with `<think>\n`: the thinking is already open, so only what the prompt lacks of `think_open` is added
+    (nothing, or the newline after a bare `<think>`). Otherwise `think_open` itself. A generation prompt that
+    closes the thinking (thinking turned off) cannot be scored with a thinking inside.
+    """
+    tag, close = think_open.strip(), think_close.strip()
+    if close and close in tail:
+        raise ValueError(
+            f"the chat template's generation prompt closes the thinking ({tail!r}): it has thinking turned off, "
+            "so the model never sees a thinking there; use a model or template that thinks"
+        )
+    body = tail.rstrip()
+    if not tag or not body.endswith(tag):
+        return think_open
+    given = tail[len(body) :]  # the white space the prompt already put after the tag
+    rest = think_open[think_open.index(tag) + len(tag) :]
+    return rest[len(given) :] if rest.startswith(given) else ""
 
 
 def _encode(tokenizer: Any, text: str) -> list[int]:
@@ -35,18 +72,21 @@ def _encode(tokenizer: Any, text: str) -> list[int]:
 
 @dataclass(frozen=True)
 class TaskTokens:
-    """What every variant of one task shares: the prompt text and the answer's token ids."""
+    """What every variant of one task shares: the prompt's ids, the text opening the thinking, the answer's ids."""
 
-    prompt: str
+    prompt_ids: tuple[int, ...]
+    opener: str
     answer_ids: tuple[int, ...]
 
 
 def task_tokens(tokenizer: Any, task: ScoringTask) -> TaskTokens:
-    """Prompt text and answer ids, computed once per task (they do not depend on the variant)."""
+    """Prompt ids, thinking opener and answer ids, computed once per task (they do not depend on the variant)."""
     answer_ids = tuple(_encode(tokenizer, task.answer))
     if not answer_ids:
         raise ValueError("ScoringTask.answer: the answer is empty (nothing to score)")
-    return TaskTokens(prompt_text(tokenizer, task), answer_ids)
+    prompt = prompt_text(tokenizer, task)
+    opener = thinking_opener(generation_tail(tokenizer, task, prompt), task.think_open, task.think_close)
+    return TaskTokens(tuple(_encode(tokenizer, prompt)), opener, answer_ids)
 
 
 def scoring_token_ids(
@@ -54,13 +94,14 @@ def scoring_token_ids(
 ) -> tuple[list[int], int]:
     """Token ids of one scored sequence and its number of answer tokens (the last ones).
 
-    The context (prompt + think_open + the variant's thinking + think_close) is tokenized as one text; the
-    answer is tokenized on its own and appended, so every variant scores the very same answer tokens.
-    `variant=None` is the full thinking; `shared` (from `task_tokens`) skips re-tokenizing the answer.
+    The sequence is what the model sees when it generates: the generation prompt tokenized on its own (as
+    `apply_chat_template` does), then `opener + the variant's thinking + think_close` as one text, then the
+    answer tokenized on its own, so every variant scores the very same answer tokens.
+    `variant=None` is the full thinking; `shared` (from `task_tokens`) skips re-tokenizing what variants share.
     """
     shared = shared or task_tokens(tokenizer, task)
-    context = shared.prompt + task.think_open + task.variant_thinking(variant) + task.think_close
-    return _encode(tokenizer, context) + list(shared.answer_ids), len(shared.answer_ids)
+    continuation = shared.opener + task.variant_thinking(variant) + task.think_close
+    return [*shared.prompt_ids, *_encode(tokenizer, continuation), *shared.answer_ids], len(shared.answer_ids)
 
 
 def check_removals(task: ScoringTask) -> None:

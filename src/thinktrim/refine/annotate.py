@@ -26,17 +26,20 @@ Judge = Callable[[str, list[Step]], list[Step]]
 
 def annotate_steps(
     thinking: str,
-    answer: str,
+    final_value: str | None,
     segment_config: SegmentConfig | None = None,
     lexicon: MarkerLexicon | None = None,
     judge: Judge | None = None,
 ) -> list[Step]:
-    """Steps of `thinking` with kind, link, protection and unit set (PIR not yet scored)."""
+    """Steps of `thinking` with kind, link, protection and unit set (PIR not yet scored).
+
+    `final_value` is the chain's final answer (`answer_mentions.final_value`): the steps stating it are protected.
+    """
     lexicon = lexicon or MarkerLexicon.load()
     steps = segment(thinking, segment_config, lexicon.split_regex())
     steps = classify_by_markers(thinking, steps, lexicon)
     if judge is not None:
         steps = judge(thinking, steps)
-    steps = protect(thinking, steps, answer)
+    steps = protect(thinking, steps, final_value)
     steps = link_to_progressive(steps)
     return assign_units(steps)

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from thinktrim.data.trace import Step, StepKind
+from thinktrim.refine.answer_mentions import mention_spans
 from thinktrim.refine.segment import opening_marker_regex
 
 _FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?=\s)|\n|$)", re.S)
@@ -105,25 +106,13 @@ def link_to_progressive(steps: list[Step]) -> list[Step]:
     return out
 
 
-def final_answer_value(answer: str) -> str | None:
-    """The last boxed expression of the answer text, if any: what "the step containing the answer" looks for."""
-    from thinktrim.answers import last_boxed
-
-    value = last_boxed(answer)
-    return value.strip() if value and value.strip() else None
-
-
-def protect(thinking: str, steps: list[Step], answer: str) -> list[Step]:
-    """Mark the first step and any step that states the final answer: these are never pruned."""
-    value = final_answer_value(answer)
-    last_hit = thinking.rfind(value) if value and len(value) >= 1 else -1
-    out = []
-    for i, step in enumerate(steps):
-        text = thinking[step.start : step.end]
-        states_answer = "\\boxed" in text or "final answer" in text.lower()
-        holds_last = last_hit >= 0 and step.start <= last_hit < step.end
-        out.append(replace(step, protected=i == 0 or states_answer or holds_last))
-    return out
+def protect(thinking: str, steps: list[Step], final_value: str | None) -> list[Step]:
+    """Mark the first step and every step that states the final value (`answer_mentions`): never pruned."""
+    spans = mention_spans(thinking, final_value) if final_value else []
+    return [
+        replace(step, protected=i == 0 or any(a < step.end and step.start < b for a, b in spans))
+        for i, step in enumerate(steps)
+    ]
 
 
 def assign_units(steps: list[Step]) -> list[Step]:

@@ -138,6 +138,7 @@ def compute_stats(
     units: Counter[str] = Counter()  # functional units per mode, over all scored chains
     for a in scored.values():
         units.update(kind for _, kind in {(s.unit, s.kind.value) for s in a.steps if s.unit is not None})
+    protected = Counter(s.kind.value for a in anns.values() for s in a.steps if s.protected and s.kind.is_functional)
     return {
         "input": cfg.input,
         "model": cfg.model,
@@ -153,6 +154,8 @@ def compute_stats(
         "token_share": {k.value: by_kind.get(k.value, 0) / total_tokens if total_tokens else 0.0 for k in StepKind},
         "tokens_by_kind": {k.value: by_kind.get(k.value, 0) for k in StepKind},
         "functional_units": {k.value: units.get(k.value, 0) for k in FUNCTIONAL_KINDS},
+        "protected_functional_steps": sum(protected.values()),
+        "protected_functional_by_kind": {k.value: protected.get(k.value, 0) for k in FUNCTIONAL_KINDS},
         "ratios": per_ratio,
         "token_counting": "tokens of each step tokenized on its own with the scoring model's tokenizer",
     }

@@ -19,6 +19,7 @@ from thinktrim.data.store import JsonlStore, write_json
 from thinktrim.data.trace import Step, Trace
 from thinktrim.lm.base import AnswerScorer
 from thinktrim.refine.annotate import annotate_steps
+from thinktrim.refine.answer_mentions import FinalValue, final_value
 from thinktrim.refine.classify import MarkerLexicon
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.score import answer_text, apply_scores, scoring_task
@@ -47,6 +48,12 @@ class ChainOutcome:
     full_nll: float | None = None
     answer_tokens: int | None = None
     context_tokens: int | None = None
+    final_value: FinalValue | None = None
+
+    @property
+    def protected_functional(self) -> int:
+        """Functional steps kept out of pruning because they state the final answer (or open the chain)."""
+        return sum(1 for s in self.steps if s.protected and s.kind.is_functional)
 
     def to_record(self, location: str) -> dict[str, Any]:
         return {
@@ -58,6 +65,9 @@ class ChainOutcome:
             "full_nll": self.full_nll,
             "answer_tokens": self.answer_tokens,
             "context_tokens": self.context_tokens,
+            "final_value": self.final_value.text if self.final_value else None,
+            "final_value_source": self.final_value.source if self.final_value else None,
+            "protected_functional": self.protected_functional,
             "steps": [
                 {**s.to_dict(self.trace.thinking), "tokens": t}
                 for s, t in zip(self.steps, self.step_tokens or [None] * len(self.steps))
@@ -119,8 +129,10 @@ class Refiner:
 
     def process(self, trace: Trace) -> ChainOutcome:
         answer, target = answer_text(trace, self.cfg.answer_target)  # type: ignore[arg-type]
-        steps = annotate_steps(trace.thinking, answer, self.segment_config, self.lexicon, self.judge)
-        outcome = ChainOutcome(trace, steps, "scored", answer_target=target)
+        value = final_value(trace)
+        steps = annotate_steps(trace.thinking, value.text if value else None, self.segment_config, self.lexicon,
+                               self.judge)
+        outcome = ChainOutcome(trace, steps, "scored", answer_target=target, final_value=value)
         outcome.step_tokens = self.count_tokens(trace, steps)
         if not trace.thinking_closed and not self.cfg.whole_response_as_thinking:
             outcome.status, outcome.reason = "unclosed", "the response never closes its thinking"

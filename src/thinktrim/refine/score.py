@@ -11,7 +11,7 @@ from typing import Literal
 
 from thinktrim.data.trace import Step, Trace
 from thinktrim.lm.base import ScoringResult, ScoringTask
-from thinktrim.refine.classify import final_answer_value, unit_spans
+from thinktrim.refine.classify import unit_spans
 
 AnswerTarget = Literal["auto", "response", "answer-field", "boxed"]
 
@@ -24,7 +24,9 @@ def answer_text(trace: Trace, target: AnswerTarget) -> tuple[str, str]:
     if target in ("auto", "response") and trace.answer.strip():
         return trace.answer, "response"
     if target == "boxed":
-        value = final_answer_value(trace.answer)
+        from thinktrim.evaluate.extract import last_boxed
+
+        value = last_boxed(trace.answer)
         return (f"\\boxed{{{value}}}" if value else ""), "boxed"
     field = trace.meta.get("answer_field")
     if target in ("auto", "answer-field") and field is not None and str(field).strip():

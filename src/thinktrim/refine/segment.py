@@ -3,7 +3,8 @@
 The paper asks an LLM to group sentences into "sub-thinking" steps of 3–4 sentences; we do it with rules:
 pieces end at sentence ends and line breaks (never inside display math), a discourse marker ("Wait",
 "Alternatively", …) always opens a new step, and otherwise a step closes once it holds `target_sentences`
-sentences, preferably at a paragraph break. Steps are `[start, end)` spans whose concatenation is the input.
+sentences, preferably at a paragraph break. Steps are `[start, end)` spans whose concatenation is the input;
+the white space between two steps belongs to the later one, so no step ends in white space.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class SegmentConfig:
 class _Piece:
     start: int
     end: int
-    paragraph_end: bool  # the piece ends with a blank line (or the text ends)
+    paragraph_end: bool  # a blank line follows the piece (or the text ends)
 
 
 def _protected_ranges(text: str) -> list[tuple[int, int]]:
@@ -52,24 +53,27 @@ def _protected_ranges(text: str) -> list[tuple[int, int]]:
 
 
 def _cut_points(text: str) -> list[tuple[int, bool]]:
-    """Offsets where a piece may end (after trailing white space), with whether it is a paragraph break."""
+    """Offsets where a piece may end, with whether the white space there holds a blank line.
+
+    A cut sits *before* the white space that follows a sentence end or holds a line break: the white space
+    between two steps opens the later step. So a step never ends in white space, and leaving out any steps
+    but the first never leaves white space at the edges of a stripped thinking (where the tags' own white
+    space goes when the refined thinking is written back).
+    """
     blocked = _protected_ranges(text)
+    last = len(text.rstrip())  # no cut inside the trailing white space: no white-space-only step
 
     def inside_math(i: int) -> bool:
         return any(a < i < b for a, b in blocked)
 
     cuts: dict[int, bool] = {}
-    for m in re.finditer(r"\n\s*", text):
-        if not inside_math(m.start()):
-            cuts[m.end()] = cuts.get(m.end(), False) or m.group().count("\n") >= 2
+    for m in re.finditer(r"\s+", text):
+        if "\n" in m.group() and not inside_math(m.start()):
+            cuts[m.start()] = m.group().count("\n") >= 2
     for m in _SENTENCE_END.finditer(text):
-        ws = re.match(r"[ \t]*", text[m.end() :])
-        end = m.end() + (ws.end() if ws else 0)
-        if end < len(text) and text[end] == "\n":
-            continue  # the newline run that follows makes the cut
-        if not inside_math(m.start()) and end < len(text):
-            cuts.setdefault(end, False)
-    return sorted((i, para) for i, para in cuts.items() if 0 < i < len(text))
+        if not inside_math(m.start()):
+            cuts.setdefault(m.end(), False)  # m.end() is where the white space after the sentence starts
+    return sorted((i, para) for i, para in cuts.items() if 0 < i < last)
 
 
 def sentence_pieces(text: str) -> list[_Piece]:
