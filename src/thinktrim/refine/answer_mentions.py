@@ -38,7 +38,7 @@ class FinalValue:
 
 def final_value(trace: Trace) -> FinalValue | None:
     """The response's last boxed expression, else the answer field; None when neither gives a value."""
-    from thinktrim.evaluate.extract import last_boxed
+    from thinktrim.answers import last_boxed
 
     boxed = last_boxed(trace.answer) if trace.answer else None
     if boxed and normalise_value(boxed):

@@ -24,7 +24,7 @@ def answer_text(trace: Trace, target: AnswerTarget) -> tuple[str, str]:
     if target in ("auto", "response") and trace.answer.strip():
         return trace.answer, "response"
     if target == "boxed":
-        from thinktrim.evaluate.extract import last_boxed
+        from thinktrim.answers import last_boxed
 
         value = last_boxed(trace.answer)
         return (f"\\boxed{{{value}}}" if value else ""), "boxed"
