@@ -84,8 +84,8 @@ def read_source(source: str, traces: Path) -> list[tuple[str, str, str, str]]:
 
 def fit(tokenizer: Any, question: str, thinking: str, answer: str, max_tokens: int) -> tuple[str, int] | None:
     """The longest prefix of `thinking` ending at a step boundary whose scored sequence fits `max_tokens`."""
-    from thinktrim.lm.base import ScoringTask
-    from thinktrim.lm.hf_score import scoring_token_ids
+    from thinktrim.lm.scoring.sequence import scoring_token_ids
+    from thinktrim.lm.scoring.types import ScoringTask
     from thinktrim.refine.annotate import annotate_steps
 
     ends = [s.end for s in annotate_steps(thinking, answer)]
@@ -114,7 +114,7 @@ def eligible_chains(
 ) -> Iterator[tuple[str, Any, int]]:
     """(id, task with all functional units as removals, units) of each chain of `source`, in file order, cut
     to fit `max_tokens`, filling at least `min_fill` of it and keeping at least `min_units` units."""
-    from thinktrim.lm.base import ScoringTask
+    from thinktrim.lm.scoring.types import ScoringTask
     from thinktrim.refine.annotate import annotate_steps, unit_spans
 
     for cid, question, thinking, answer in read_source(source, traces):
@@ -153,7 +153,7 @@ def survey(
     over every eligible chain: the speed-up prefix reuse alone allows on real data."""
     import statistics
 
-    from thinktrim.lm.score_engine import make_plan
+    from thinktrim.lm.scoring.engine import make_plan
 
     rows = []
     for source, max_tokens in dict.fromkeys((s, t) for s, t, _ in specs):
@@ -184,10 +184,10 @@ def worker(conn: Any, kind: str, args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from thinktrim.lm.base import ScoringTask
-    from thinktrim.lm.hf_score import NaiveScorer
     from thinktrim.lm.load import load_causal_lm
-    from thinktrim.lm.score_engine import CachedScorer
+    from thinktrim.lm.scoring.engine import CachedScorer
+    from thinktrim.lm.scoring.naive import NaiveScorer
+    from thinktrim.lm.scoring.types import ScoringTask
 
     if args.model.startswith("random:"):
         from random_model import build_random_model
@@ -243,7 +243,8 @@ def plain_forward_throughput(scorer: Any, task: Any) -> tuple[float, float]:
     is built. Each is the best of two timings (the stricter baseline)."""
     import torch
 
-    from thinktrim.lm.hf_score import answer_nll, scoring_token_ids
+    from thinktrim.lm.scoring.naive import answer_nll
+    from thinktrim.lm.scoring.sequence import scoring_token_ids
 
     ids, m = scoring_token_ids(scorer.tokenizer, task, None)
     device = scorer.model.device
@@ -325,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     from tqdm import tqdm
 
     from thinktrim.lm.load import load_tokenizer
-    from thinktrim.lm.score_engine import make_plan
+    from thinktrim.lm.scoring.engine import make_plan
     from thinktrim.table import print_table
 
     tokenizer = load_tokenizer("embedded" if args.model.startswith("random:") else args.model)

@@ -2,8 +2,8 @@ import dataclasses
 
 import pytest
 
-from thinktrim.lm.base import Completion
-from thinktrim.lm.generate import GenerationConfig, GeneratorBase, Job, cut_at_stop, make_generator
+from thinktrim.lm.generation.factory import make_generator
+from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job, cut_at_stop
 
 
 def test_defaults_are_valid_and_every_field_is_documented() -> None:

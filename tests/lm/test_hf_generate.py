@@ -3,8 +3,8 @@ import copy
 import pytest
 import torch
 
-from thinktrim.lm.generate import GenerationConfig, Job
-from thinktrim.lm.hf_generate import HFGenerator
+from thinktrim.lm.generation.hf import HFGenerator
+from thinktrim.lm.generation.types import GenerationConfig, Job
 
 from .conftest import QUESTIONS, chat
 

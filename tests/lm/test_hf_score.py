@@ -13,15 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from thinktrim.lm.base import AnswerScorer, ScoringTask
-from thinktrim.lm.hf_score import NaiveScorer, make_scorer, prompt_text, scoring_token_ids
-from thinktrim.lm.score_engine import (
-    CachedScorer,
-    _lower_right_sdpa,
-    batch_variants,
-    make_plan,
-    prefix_attention,
-)
+from thinktrim.lm.scoring.engine import CachedScorer, _lower_right_sdpa, batch_variants, make_plan, prefix_attention
+from thinktrim.lm.scoring.factory import make_scorer
+from thinktrim.lm.scoring.naive import NaiveScorer
+from thinktrim.lm.scoring.sequence import prompt_text, scoring_token_ids
+from thinktrim.lm.scoring.types import AnswerScorer, ScoringTask
 
 # the bundled sample holds thought-anchors' R1-Distill-Qwen-14B trace of MATH problem 2236
 SAMPLE = Path(__file__).parents[2] / "src/thinktrim/data/samples/thought_anchors_sample.jsonl"

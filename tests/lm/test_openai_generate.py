@@ -12,8 +12,8 @@ from typing import ClassVar
 
 import pytest
 
-from thinktrim.lm.generate import GenerationConfig, Job
-from thinktrim.lm.openai_generate import OpenAIGenerator
+from thinktrim.lm.generation.openai import OpenAIGenerator
+from thinktrim.lm.generation.types import GenerationConfig, Job
 from thinktrim.lm.openai_http import ServerError
 
 from .conftest import QUESTIONS, chat

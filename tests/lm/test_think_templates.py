@@ -12,9 +12,10 @@ import pytest
 
 from thinktrim.data.formats import to_messages
 from thinktrim.data.trace import Trace
-from thinktrim.lm.base import ScoringTask
-from thinktrim.lm.hf_score import NaiveScorer, prompt_text, scoring_token_ids
-from thinktrim.lm.score_engine import CachedScorer
+from thinktrim.lm.scoring.engine import CachedScorer
+from thinktrim.lm.scoring.naive import NaiveScorer
+from thinktrim.lm.scoring.sequence import prompt_text, scoring_token_ids
+from thinktrim.lm.scoring.types import ScoringTask
 
 CHATML = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"

@@ -3,7 +3,7 @@
 
 import pytest
 
-from thinktrim.lm.generate import GenerationConfig, Job
+from thinktrim.lm.generation.types import GenerationConfig, Job
 
 from .conftest import QUESTIONS, chat
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def generator():
-    from thinktrim.lm.vllm_generate import VLLMGenerator
+    from thinktrim.lm.generation.vllm import VLLMGenerator
 
     gen = VLLMGenerator.from_pretrained("embedded", dtype="float32", max_model_len=2048)
     yield gen

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.formats import read_records
-from thinktrim.lm.base import DEFAULT_SYSTEM_PROMPT
 from thinktrim.lm.load import load_causal_lm
 from thinktrim.refine.classify import unit_spans
 from thinktrim.refine.config import RefineConfig

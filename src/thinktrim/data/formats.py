@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from thinktrim.data.chat import THINK_CLOSE, THINK_OPEN, assistant_text, to_messages, to_sharegpt
 from thinktrim.data.layouts import (
     LAYOUTS,
     RecordError,
@@ -30,6 +31,8 @@ __all__ = [
     "FILE_FORMATS",
     "ID_KEYS",
     "LAYOUTS",
+    "THINK_CLOSE",
+    "THINK_OPEN",
     "RecordError",
     "SourceRecord",
     "assistant_text",
@@ -50,8 +53,6 @@ __all__ = [
 FILE_FORMATS: tuple[str, ...] = ("jsonl", "json", "parquet")
 ID_KEYS: tuple[str, ...] = ("id", "question_id", "uid", "idx", "unique_id", "prompt_id")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
-THINK_OPEN = "<think>\n"
-THINK_CLOSE = "\n</think>\n\n"
 
 
 @dataclass(frozen=True)
@@ -286,38 +287,6 @@ def write_records(
         if fmt == "json":
             f.write(("\n" if n else "") + ("]}\n" if json_key is not None else "]\n"))
     return n
-
-
-# -------------------------------------------------------------------------------------------- training data
-
-
-def assistant_text(trace: Trace, thinking: str | None = None) -> str:
-    """`<think>\\n{thinking}\\n</think>\\n\\n{answer}`; an unclosed chain stays unclosed (no invented end)."""
-    thinking = trace.thinking if thinking is None else thinking
-    if not trace.thinking_closed:
-        return THINK_OPEN + thinking
-    return THINK_OPEN + thinking + THINK_CLOSE + trace.answer
-
-
-def to_messages(trace: Trace, system_prompt: str | None, thinking: str | None = None) -> list[dict[str, str]]:
-    """OpenAI chat messages: the system prompt (if any), the question, and the thinking plus answer."""
-    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    messages.append({"role": "user", "content": trace.question})
-    messages.append({"role": "assistant", "content": assistant_text(trace, thinking)})
-    return messages
-
-
-def to_sharegpt(trace: Trace, system_prompt: str | None, thinking: str | None = None) -> dict[str, Any]:
-    """A ShareGPT record as LLaMA-Factory reads it: `conversations` of human/gpt turns, `system` beside them."""
-    record: dict[str, Any] = {
-        "conversations": [
-            {"from": "human", "value": trace.question},
-            {"from": "gpt", "value": assistant_text(trace, thinking)},
-        ]
-    }
-    if system_prompt:
-        record["system"] = system_prompt
-    return record
 
 
 def llamafactory_dataset_info(file_name: str, style: Literal["sharegpt", "messages"] = "sharegpt") -> dict:

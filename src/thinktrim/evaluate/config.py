@@ -9,9 +9,9 @@ from pathlib import Path
 
 from thinktrim.answers import ANSWER_KINDS, AnswerKind
 from thinktrim.config import Config
+from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.evaluate.extract import ExtractionPolicy
-from thinktrim.lm.base import DEFAULT_SYSTEM_PROMPT
-from thinktrim.lm.generate import BACKENDS, Backend, GenerationConfig
+from thinktrim.lm.generation.types import BACKENDS, Backend, GenerationConfig
 
 _DEVICE = re.compile(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?")
 

@@ -22,12 +22,14 @@ from typing import Any
 
 from thinktrim import __version__
 from thinktrim.data.benchmarks import load_benchmark, load_custom
+from thinktrim.data.chat import chat_messages
 from thinktrim.data.store import JsonlStore, read_jsonl_records, write_json, write_jsonl
 from thinktrim.evaluate.config import EvalConfig, slug
 from thinktrim.evaluate.metrics import answer_sources, summarize
 from thinktrim.evaluate.records import grade_records, sample_results
 from thinktrim.evaluate.summary import AES_NAME, aes_against, definitions_for, load_results
-from thinktrim.lm.generate import Job, make_generator
+from thinktrim.lm.generation.factory import make_generator
+from thinktrim.lm.generation.types import Job
 
 # Settings whose change would mix incomparable samples in one run folder.
 RESUME_KEYS = ("model", "system_prompt", "max_new_tokens", "temperature", "top_p", "stop")
@@ -52,11 +54,6 @@ def inputs_record(items: Sequence[Any], config: EvalConfig) -> dict[str, Any]:
     """What a benchmark's results were computed from: a fingerprint of its questions and golds, ids, --limit."""
     digest = hashlib.sha256(json.dumps([[i.id, i.question, i.answer, i.kind] for i in items]).encode("utf-8"))
     return {"fingerprint": digest.hexdigest()[:16], "ids": [i.id for i in items], "limit": config.limit}
-
-
-def chat_messages(question: str, system_prompt: str | None) -> list[dict[str, str]]:
-    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    return [*system, {"role": "user", "content": question}]
 
 
 def sample_key(question_id: str, sample: int) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
+from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.layouts import check_layout
-from thinktrim.lm.base import DEFAULT_SYSTEM_PROMPT
 
 _CHOICES = {
     "scorer": ("engine", "naive"),

@@ -17,7 +17,7 @@ from typing import Any
 from thinktrim.data.formats import RecordError, SourceRecord, read_records
 from thinktrim.data.store import JsonlStore, write_json
 from thinktrim.data.trace import Step, Trace
-from thinktrim.lm.base import AnswerScorer
+from thinktrim.lm.scoring.types import AnswerScorer
 from thinktrim.refine.annotate import annotate_steps
 from thinktrim.refine.answer_mentions import FinalValue, final_value
 from thinktrim.refine.classify import MarkerLexicon
@@ -101,7 +101,7 @@ class Refiner:
     @property
     def scorer(self) -> AnswerScorer:
         if self._scorer is None:
-            from thinktrim.lm.hf_score import make_scorer
+            from thinktrim.lm.scoring.factory import make_scorer
 
             self._scorer = make_scorer(
                 self.cfg.scorer,

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Literal
 
 from thinktrim.data.trace import Step, Trace
-from thinktrim.lm.base import ScoringResult, ScoringTask
+from thinktrim.lm.scoring.types import ScoringResult, ScoringTask
 from thinktrim.refine.classify import unit_spans
 
 AnswerTarget = Literal["auto", "response", "answer-field", "boxed"]

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from thinktrim.lm.base import Completion
-from thinktrim.lm.generate import GenerationConfig, GeneratorBase, Job
+from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job
 
 INSTALL_HINT = (
     "the vllm backend needs vLLM: `pip install 'thinktrim[vllm]'` on a CUDA machine "

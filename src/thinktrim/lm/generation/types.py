@@ -1,9 +1,10 @@
-"""One generation settings object for every backend, the unit of work they share, and a backend factory.
+"""What generation exchanges: one settings object for every backend, the unit of work, the completion, and
+the base every backend builds on (the factory that picks a backend is `factory.py`).
 
 Backends (transformers, vLLM, an OpenAI-compatible server) all implement `stream(jobs, config)`: they yield each
 completion as soon as it exists, tagged with its job and sample index, so the evaluation loop can write it to
 disk at once and a killed run loses at most the completions in flight. `generate(prompts, config)` (the
-`thinktrim.lm.base.Generator` protocol) is built on top of `stream`.
+`Generator` protocol) is built on top of `stream`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,24 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, Protocol, runtime_checkable
 
-from thinktrim.lm.base import Completion
+
+@dataclass(frozen=True)
+class Completion:
+    """One generated response: its text, how many tokens it has, and why generation stopped."""
+
+    text: str
+    tokens: int
+    finish_reason: str  # "stop" or "length"
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Generates `config.n` completions for each chat prompt (a list of {"role", "content"} messages)."""
+
+    def generate(self, prompts: list[list[dict[str, str]]], config: object) -> list[list[Completion]]: ...
+
 
 Backend = Literal["transformers", "vllm", "openai"]
 BACKENDS: tuple[str, ...] = ("transformers", "vllm", "openai")
@@ -126,36 +142,3 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """Text before the earliest stop string, and whether one was found (backends without native stops)."""
     cut = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
     return (text[:cut], True) if cut >= 0 else (text, False)
-
-
-def make_generator(
-    backend: str = "transformers",
-    model: str = "embedded",
-    *,
-    device: str = "auto",
-    dtype: str = "auto",
-    base_url: str | None = None,
-    concurrency: int = 8,
-    tokenizer: str | None = None,
-    **kwargs: Any,
-) -> GeneratorBase:
-    """Build a backend by name; heavy imports happen here, not at `import thinktrim`.
-
-    `tokenizer` (openai only) counts completion tokens when the server reports no `usage`.
-    Extra keyword arguments go to the backend's constructor (e.g. `max_model_len` for vLLM).
-    """
-    if backend == "transformers":
-        from thinktrim.lm.hf_generate import HFGenerator
-
-        return HFGenerator.from_pretrained(model, device=device, dtype=dtype, **kwargs)
-    if backend == "vllm":
-        from thinktrim.lm.vllm_generate import VLLMGenerator
-
-        return VLLMGenerator.from_pretrained(model, dtype=dtype, **kwargs)
-    if backend == "openai":
-        from thinktrim.lm.openai_generate import OpenAIGenerator
-
-        if not base_url:
-            raise ValueError("--base-url is required for the openai backend (e.g. http://127.0.0.1:8000/v1)")
-        return OpenAIGenerator(base_url, model, concurrency=concurrency, tokenizer=tokenizer, **kwargs)
-    raise ValueError(f"--backend: unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")

@@ -21,15 +21,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from thinktrim.lm.base import ScoringResult, ScoringTask
-from thinktrim.lm.hf_score import (
-    answer_nll,
-    check_length,
-    check_removals,
-    model_max_context,
-    scoring_token_ids,
-    task_tokens,
-)
+from thinktrim.lm.scoring.naive import answer_nll, model_max_context
+from thinktrim.lm.scoring.sequence import check_length, check_removals, scoring_token_ids, task_tokens
+from thinktrim.lm.scoring.types import ScoringResult, ScoringTask
 
 ATTN_NAME = "thinktrim_prefix"
 

@@ -1,18 +1,12 @@
-"""The two protocols every model backend implements, and the plain data they exchange.
-
-Scoring (PIR) needs: how likely is this answer after this context, with and without some spans of the
-thinking. Generation (evaluation) needs: completions for chat prompts. Backends (transformers, vLLM, an
-OpenAI-compatible server) live in their own modules and import their heavy dependencies lazily.
-"""
+"""What PIR scoring exchanges: a task (answer likelihood with and without spans of the thinking), its result,
+and the `AnswerScorer` protocol every scorer implements (the naive reference, the cached engine)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from thinktrim.data.formats import THINK_CLOSE, THINK_OPEN
-
-DEFAULT_SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
+from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT, THINK_CLOSE, THINK_OPEN
 
 
 @dataclass(frozen=True)
@@ -62,19 +56,3 @@ class AnswerScorer(Protocol):
         ...
 
     def score(self, task: ScoringTask) -> ScoringResult: ...
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One generated response: its text, how many tokens it has, and why generation stopped."""
-
-    text: str
-    tokens: int
-    finish_reason: str  # "stop" or "length"
-
-
-@runtime_checkable
-class Generator(Protocol):
-    """Generates `config.n` completions for each chat prompt (a list of {"role", "content"} messages)."""
-
-    def generate(self, prompts: list[list[dict[str, str]]], config: object) -> list[list[Completion]]: ...

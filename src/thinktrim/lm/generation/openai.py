@@ -14,8 +14,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from thinktrim.lm.base import Completion
-from thinktrim.lm.generate import GenerationConfig, GeneratorBase, Job
+from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job
 from thinktrim.lm.openai_http import ServerError, chat_url, post_chat
 
 

@@ -1,8 +1,8 @@
-"""PIR answer scoring with a Hugging Face causal LM: the token convention, the naive reference, the factory.
+"""The token convention of PIR scoring: how a task becomes the token ids a causal LM scores.
 
-Both scorers build every sequence with `scoring_token_ids`, so they score exactly the same tokens; the naive
-one runs one full forward per sequence and is the reference the cached engine (`score_engine`) is checked
-against. torch/transformers are imported inside functions so importing this module stays light.
+Both scorers (`naive.py`, `engine.py`) build every sequence with `scoring_token_ids`, so they score exactly
+the same tokens: the sequence the model sees when it generates (its chat template's generation prompt, the
+thinking, the answer). Pure functions over a tokenizer; nothing heavy is imported.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from thinktrim.lm.base import AnswerScorer, ScoringResult, ScoringTask
+from thinktrim.lm.scoring.types import ScoringTask
 
 # Used when the tokenizer has no chat template (base models): a plain question/answer layout.
 PLAIN_PROMPT = "{system}Question: {question}\n\nAnswer: "
@@ -118,96 +118,3 @@ def check_length(n_tokens: int, max_context: int, what: str) -> None:
             f"{what}: {n_tokens} tokens exceed the scorer's max_context of {max_context} "
             "(over-long chains must be skipped or shortened by the caller; the scorer never truncates)"
         )
-
-
-def answer_nll(logits: Any, answer_ids: Any) -> float:
-    """Mean negative log-likelihood (nats/token) of `answer_ids` [m] given the logits [m, vocab] before them.
-
-    Computed in float32 whatever the model's dtype, so bf16 models do not round the log-softmax.
-    """
-    import torch
-
-    logp = torch.log_softmax(logits.float(), dim=-1)
-    return float(-logp.gather(-1, answer_ids.view(-1, 1)).mean())
-
-
-def model_max_context(model: Any) -> int:
-    """The model's context length from its config (8192 for the embedded SmolLM2)."""
-    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
-    value = getattr(config, "max_position_embeddings", None)
-    if not value:
-        raise ValueError("the model config has no max_position_embeddings: pass max_context explicitly")
-    return int(value)
-
-
-class NaiveScorer:
-    """One full forward per sequence (the full chain, then each variant): plain and obviously correct.
-
-    This is the plain computation a user would write, `model(ids).logits` over the whole sequence, kept as the
-    reference the engine is checked and timed against; the engine's savings are prefix reuse and computing
-    logits only where answer tokens are predicted.
-    """
-
-    def __init__(self, model: Any, tokenizer: Any, max_context: int | None = None) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.max_context = int(max_context) if max_context is not None else model_max_context(model)
-        self.tokens_computed = 0  # forward tokens processed so far (read by the benchmark)
-
-    def sequence_length(self, task: ScoringTask) -> int:
-        return len(scoring_token_ids(self.tokenizer, task, None)[0])
-
-    def _nll(self, ids: list[int], m: int) -> float:
-        import torch
-
-        device = self.model.device
-        input_ids = torch.tensor([ids], device=device)
-        with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, use_cache=False).logits[0, -m - 1 : -1]
-        self.tokens_computed += len(ids)
-        return answer_nll(logits, input_ids[0, -m:])
-
-    def score(self, task: ScoringTask) -> ScoringResult:
-        check_removals(task)
-        shared = task_tokens(self.tokenizer, task)
-        full, m = scoring_token_ids(self.tokenizer, task, None, shared)
-        check_length(len(full), self.max_context, "full sequence")
-        variants = [scoring_token_ids(self.tokenizer, task, i, shared)[0] for i in range(len(task.removals))]
-        for i, ids in enumerate(variants):
-            check_length(len(ids), self.max_context, f"variant {i}")
-        full_nll = self._nll(full, m)
-        return ScoringResult(
-            full_nll=full_nll,
-            variant_nlls=tuple(self._nll(ids, m) for ids in variants),
-            answer_tokens=m,
-            context_tokens=len(full) - m,
-        )
-
-
-def make_scorer(
-    kind: str = "engine",
-    model: str = "embedded",
-    device: str = "auto",
-    dtype: str = "auto",
-    max_batch_tokens: int = 16384,
-    max_context: int | None = None,
-) -> AnswerScorer:
-    """Load `model` (see `thinktrim.lm.load`) and wrap it in the `engine` (default) or `naive` scorer.
-
-    `max_context` defaults to the model's `max_position_embeddings`; `max_batch_tokens` bounds the tokens
-    of one batched forward in the engine (ignored by the naive scorer).
-    """
-    if kind not in ("engine", "naive"):
-        raise ValueError(f"--scorer: unknown scorer {kind!r} (use engine or naive)")
-    if max_batch_tokens < 1:
-        raise ValueError(f"max_batch_tokens must be >= 1, got {max_batch_tokens}")
-    if max_context is not None and max_context < 1:
-        raise ValueError(f"max_context must be >= 1, got {max_context}")
-    from thinktrim.lm.load import load_causal_lm
-
-    lm, tokenizer = load_causal_lm(model, device=device, dtype=dtype)
-    if kind == "naive":
-        return NaiveScorer(lm, tokenizer, max_context=max_context)
-    from thinktrim.lm.score_engine import CachedScorer
-
-    return CachedScorer(lm, tokenizer, max_context=max_context, max_batch_tokens=max_batch_tokens)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from thinktrim.lm.base import Completion
-from thinktrim.lm.generate import GenerationConfig, GeneratorBase, Job, cut_at_stop
+from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job, cut_at_stop
 
 DEFAULT_BATCH_SIZE = 8  # ~90 tok/s for the embedded model on 2 CPU cores, vs ~17 one at a time
 

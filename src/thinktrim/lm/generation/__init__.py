@@ -1,0 +1,1 @@
+"""Generation for evaluation: types, backends (transformers, vLLM, OpenAI-compatible), the factory."""
