@@ -100,6 +100,8 @@ def _json_list(path: Path) -> tuple[list[Any], str | None]:
     """The records of a JSON file (a list, or an object holding exactly one list) and that object's key."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise RecordError(str(path), None, None, f"not UTF-8 ({e.reason} at byte {e.start})") from None
     except json.JSONDecodeError as e:
         raise RecordError(str(path), e.lineno, None, f"invalid JSON ({e.msg} at column {e.colno})") from None
     if isinstance(data, list):
