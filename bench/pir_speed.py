@@ -82,13 +82,22 @@ def read_source(source: str, traces: Path) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def final_answer(question: str, thinking: str, answer: str) -> str | None:
+    """The final value the pipeline protects (the answer's last box), for the same units as `thinktrim refine`."""
+    from thinktrim.data.trace import Trace
+    from thinktrim.refine.answer_mentions import final_value
+
+    value = final_value(Trace("bench", question, thinking, answer))
+    return value.text if value else None
+
+
 def fit(tokenizer: Any, question: str, thinking: str, answer: str, max_tokens: int) -> tuple[str, int] | None:
     """The longest prefix of `thinking` ending at a step boundary whose scored sequence fits `max_tokens`."""
     from thinktrim.lm.scoring.sequence import scoring_token_ids
     from thinktrim.lm.scoring.types import ScoringTask
     from thinktrim.refine.annotate import annotate_steps
 
-    ends = [s.end for s in annotate_steps(thinking, answer)]
+    ends = [s.end for s in annotate_steps(thinking, final_answer(question, thinking, answer))]
     best, lo, hi = None, 0, len(ends) - 1
     while lo <= hi:
         mid = (lo + hi) // 2
@@ -122,7 +131,7 @@ def eligible_chains(
         if fitted is None or fitted[1] < min_fill * max_tokens:
             continue
         cut = thinking[: fitted[0]]
-        spans = unit_spans(annotate_steps(cut, answer))
+        spans = unit_spans(annotate_steps(cut, final_answer(question, cut, answer)))
         if len(spans) >= max(min_units, 1):
             yield cid, ScoringTask(question, cut, answer, tuple(spans)), len(spans)
 

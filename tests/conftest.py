@@ -1,6 +1,11 @@
 """Fixtures shared across test folders: tiny random models, and a real OpenAI-compatible server (llama.cpp)."""
 
+import os
+
 import pytest
+
+# No test may reach a model hub: a hub id missing from the cache fails at once instead of retrying the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")

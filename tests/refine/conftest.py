@@ -25,3 +25,22 @@ def small_sample(tmp_path_factory, sample_records) -> Path:
     path = tmp_path_factory.mktemp("data") / "small.jsonl"
     path.write_text("".join(json.dumps(trimmed(r, 2500)) + "\n" for r in sample_records[:4]), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def runs_sample(tmp_path_factory, sample_records) -> Path:
+    """Four real traces cut to ~1,500 characters (one functional unit each, the last step in three of them),
+    with a malformed line after the second: quick to score, for the tests of reruns into one folder."""
+    path = tmp_path_factory.mktemp("data") / "runs.jsonl"
+    lines = [json.dumps(trimmed(r, 1500)) for r in sample_records[2:6]]
+    lines.insert(2, json.dumps({"question": "no response field"}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedded_scorer():
+    """The default scorer on the embedded model, loaded once for the in-process pipeline tests."""
+    from thinktrim.lm.scoring.factory import make_scorer
+
+    return make_scorer("engine", device="cpu")

@@ -1,11 +1,13 @@
 import pytest
 
-from thinktrim.refine.config import RefineConfig, help_of
+from thinktrim.refine.config import RefineConfig, SettingError, help_of
 
 
 def test_defaults_and_normalisation() -> None:
     cfg = RefineConfig(input="x.jsonl", ratios=(0.5, 0.2, 0.2))
     assert cfg.ratios == (0.2, 0.5) and cfg.scorer == "engine" and cfg.overlong == "skip"
+    assert RefineConfig(input="x.jsonl", ratios="0.5, 0.2").ratios == (0.2, 0.5)  # as typed on the command line
+    assert RefineConfig(input="x.jsonl", ratios=0.3, judge_timeout=5).judge_timeout == 5.0
     assert cfg.dataset_name == "x"
     assert "Algorithm 1" in help_of("scope")
 
@@ -20,6 +22,18 @@ def test_defaults_and_normalisation() -> None:
         ({"answer_target": "final"}, "answer_target"),
         ({"limit": 0}, "limit"),
         ({"judge_url": "http://127.0.0.1:1"}, "judge_model"),
+        ({"judge_url": "127.0.0.1:1", "judge_model": "m"}, "judge_url: expected an http"),
+        ({"limit": "ten"}, "limit: expected an integer, got 'ten'"),
+        ({"limit": True}, "limit: expected an integer"),
+        ({"ratios": "0.2,x"}, "ratios: expected numbers"),
+        ({"ratios": [0.2, None]}, "ratios: expected numbers"),
+        ({"ratios": float("nan")}, r"ratios: each must be in \(0, 1\]"),
+        ({"whole_response_as_thinking": "yes"}, "whole_response_as_thinking: expected true or false"),
+        ({"target_sentences": 0}, "target_sentences: must be >= 1"),
+        ({"device": "gpu"}, "device: 'gpu' is not a device"),
+        ({"dtype": "float8"}, "dtype: 'float8' is not one of"),
+        ({"layout": "q=question"}, "layout: 'q=question' is not ROLE=FIELD"),
+        ({"model": " "}, "model: must not be empty"),
     ],
 )
 def test_bad_settings_name_the_setting(kwargs, message) -> None:
@@ -35,3 +49,7 @@ def test_yaml_config_with_overrides(tmp_path) -> None:
     f.write_text("input: data.jsonl\nratio: 0.3\n")
     with pytest.raises(ValueError, match=r"refine\.yaml: unknown settings \['ratio'\]"):
         RefineConfig.from_yaml(f)
+    f.write_text("input: data.jsonl\nscope: [chain]\n")
+    with pytest.raises(SettingError, match=r"refine\.yaml: scope: expected a string") as bad:
+        RefineConfig.from_yaml(f)
+    assert (bad.value.setting, bad.value.source) == ("scope", str(f))

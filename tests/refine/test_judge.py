@@ -42,7 +42,7 @@ def test_judge_labels_unmarked_steps_through_a_real_server(llama_server: str, ll
                                  timeout_s=120, concurrency=2))
 
     one_per_paragraph = SegmentConfig(target_sentences=1, max_sentences=2)
-    steps = annotate_steps(THINKING, "The answer is \\boxed{84}.", one_per_paragraph, judge=judge)
+    steps = annotate_steps(THINKING, "84", one_per_paragraph, judge=judge)
     assert len(steps) == 4
     assert "".join(s.text(THINKING) for s in steps) == THINKING
     assert judge.calls >= 2 and judge.failures == 0  # the schema-constrained server always answers validly
@@ -55,6 +55,6 @@ def test_judge_labels_unmarked_steps_through_a_real_server(llama_server: str, ll
 
 def test_unreachable_judge_keeps_steps_progressive() -> None:
     judge = LLMJudge(JudgeConfig(base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2, retries=1))
-    steps = annotate_steps(THINKING, "\\boxed{84}", judge=judge)
+    steps = annotate_steps(THINKING, "84", judge=judge)
     assert judge.failures >= 1
     assert all(s.kind is StepKind.PROGRESSIVE for s in steps)

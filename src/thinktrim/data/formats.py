@@ -101,10 +101,10 @@ def _json_list(path: Path) -> tuple[list[Any], str | None]:
     """The records of a JSON file (a list, or an object holding exactly one list) and that object's key."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise RecordError(str(path), e.lineno, None, f"invalid JSON ({e.msg} at column {e.colno})") from None
     except UnicodeDecodeError as e:
         raise RecordError(str(path), None, None, f"not UTF-8 ({e.reason} at byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise RecordError(str(path), e.lineno, None, f"invalid JSON ({e.msg} at column {e.colno})") from None
     if isinstance(data, list):
         return data, None
     if isinstance(data, dict):

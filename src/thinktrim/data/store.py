@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -16,9 +17,10 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     """Write to a temporary file beside `path` and rename it over `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with _naming(path):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
+        with _naming(path), os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -26,6 +28,27 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Give an OSError without a file name (a failed write: a full disk) the name of the file being written."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None and e.errno is not None:
+            raise OSError(e.errno, e.strerror, str(path)) from e
+        raise
+
+
+def file_fingerprint(path: str | Path) -> dict[str, Any]:
+    """What a file's contents were when a run read it: sha256 of its bytes, plus size and mtime for people."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    st = os.stat(path)
+    return {"sha256": digest.hexdigest(), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -60,16 +83,33 @@ class JsonlStore:
         self._file = self.path.open("a", encoding="utf-8")
 
     def _recover(self) -> None:
-        if not self.path.exists():
-            return
-        data = self.path.read_bytes()
-        good = data.rfind(b"\n") + 1  # everything after the last newline is a torn write
-        if good < len(data):
+        self.done, good = self._scan(self.path, self.key)
+        if self.path.exists() and good < self.path.stat().st_size:  # drop the torn write
             with self.path.open("r+b") as f:
                 f.truncate(good)
-        for line in data[:good].decode("utf-8").split("\n"):
-            if line.strip():
-                self.done.add(str(json.loads(line)[self.key]))
+
+    @staticmethod
+    def _scan(path: Path, key: str) -> tuple[set[str], int]:
+        """The keys of the complete records and the length of the part holding them."""
+        if not path.exists():
+            return set(), 0
+        data = path.read_bytes()
+        good = data.rfind(b"\n") + 1  # everything after the last newline is a torn write
+        keys = set()
+        for lineno, line in enumerate(data[:good].split(b"\n"), 1):
+            if not line.strip():
+                continue
+            try:
+                keys.add(str(json.loads(line.decode("utf-8"))[key]))
+            except (ValueError, KeyError, TypeError):  # undecodable, not JSON, not an object, no key
+                raise ValueError(f"{path}:{lineno}: not a record of this store (a JSON object with "
+                                 f"'{key}'); move the file away or use another folder") from None
+        return keys, good
+
+    @classmethod
+    def stored_keys(cls, path: str | Path, key: str = "id") -> set[str]:
+        """The keys a store at `path` holds, read without opening (or repairing) it."""
+        return cls._scan(Path(path), key)[0]
 
     def __contains__(self, key: object) -> bool:
         return str(key) in self.done
@@ -78,13 +118,15 @@ class JsonlStore:
         k = str(record[self.key])
         if k in self.done:
             raise ValueError(f"{self.path}: record {self.key}={k!r} is already stored")
-        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with _naming(self.path):
+            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
         self.done.add(k)
 
     def close(self) -> None:
-        self._file.close()
+        with _naming(self.path):
+            self._file.close()
 
     def __enter__(self) -> JsonlStore:
         return self
@@ -102,12 +144,14 @@ def numbered_jsonl_records(path: str | Path) -> Iterator[tuple[int, Any]]:
 
     Splits on '\\n' only: U+2028 inside a string is data, not a line break.
     """
-    with open(path, encoding="utf-8", newline="") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            if not raw.strip():
                 continue
             try:
-                yield lineno, json.loads(line)
+                yield lineno, json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}:{lineno}: not UTF-8 ({e.reason} at byte {e.start})") from None
             except json.JSONDecodeError as e:
                 raise ValueError(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from e
 

@@ -12,17 +12,7 @@ from thinktrim.config import Config
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.lm.generation.types import BACKENDS, Backend, GenerationConfig
-
-_DEVICE = re.compile(r"auto|cpu|mps|(?:cuda|xpu)(?::\d+)?")
-
-
-def check_local_model(option: str, name: str) -> None:
-    """A model named by a path must be a folder that exists: given to the hub as a repo id, a typo would fail
-    with a message about repo names (or start a download) instead of naming the missing folder."""
-    looks_local = name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name or Path(name).exists()
-    if name != "embedded" and looks_local and not Path(name).expanduser().is_dir():
-        raise ValueError(f"{option}: {name} is not a folder; give a local model folder (with config.json and "
-                         "tokenizer files), `embedded`, or a hub id (org/name, where the hub can be reached)")
+from thinktrim.lm.load import check_device_name, check_model_name
 
 
 def slug(name: str) -> str:
@@ -89,12 +79,14 @@ class EvalConfig(Config):
         if self.grade_processes is not None and self.grade_processes < 0:
             raise ValueError(f"EvalConfig.grade_processes: got {self.grade_processes!r}, expected an integer >= 0 "
                              "(0 grades in this process)")
-        if not _DEVICE.fullmatch(self.device):
-            raise ValueError(f"EvalConfig.device: got {self.device!r}, expected auto, cpu, cuda, cuda:N or mps")
+        try:
+            check_device_name(self.device)
+        except ValueError as e:
+            raise ValueError(f"EvalConfig.device: {e}") from None
         if self.backend != "openai":
-            check_local_model("EvalConfig.model", self.model)
+            check_model_name(self.model, "--model")
         if self.tokenizer is not None:
-            check_local_model("EvalConfig.tokenizer", self.tokenizer)
+            check_model_name(self.tokenizer, "--tokenizer")
         if self.data is not None and not Path(self.data).is_file():
             raise ValueError(f"EvalConfig.data: {self.data} is not a file")
         if self.baseline is not None and not (Path(self.baseline) / "results.json").is_file():
@@ -145,7 +137,7 @@ class GradeConfig(Config):
         if self.grade_processes is not None and self.grade_processes < 0:
             raise ValueError(f"--grade-processes: got {self.grade_processes}, expected an integer >= 0 (0: none)")
         if self.tokenizer:
-            check_local_model("--tokenizer", self.tokenizer)
+            check_model_name(self.tokenizer, "--tokenizer")
         if self.output:
             out = Path(self.output)
             if out.is_dir():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,6 +12,20 @@ from typing import Any
 
 EMBEDDED = "embedded"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DTYPES = ("float32", "fp32", "bfloat16", "bf16", "float16", "fp16")
+_DEVICE = re.compile(r"auto|cpu|mps|(?:cuda|xpu|npu)(?::\d+)?")
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*(?:/[A-Za-z0-9][\w.-]*)?")
+_WHERE_MODELS_COME_FROM = (
+    "models are loaded from a local folder or the local Hugging Face cache (a hub id missing from the cache is "
+    "downloaded only where the hub can be reached, and never with HF_HUB_OFFLINE=1): pass the folder holding "
+    "config.json and the weights (--model /path/to/model), or fetch it first where there is network "
+    "(`hf download ORG/NAME`, or `--local-dir DIR` and then --model DIR)"
+)
+
+
+def hub_allowed() -> bool:
+    """Whether a model missing from the cache may be fetched from the hub (HF_HUB_OFFLINE unset)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on")
 
 
 def embedded_gguf_path() -> Path:
@@ -61,17 +76,83 @@ def embedded_model_dir() -> Path:
     return target
 
 
-def resolve_model(name: str) -> str:
-    """`embedded` (the default everywhere) maps to the converted SmolLM2; anything else passes through."""
-    return str(embedded_model_dir()) if name == EMBEDDED else name
+def check_model_name(name: str, option: str = "--model") -> None:
+    """Without loading anything: `embedded`, a model folder (with config.json) or a hub id (`ORG/NAME`), else a
+    ValueError naming `option` that says where models come from."""
+    if name == EMBEDDED:
+        return
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ValueError(f"{option} {name}: no config.json in this folder, so it is not a model folder; "
+                             + _WHERE_MODELS_COME_FROM)
+        return
+    if path.exists():
+        raise ValueError(f"{option} {name}: is a file; " + _WHERE_MODELS_COME_FROM)
+    if name.startswith((".", "~", os.sep)) or not _REPO_ID.fullmatch(name):
+        raise ValueError(f"{option} {name}: no such folder; " + _WHERE_MODELS_COME_FROM)
+
+
+def resolve_model(name: str, option: str = "--model") -> str:
+    """`embedded` (the default everywhere) maps to the converted SmolLM2; a local model folder passes through,
+    and so does a hub id (`ORG/NAME`, loaded from the local cache). Anything else is a ValueError naming
+    `option` that says where models come from."""
+    check_model_name(name, option)
+    if name == EMBEDDED:
+        return str(embedded_model_dir())
+    path = Path(name).expanduser()
+    return str(path) if path.is_dir() else name
+
+
+def _from_pretrained(loader: Any, name: str, option: str, **kwargs: Any) -> Any:
+    """`loader.from_pretrained` on what `resolve_model` gives, local files first, with one-line errors."""
+    path = resolve_model(name, option)
+    hub_id = path == name and not Path(name).exists()
+    try:
+        return loader.from_pretrained(path, local_files_only=True, **kwargs)
+    except OSError as e:
+        if not hub_id:
+            raise ValueError(f"{option} {name}: cannot be loaded ({str(e).splitlines()[0]})") from None
+    if hub_allowed():
+        try:
+            return loader.from_pretrained(path, **kwargs)
+        except (OSError, ValueError) as e:  # no network, no such repo, a gated repo
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ValueError(f"{option} {name}: not in the local Hugging Face cache, and the download failed "
+                             f"({reason}); " + _WHERE_MODELS_COME_FROM) from None
+    raise ValueError(f"{option} {name}: not in the local Hugging Face cache; " + _WHERE_MODELS_COME_FROM) from None
+
+
+def check_device_name(device: str) -> str:
+    """A device name thinktrim knows (auto, cpu, mps, cuda[:N], xpu[:N], npu[:N]); ValueError otherwise."""
+    if not _DEVICE.fullmatch(device):
+        raise ValueError(f"{device!r} is not a device (use auto, cpu, cuda, cuda:N or mps)")
+    return device
 
 
 def pick_device(device: str = "auto") -> str:
-    if device != "auto":
-        return device
+    """The device to use; ValueError naming --device when it does not exist on this machine."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        check_device_name(device)
+    except ValueError as e:
+        raise ValueError(f"--device: {e}") from None
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    kind, _, index = device.partition(":")
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"--device {device}: this machine has no CUDA device (torch {torch.__version__} sees "
+                             "none); use --device cpu or auto")
+        if index and int(index) >= count:
+            raise ValueError(f"--device {device}: only {count} CUDA device(s) here (cuda:0 … cuda:{count - 1})")
+    elif kind == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"--device {device}: MPS is not available here; use --device cpu or auto")
+    elif kind in ("xpu", "npu") and not (hasattr(torch, kind) and getattr(torch, kind).is_available()):
+        raise ValueError(f"--device {device}: no {kind.upper()} device here; use --device cpu or auto")
+    return device
 
 
 def pick_dtype(dtype: str, device: str) -> Any:
@@ -80,27 +161,26 @@ def pick_dtype(dtype: str, device: str) -> Any:
 
     if dtype == "auto":
         return torch.bfloat16 if device.startswith("cuda") else torch.float32
-    try:
-        return {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
-                "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}[dtype]
-    except KeyError:
-        raise ValueError(f"--dtype: unknown dtype {dtype!r} (use auto, float32, bfloat16 or float16)") from None
+    if dtype not in DTYPES:
+        raise ValueError(f"--dtype: unknown dtype {dtype!r} (use auto, float32, bfloat16 or float16)")
+    return getattr(torch, {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}.get(dtype, dtype))
 
 
-def load_tokenizer(name: str = EMBEDDED) -> Any:
+def load_tokenizer(name: str = EMBEDDED, option: str = "--model") -> Any:
+    """The tokenizer of `name` (see `resolve_model`); `option` is what errors call the setting."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(resolve_model(name))
+    return _from_pretrained(AutoTokenizer, name, option)
 
 
 def load_causal_lm(name: str = EMBEDDED, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
-    """(model, tokenizer) in eval mode on `device`; `name` is `embedded`, a hub id or a local folder."""
+    """(model, tokenizer) in eval mode on `device`; `name` is `embedded`, a local folder or a cached hub id."""
     from transformers import AutoModelForCausalLM
 
-    path = resolve_model(name)
     device = pick_device(device)
+    torch_dtype = pick_dtype(dtype, device)
     tokenizer = load_tokenizer(name)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=pick_dtype(dtype, device))
+    model = _from_pretrained(AutoModelForCausalLM, name, "--model", dtype=torch_dtype)
     model.to(device)
     model.eval()
     return model, tokenizer

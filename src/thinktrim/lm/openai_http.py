@@ -23,6 +23,23 @@ def chat_url(base_url: str) -> str:
     return (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
 
 
+def check_server(client: Any, base_url: str, timeout_s: float = 10.0, api_key: str | None = None) -> None:
+    """Fail fast (ServerError) when nothing answers at `base_url` or it refuses the key: GET `/v1/models`.
+
+    Any other answer, even an error status, means a server is there.
+    """
+    import httpx
+
+    key = api_key or os.environ.get("OPENAI_API_KEY") or "none"
+    url = chat_url(base_url).removesuffix("/chat/completions") + "/models"
+    try:
+        resp = client.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout_s)
+    except (httpx.TransportError, httpx.InvalidURL) as e:
+        raise ServerError(f"{base_url}: cannot connect ({type(e).__name__}: {e or 'no answer'})") from None
+    if resp.status_code in (401, 403):
+        raise ServerError(f"{base_url}: the server refused the API key (HTTP {resp.status_code}; set OPENAI_API_KEY)")
+
+
 def post_chat(
     client: Any,
     base_url: str,

@@ -11,6 +11,7 @@ import yaml
 
 from thinktrim.data.trace import Step, StepKind
 from thinktrim.refine.answer_mentions import mention_spans
+from thinktrim.refine.config import read_yaml
 from thinktrim.refine.segment import opening_marker_regex
 
 _FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?=\s)|\n|$)", re.S)
@@ -39,7 +40,7 @@ class MarkerLexicon:
                 raise ValueError(f"{source}: mode {name!r} must map to {{opening: [...], anywhere: [...]}}")
             for key, target in (("opening", opening), ("anywhere", anywhere)):
                 phrases = spec.get(key) or []
-                if not all(isinstance(p, str) and p.strip() for p in phrases):
+                if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
                     raise ValueError(f"{source}: {name}.{key} must be a list of non-empty strings")
                 target[kind] = tuple(p.strip().lower() for p in phrases)
             order.append(kind)
@@ -51,7 +52,7 @@ class MarkerLexicon:
         text = resources.files("thinktrim.refine").joinpath("markers.yaml").read_text(encoding="utf-8")
         data = yaml.safe_load(text)
         if path is not None:
-            user = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            user = read_yaml(path) or {}
             if not isinstance(user, dict):
                 raise ValueError(f"{path}: expected a mapping of mode -> {{opening, anywhere}}")
             cls.from_mapping(user, str(path))  # validate with the user's file named in errors

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -10,6 +13,7 @@ import yaml
 
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.layouts import check_layout
+from thinktrim.lm.load import DTYPES, check_device_name
 
 _CHOICES = {
     "scorer": ("engine", "naive"),
@@ -18,7 +22,76 @@ _CHOICES = {
     "answer_target": ("auto", "response", "answer-field", "boxed"),
     "on_error": ("raise", "skip"),
     "file_format": ("auto", "jsonl", "json", "parquet"),
+    "dtype": ("auto", *DTYPES),
 }
+# Lowest allowed values of integer settings.
+_AT_LEAST = {"max_batch_tokens": 1, "max_context": 1, "target_sentences": 1, "max_sentences": 1, "judge_retries": 0,
+             "judge_concurrency": 1, "limit": 1}
+
+
+class SettingError(ValueError):
+    """A bad value of one setting. `setting` names the field, `source` the YAML file it came from (if any), so
+    the command line can name the option or the file and key."""
+
+    def __init__(self, setting: str, message: str, source: str | None = None) -> None:
+        self.setting, self.message, self.source = setting, message, source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{setting}: {message}")
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's content; ValueError naming the file (and line) when it cannot be read or parsed."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such file")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, expected a YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text (byte {e.start}): expected a YAML file") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ValueError(f"{path}{line}: invalid YAML ({problem})") from None
+
+
+def parse_ratios(value: Any) -> tuple[float, ...]:
+    """Ratios from `0.2,0.3`, a number, or a list of numbers: sorted, without repeats, each in (0, 1]."""
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
+    ratios = []
+    for item in items:
+        if isinstance(item, str) and not item.strip():
+            continue
+        try:
+            if isinstance(item, bool):
+                raise TypeError
+            ratios.append(float(item))
+        except (TypeError, ValueError):
+            raise SettingError("ratios", f"expected numbers like 0.2,0.3,0.5, got {value!r}") from None
+    if not ratios or any(not 0 < r <= 1 for r in ratios):  # NaN fails the comparison too
+        raise SettingError("ratios", f"each must be in (0, 1], got {value!r}")
+    return tuple(sorted(set(ratios)))
+
+
+def _typed(name: str, value: Any, hint: Any) -> Any:
+    """`value` checked against a field's type hint (ints pass as floats), for values from YAML or Python."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(hint):
+            return None
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if typing.get_origin(hint) is tuple:
+        return parse_ratios(value)
+    label = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[hint]
+    ok = isinstance(value, hint) and not (hint is int and isinstance(value, bool))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise SettingError(name, f"expected {label}, got {value!r}")
+    return value
 
 
 @dataclass
@@ -43,7 +116,9 @@ class RefineConfig:
         },
     )
     model: str = field(
-        default="embedded", metadata={"help": "Scoring model: `embedded` (SmolLM2-135M), a hub id or a folder."}
+        default="embedded",
+        metadata={"help": "Scoring model: `embedded` (SmolLM2-135M), a local model folder, or a hub id already in the "
+                  "local Hugging Face cache (nothing is downloaded)."},
     )
     scorer: str = field(default="engine", metadata={"help": "engine (prefix-cached, exact) or naive (reference)."})
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda, cuda:1 …"})
@@ -89,18 +164,35 @@ class RefineConfig:
     name: str | None = field(default=None, metadata={"help": "Dataset name for the LLaMA-Factory entry."})
 
     def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            setattr(self, f.name, _typed(f.name, getattr(self, f.name), hints[f.name]))
         for key, allowed in _CHOICES.items():
             value = getattr(self, key)
             if value not in allowed:
-                raise ValueError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
-        check_layout(self.layout)
-        self.ratios = tuple(sorted({float(r) for r in self.ratios}))
-        if not self.ratios or any(not 0 < r <= 1 for r in self.ratios):
-            raise ValueError(f"ratios: each must be in (0, 1], got {self.ratios}")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit: must be >= 1, got {self.limit}")
+                raise SettingError(key, f"{value!r} is not one of {', '.join(allowed)}")
+        for key, low in _AT_LEAST.items():
+            value = getattr(self, key)
+            if value is not None and value < low:
+                raise SettingError(key, f"must be >= {low}, got {value}")
+        if not (self.judge_timeout > 0 and math.isfinite(self.judge_timeout)):
+            raise SettingError("judge_timeout", f"must be a positive number of seconds, got {self.judge_timeout}")
+        for key in ("input", "output_dir", "model"):
+            if not getattr(self, key).strip():
+                raise SettingError(key, "must not be empty")
+        try:
+            check_layout(self.layout)
+        except ValueError as e:
+            message = str(e).removeprefix(f"layout {self.layout!r}: ").removeprefix(f"layout={self.layout!r}: ")
+            raise SettingError("layout", message) from None
+        try:
+            check_device_name(self.device)
+        except ValueError as e:
+            raise SettingError("device", str(e)) from None
+        if self.judge_url is not None and not self.judge_url.startswith(("http://", "https://")):
+            raise SettingError("judge_url", f"expected an http:// or https:// URL, got {self.judge_url!r}")
         if self.judge_url and not self.judge_model:
-            raise ValueError("judge_model: required with judge_url")
+            raise SettingError("judge_model", "required with judge_url")
 
     @property
     def dataset_name(self) -> str:
@@ -111,12 +203,22 @@ class RefineConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides: Any) -> RefineConfig:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        """Settings from a YAML mapping (the field names as keys), `overrides` winning; errors name the file."""
+        data = read_yaml(path)
+        data = {} if data is None else data
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping of settings (name: value), got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise ValueError(f"{path}: unknown settings {sorted(unknown)}")
-        return cls(**{**data, **overrides})
+            valid = ", ".join(sorted(known))
+            raise ValueError(f"{path}: unknown settings {sorted(map(str, unknown))} (valid: {valid})")
+        try:
+            return cls(**{**data, **overrides})
+        except SettingError as e:
+            if e.setting in data and e.setting not in overrides:
+                raise SettingError(e.setting, e.message, str(path)) from None
+            raise
 
 
 def help_of(name: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from thinktrim.data.trace import Step, StepKind
-from thinktrim.lm.openai_http import ServerError, post_chat
+from thinktrim.lm.openai_http import ServerError, check_server, post_chat
 
 _INSTRUCTIONS = (
     "You label one step of a model's reasoning. Modes: progressive (advances the solution), verification "
@@ -91,6 +91,13 @@ class LLMJudge:
         self.client = httpx.Client()
         self.failures = 0
         self.calls = 0
+
+    def check_reachable(self) -> None:
+        """ValueError naming --judge-url when no server answers there (before any chain is judged)."""
+        try:
+            check_server(self.client, self.config.base_url, min(self.config.timeout_s, 10.0), self.config.api_key)
+        except ServerError as e:
+            raise ValueError(f"--judge-url {e}") from None
 
     def _messages(self, thinking: str, steps: list[Step], i: int) -> list[dict[str, str]]:
         cut = self.config.max_step_chars

@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from thinktrim.data.formats import (
+    RecordError,
     SourceRecord,
     detect_format,
     json_container_key,
@@ -22,10 +23,10 @@ from thinktrim.data.formats import (
     with_thinking,
     write_records,
 )
-from thinktrim.data.store import read_jsonl_records, write_json, write_jsonl
+from thinktrim.data.store import numbered_jsonl_records, write_json, write_jsonl
 from thinktrim.data.trace import FUNCTIONAL_KINDS, Step, StepKind
 from thinktrim.refine.config import RefineConfig
-from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, iter_input
+from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, RUN_FILE, iter_input
 from thinktrim.refine.prune import kept_steps, refined_thinking, units_to_remove
 
 SCORED = ("scored",)
@@ -43,10 +44,18 @@ class Annotation:
 
 
 def load_annotations(out: Path) -> dict[str, Annotation]:
+    """The annotated chains of an output folder by id; ValueError naming file and line on a bad record."""
     anns = {}
-    for rec in read_jsonl_records(out / ANNOTATIONS):
-        steps = [Step.from_dict(d) for d in rec["steps"]]
-        anns[str(rec["id"])] = Annotation(rec, steps, [d.get("tokens") or 0 for d in rec["steps"]])
+    path = out / ANNOTATIONS
+    for lineno, rec in numbered_jsonl_records(path):
+        try:
+            missing = {"id", "status", "answer_target", "steps"} - set(rec)
+            if missing:
+                raise KeyError(", ".join(sorted(missing)))
+            steps = [Step.from_dict(d) for d in rec["steps"]]
+            anns[str(rec["id"])] = Annotation(rec, steps, [d.get("tokens") or 0 for d in rec["steps"]])
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise ValueError(f"{path}:{lineno}: not an annotation record ({type(e).__name__}: {e})") from None
     return anns
 
 
@@ -54,16 +63,28 @@ def ratio_tag(ratio: float) -> str:
     return f"r{ratio:g}"
 
 
-def _source_records(cfg: RefineConfig) -> Iterator[SourceRecord]:
+def _read_run_input(cfg: RefineConfig) -> tuple[list[SourceRecord], list[RecordError]]:
+    """This run's records (the first --limit valid ones) and the malformed records read on the way."""
+    sources, rejects = [], []
     for item in iter_input(RefineConfig(**{**cfg.to_dict(), "on_error": "skip"})):
-        if isinstance(item, SourceRecord):
-            yield item
+        (sources if isinstance(item, SourceRecord) else rejects).append(item)
+    return sources, rejects
 
 
 def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
-    """Prune at every ratio and write the refined datasets, the LLaMA-Factory folder and stats.json."""
+    """Prune at every ratio and write the refined datasets, the LLaMA-Factory folder and stats.json.
+
+    Everything is derived from this run's chains only: annotations.jsonl may hold more (scored under a larger
+    --limit), which are neither written, ranked nor counted. Files a previous run wrote and this one does not
+    (other ratios, another name) are removed, so the folder holds exactly this run's outputs.
+    """
     out = Path(cfg.output_dir)
-    anns = load_annotations(out)
+    sources, rejects = _read_run_input(cfg)
+    cached = load_annotations(out)
+    missing = [src.location for src in sources if src.trace.id not in cached]
+    if missing:
+        raise ValueError(f"{missing[0]}: chain has no annotation ({len(missing)} missing); rerun to finish scoring")
+    anns = {src.trace.id: cached[src.trace.id] for src in sources}
     scored = {i: a.steps for i, a in anns.items() if a.status in SCORED}
     removal = {r: units_to_remove(scored, r, cfg.scope) for r in cfg.ratios}  # type: ignore[arg-type]
     file_format = detect_format(cfg.input, cfg.file_format)
@@ -71,10 +92,8 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
 
     refined: dict[float, list[dict[str, Any]]] = defaultdict(list)
     messages: dict[float, list[dict[str, Any]]] = defaultdict(list)
-    for src in _source_records(cfg):
-        ann = anns.get(src.trace.id)
-        if ann is None:
-            raise RuntimeError(f"{src.location}: chain {src.trace.id!r} has no annotation; rerun to finish scoring")
+    for src in sources:
+        ann = anns[src.trace.id]
         for r in cfg.ratios:
             drop = removal[r].get(src.trace.id, set())
             thinking = refined_thinking(src.trace.thinking, ann.steps, drop) if drop else src.trace.thinking
@@ -82,31 +101,53 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
             if src.trace.thinking_closed:
                 messages[r].append({"messages": to_messages(src.trace, cfg.system_prompt, thinking=thinking)})
 
+    written = [ANNOTATIONS, RUN_FILE, "stats.json"]
     files = {}
     for r in cfg.ratios:
         path = out / f"refined_{ratio_tag(r)}.{file_format}"
         write_records(path, refined[r], file_format, json_key=json_key)
         files[r] = path.name
-    _write_llamafactory(out / "llamafactory", cfg.dataset_name, cfg.ratios, messages)
-    stats = compute_stats(cfg, anns, removal)
+    written += [*files.values(), *_write_llamafactory(out / "llamafactory", cfg.dataset_name, cfg.ratios, messages)]
+    if rejects:
+        write_jsonl(out / REJECTS, ({"location": e.location, "field": e.field, "reason": e.reason} for e in rejects))
+        written.append(REJECTS)
+    stats = compute_stats(cfg, anns, removal, len(rejects))
     stats["files"] = {ratio_tag(r): f for r, f in files.items()}
+    _remove_stale_outputs(out, written)
+    stats["outputs"] = written
     write_json(out / "stats.json", stats)
     return stats
 
 
+def _remove_stale_outputs(out: Path, written: list[str]) -> None:
+    """Remove what the previous run's stats.json lists as written and this run did not write again."""
+    try:
+        previous = json.loads((out / "stats.json").read_text(encoding="utf-8")).get("outputs", [])
+    except (OSError, ValueError, AttributeError):
+        previous = []
+    if (out / REJECTS).exists() and REJECTS not in written:
+        previous.append(REJECTS)  # rejects of an earlier run that read further (or another version)
+    for name in set(previous) - set(written):
+        path = out / name
+        if isinstance(name, str) and path.resolve().parent in (out.resolve(), (out / "llamafactory").resolve()):
+            path.unlink(missing_ok=True)
+
+
 def _write_llamafactory(
     folder: Path, name: str, ratios: tuple[float, ...], messages: dict[float, list[dict[str, Any]]]
-) -> None:
+) -> list[str]:
+    """Write one messages file per ratio and dataset_info.json; returns their paths under the output folder."""
     info = {}
     for r in ratios:
         entry = f"{name}_{ratio_tag(r)}"
         write_jsonl(folder / f"{entry}.jsonl", messages[r])
         info[entry] = llamafactory_dataset_info(f"{entry}.jsonl", style="messages")
     write_json(folder / "dataset_info.json", info)
+    return [f"{folder.name}/{entry}.jsonl" for entry in info] + [f"{folder.name}/dataset_info.json"]
 
 
 def compute_stats(
-    cfg: RefineConfig, anns: dict[str, Annotation], removal: dict[float, dict[str, set[int]]]
+    cfg: RefineConfig, anns: dict[str, Annotation], removal: dict[float, dict[str, set[int]]], rejected: int = 0
 ) -> dict[str, Any]:
     """Counts, token share by step type (over annotated closed chains) and token reduction per ratio."""
     status = Counter(a.status for a in anns.values())
@@ -146,15 +187,14 @@ def compute_stats(
         "scope": cfg.scope,
         "chains": len(anns),
         "status": dict(status),
-        "rejected": sum(1 for _ in read_jsonl_records(Path(cfg.output_dir) / REJECTS))
-        if (Path(cfg.output_dir) / REJECTS).exists()
-        else 0,
+        "rejected": rejected,
         "unclosed_ids": [i for i, a in anns.items() if a.status == "unclosed"],
         "skipped": {i: a.record["reason"] for i, a in anns.items() if a.status in ("overlong", "no_answer")},
         "token_share": {k.value: by_kind.get(k.value, 0) / total_tokens if total_tokens else 0.0 for k in StepKind},
         "tokens_by_kind": {k.value: by_kind.get(k.value, 0) for k in StepKind},
         "functional_units": {k.value: units.get(k.value, 0) for k in FUNCTIONAL_KINDS},
         "protected_functional_steps": sum(protected.values()),
+        "judge_failures": sum(a.record.get("judge_failures", 0) for a in anns.values()),
         "protected_functional_by_kind": {k.value: protected.get(k.value, 0) for k in FUNCTIONAL_KINDS},
         "ratios": per_ratio,
         "token_counting": "tokens of each step tokenized on its own with the scoring model's tokenizer",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim.data.formats import RecordError, SourceRecord, read_records
-from thinktrim.data.store import JsonlStore, write_json
+from thinktrim.data.store import JsonlStore, file_fingerprint, write_json
 from thinktrim.data.trace import Step, Trace
 from thinktrim.lm.scoring.types import AnswerScorer
 from thinktrim.refine.annotate import annotate_steps
@@ -49,6 +49,7 @@ class ChainOutcome:
     answer_tokens: int | None = None
     context_tokens: int | None = None
     final_value: FinalValue | None = None
+    judge_failures: int = 0  # steps the judge could not label (left progressive)
 
     @property
     def protected_functional(self) -> int:
@@ -68,6 +69,7 @@ class ChainOutcome:
             "final_value": self.final_value.text if self.final_value else None,
             "final_value_source": self.final_value.source if self.final_value else None,
             "protected_functional": self.protected_functional,
+            "judge_failures": self.judge_failures,
             "steps": [
                 {**s.to_dict(self.trace.thinking), "tokens": t}
                 for s, t in zip(self.steps, self.step_tokens or [None] * len(self.steps))
@@ -97,6 +99,7 @@ class Refiner:
                     concurrency=cfg.judge_concurrency,
                 )
             )
+            self.judge.check_reachable()
 
     @property
     def scorer(self) -> AnswerScorer:
@@ -130,9 +133,11 @@ class Refiner:
     def process(self, trace: Trace) -> ChainOutcome:
         answer, target = answer_text(trace, self.cfg.answer_target)  # type: ignore[arg-type]
         value = final_value(trace)
+        failures = self.judge.failures if self.judge else 0
         steps = annotate_steps(trace.thinking, value.text if value else None, self.segment_config, self.lexicon,
                                self.judge)
         outcome = ChainOutcome(trace, steps, "scored", answer_target=target, final_value=value)
+        outcome.judge_failures = (self.judge.failures if self.judge else 0) - failures
         outcome.step_tokens = self.count_tokens(trace, steps)
         if not trace.thinking_closed and not self.cfg.whole_response_as_thinking:
             outcome.status, outcome.reason = "unclosed", "the response never closes its thinking"
@@ -159,17 +164,45 @@ class Refiner:
         return outcome
 
 
-def check_resumable(cfg: RefineConfig, out: Path) -> None:
-    """Refuse to resume into a folder written with settings that change the scores."""
+def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -> None:
+    """Refuse to add to a folder whose annotations were computed from another input, another version of the
+    input or other scoring settings.
+
+    Another `--limit` is no conflict: the annotations are a cache keyed by chain id, and `run.json` names the
+    chains this run's outputs hold (a larger limit resumes and extends; a smaller one writes only its own).
+    """
+    if not ((out / RUN_FILE).exists() and JsonlStore.stored_keys(out / ANNOTATIONS)):
+        return  # nothing scored yet: nothing to mix with
+    previous = read_run(out)
+    changed = [k for k in _SCORING_KEYS if previous.get(k) != cfg.to_dict().get(k)]
+    if changed:
+        raise ValueError(f"{out} holds a run with different {', '.join(changed)}; use a new --output-dir or remove it")
+    before = previous.get("input_fingerprint", {}).get("sha256")
+    if before is not None and before != fingerprint["sha256"]:
+        raise ValueError(
+            f"{cfg.input} changed since {out} was scored from it (sha256 differs); its annotations would not "
+            "match: use a new --output-dir or remove it"
+        )
+
+
+def write_run(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any], ids: list[str]) -> None:
+    """Record in `run.json` what this run is computed from: its settings, the input's fingerprint, its chains."""
+    write_json(out / RUN_FILE, {**cfg.to_dict(), "ratios": list(cfg.ratios), "input_fingerprint": fingerprint,
+                                "ids": ids})
+
+
+def read_run(out: Path) -> dict[str, Any]:
+    """The settings, input fingerprint and chain ids of the run that wrote `out` ({} when there is none)."""
     run_file = out / RUN_FILE
-    if run_file.exists():
-        previous = json.loads(run_file.read_text(encoding="utf-8"))
-        changed = [k for k in _SCORING_KEYS if previous.get(k) != cfg.to_dict().get(k)]
-        if changed and (out / ANNOTATIONS).exists():
-            raise ValueError(
-                f"{out} holds a run with different {', '.join(changed)}; use a new --output-dir or remove it"
-            )
-    write_json(run_file, {**cfg.to_dict(), "ratios": list(cfg.ratios)})
+    if not run_file.exists():
+        return {}
+    try:
+        run = json.loads(run_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{run_file}: not a thinktrim run file ({e}); remove it or use a new --output-dir") from None
+    if not isinstance(run, dict):
+        raise ValueError(f"{run_file}: not a thinktrim run file (expected a JSON object)")
+    return run
 
 
 def iter_input(cfg: RefineConfig) -> Iterator[SourceRecord | RecordError]:
@@ -189,17 +222,56 @@ def iter_input(cfg: RefineConfig) -> Iterator[SourceRecord | RecordError]:
         yield item
 
 
+def check_paths(cfg: RefineConfig) -> None:
+    """The input must be a file and the output folder a folder (or creatable), named in a ValueError if not."""
+    src = Path(cfg.input)
+    if not src.exists():
+        raise ValueError(f"{src}: no such file")
+    if src.is_dir():
+        raise ValueError(f"{src}: is a folder; expected a JSONL, JSON or Parquet file")
+    out = Path(cfg.output_dir)
+    for path in (out, *out.parents):
+        if path.exists():
+            if not path.is_dir():
+                what = "is a file" if path == out else f"{path} is a file"
+                raise ValueError(f"--output-dir {out}: {what}, not a folder")
+            return
+
+
+def run_ids(cfg: RefineConfig) -> list[str]:
+    """The ids of the chains this run refines, in input order; an input with none is an error."""
+    ids, rejected = [], []
+    for item in iter_input(cfg):
+        if isinstance(item, SourceRecord):
+            ids.append(item.trace.id)
+        else:
+            rejected.append(item)
+    if not ids:
+        if rejected:
+            raise ValueError(f"{cfg.input}: no valid records ({len(rejected)} rejected; the first: {rejected[0]})")
+        raise ValueError(f"{cfg.input}: no records")
+    return ids
+
+
 def score_all(cfg: RefineConfig, refiner: Refiner | None = None) -> None:
-    """Annotate and score every chain not yet in annotations.jsonl, with a progress bar."""
+    """Annotate and score every chain of this run not yet in annotations.jsonl, with a progress bar."""
     from tqdm import tqdm
 
     out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    check_resumable(cfg, out)
-    total = sum(1 for item in iter_input(cfg) if isinstance(item, SourceRecord))
+    check_paths(cfg)
+    fingerprint = file_fingerprint(cfg.input)
+    ids = run_ids(cfg)
+    check_resumable(cfg, out, fingerprint)
+    # What can fail on a bad option fails before anything is written: the markers, the judge, the model.
     refiner = refiner or Refiner(cfg)
+    stored = JsonlStore.stored_keys(out / ANNOTATIONS)
+    done = sum(1 for i in ids if i in stored)
+    if done < len(ids):
+        refiner.scorer  # noqa: B018 - loads the model
+    out.mkdir(parents=True, exist_ok=True)
+    write_run(cfg, out, fingerprint, ids)
     with JsonlStore(out / ANNOTATIONS) as store, JsonlStore(out / REJECTS, key="location") as rejects:
-        bar = tqdm(total=total, desc="refine", unit="chain", dynamic_ncols=True, initial=len(store.done))
+        bar = tqdm(total=len(ids), desc="refine", unit="chain", dynamic_ncols=True, initial=done)
         counts: Counter[str] = Counter()
         for item in iter_input(cfg):
             if isinstance(item, RecordError):

@@ -26,23 +26,34 @@ def removable_subsequence(refined: str, texts: list[str], removable: list[bool])
 
 
 def check_refined(out_dir: str | Path) -> list[str]:
-    """Problems found in the folder (empty when every refined file checks out)."""
+    """Problems found in the folder (empty when every refined file checks out).
+
+    The chains checked are the ones `run.json` names (this run's, in input order); annotations.jsonl may hold
+    more, scored under a larger --limit. A folder that is not a refine output raises ValueError.
+    """
     from thinktrim.data.formats import read_records
     from thinktrim.refine.outputs import load_annotations
+    from thinktrim.refine.pipeline import ANNOTATIONS, read_run
 
     out = Path(out_dir)
-    anns = load_annotations(out)
-    problems: list[str] = []
+    if not (out / ANNOTATIONS).is_file():
+        raise ValueError(f"{out}: no {ANNOTATIONS}: not a `thinktrim refine` output folder")
+    cached = load_annotations(out)
+    run = read_run(out)
+    ids = run.get("ids") or list(cached)  # a folder written before run.json named its chains: all of them
+    problems: list[str] = [f"{i}: named in run.json but not annotated (an unfinished run?)" for i in ids
+                           if i not in cached]
+    anns = {i: cached[i] for i in ids if i in cached}
     for ann in anns.values():
         spans_ok = all(a.end == b.start for a, b in zip(ann.steps, ann.steps[1:]))
         if not spans_ok or (ann.steps and ann.steps[0].start != 0):
             problems.append(f"{ann.record['id']}: step spans are not contiguous")
-    problems += _check_spans_against_input(out, anns)
+    problems += _check_spans_against_input(run, anns)
     files = sorted(out.glob("refined_r*.*"))
     if not files:
         problems.append(f"{out}: no refined_r*.* files")
-    ordered = list(anns.values())  # annotations are written in input order, as the refined files are
-    layout = _run_settings(out).get("layout", "auto")  # a layout of the user's own is not auto-detected
+    ordered = list(anns.values())
+    layout = run.get("layout", "auto")  # a layout of the user's own is not auto-detected
     for path in files:
         items = list(read_records(path, layout=layout, on_error="skip"))
         if len(items) != len(ordered):
@@ -62,25 +73,19 @@ def _removable(step: Step) -> bool:
     return step.kind.is_functional and step.unit is not None and not step.protected
 
 
-def _run_settings(out: Path) -> dict:
-    """The run's settings from `run.json` ({} for an output folder without one)."""
-    import json
-
-    run_file = out / "run.json"
-    return json.loads(run_file.read_text(encoding="utf-8")) if run_file.exists() else {}
-
-
-def _check_spans_against_input(out: Path, anns: dict) -> list[str]:
+def _check_spans_against_input(run: dict, anns: dict) -> list[str]:
     """The annotated steps' texts must concatenate to the input's thinking, chain by chain."""
-
     from thinktrim.data.formats import SourceRecord, read_records
+    from thinktrim.data.store import file_fingerprint
 
-    run = _run_settings(out)
     if not run:
         return []
-    if not Path(run["input"]).exists():
+    if not Path(run["input"]).is_file():
         return [f"{run['input']}: input not found, original spans not checked"]
     problems = []
+    before = run.get("input_fingerprint", {}).get("sha256")
+    if before is not None and file_fingerprint(run["input"])["sha256"] != before:
+        problems.append(f"{run['input']}: changed since the run read it (sha256 differs)")
     items = read_records(run["input"], layout=run["layout"], file_format=run["file_format"], on_error="skip")
     for item in items:
         ann = anns.get(item.trace.id) if isinstance(item, SourceRecord) else None
