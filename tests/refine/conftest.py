@@ -25,3 +25,12 @@ def small_sample(tmp_path_factory, sample_records) -> Path:
     path = tmp_path_factory.mktemp("data") / "small.jsonl"
     path.write_text("".join(json.dumps(trimmed(r, 2500)) + "\n" for r in sample_records[:4]), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_sample(tmp_path_factory, sample_records) -> Path:
+    """One real trace cut to ~1,000 characters of thinking, three steps of which one is marked (a verdict): for
+    runs that call a judge on every step."""
+    path = tmp_path_factory.mktemp("data") / "tiny.jsonl"
+    path.write_text(json.dumps(trimmed(sample_records[3], 1000)) + "\n", encoding="utf-8")
+    return path

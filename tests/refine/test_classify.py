@@ -1,8 +1,9 @@
 import pytest
 
-from thinktrim.data.trace import StepKind
+from thinktrim.data.trace import Step, StepKind
 from thinktrim.refine.annotate import annotate_steps
-from thinktrim.refine.classify import MarkerLexicon, unit_spans
+from thinktrim.refine.classify import MarkerLexicon, classify_by_markers, unit_spans
+from thinktrim.refine.config import ClassifyConfig
 
 LEXICON = MarkerLexicon.load()
 
@@ -35,7 +36,7 @@ def test_units_links_and_protection() -> None:
         "Let x be the number. We need x + 2 = 5.\n\n"
         "So x = 3.\n\n"
         "Wait, let me check: 3 + 2 = 5. Yes.\n\n"
-        "Wait, also 5 - 2 = 3. Fine.\n\n"
+        "Wait, also 5 - 2 = 3. Consistent.\n\n"
         "Alternatively, subtract 2 from both sides to get x = 3.\n\n"
         "Now the area is 3 * 3 = 9.\n\n"
         "Hmm, that's wrong, I meant the perimeter 12.\n\n"
@@ -75,6 +76,43 @@ def test_user_lexicon_overrides_one_mode(tmp_path) -> None:
     assert lex.match("Wait, 2+2=4.") is None  # "wait" was only in the default verification list
     assert lex.match("Alternatively, count.")[0] is StepKind.MULTI_METHOD  # other modes keep defaults
     bad = tmp_path / "bad.yaml"
-    bad.write_text("progress:\n  opening: [x]\n")
-    with pytest.raises(ValueError, match=r"bad\.yaml: unknown mode 'progress'"):
+    bad.write_text("checking:\n  opening: [x]\n")
+    with pytest.raises(ValueError, match=r"bad\.yaml: unknown mode 'checking'"):
         MarkerLexicon.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "content", "marker"),
+    [
+        # a weak opener takes the mode of what the step says ...
+        ("Wait, that gives 12, which matches the first result.", StepKind.VERIFICATION, StepKind.VERIFICATION),
+        ("Wait, I made a mistake: 3 * 4 is 12.", StepKind.ERROR_CORRECTION, StepKind.ERROR_CORRECTION),
+        ("Wait, let me check the sum.", StepKind.VERIFICATION, StepKind.VERIFICATION),
+        ("But wait, alternatively we can count pairs.", StepKind.MULTI_METHOD, StepKind.VERIFICATION),
+        ("Wait, is t given? The problem says one year. So t = 1, and that is correct.",
+         StepKind.VERIFICATION, StepKind.VERIFICATION),
+        # ... and alone it decides nothing, unless asked to (the paper's Table 4 reading)
+        ("Wait, but I need the yearly rate r. Let r be the rate.", StepKind.PROGRESSIVE, StepKind.VERIFICATION),
+        ("Hold on, maybe t is two years.", StepKind.PROGRESSIVE, StepKind.VERIFICATION),
+        # "anywhere" phrases show what an unmarked step does
+        ("Yes, that's correct.", StepKind.VERIFICATION, StepKind.VERIFICATION),
+        ("So I'm confident the answer is 18.", StepKind.VERIFICATION, StepKind.VERIFICATION),
+        ("Hold on, that's not what the problem asks.", StepKind.ERROR_CORRECTION, StepKind.ERROR_CORRECTION),
+    ],
+)
+def test_weak_markers_take_the_mode_the_step_shows(text: str, content: StepKind, marker: StepKind) -> None:
+    for weak, kind in (("content", content), ("marker", marker)):
+        hit = LEXICON.match(text, weak)
+        assert (hit[0] if hit else StepKind.PROGRESSIVE) is kind, (weak, text)
+
+
+def test_a_step_redoing_earlier_arithmetic_is_a_verification() -> None:
+    thinking = "Area: 24 * 18 = 432.\n\nThe volume is 432 cm^3.\n\nOnce more, 24 * 18 = 432.\n\nThen 432 + 8 = 440.\n\n"
+    steps = [Step(0, 22), Step(22, 47), Step(47, 74), Step(74, len(thinking))]
+    assert "".join(s.text(thinking) for s in steps) == thinking
+    kinds = [s.kind for s in classify_by_markers(thinking, steps, LEXICON)]
+    assert kinds == [StepKind.PROGRESSIVE, StepKind.PROGRESSIVE, StepKind.VERIFICATION, StepKind.PROGRESSIVE]
+    off = classify_by_markers(thinking, steps, LEXICON, ClassifyConfig(repeated_computation=False))
+    assert all(s.kind is StepKind.PROGRESSIVE for s in off)
+    with pytest.raises(ValueError, match="weak_markers: 'maybe'"):
+        ClassifyConfig(weak_markers="maybe")

@@ -22,7 +22,6 @@ from thinktrim.refine.annotate import annotate_steps
 from thinktrim.refine.classify import MarkerLexicon
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.score import answer_text, apply_scores, scoring_task
-from thinktrim.refine.segment import SegmentConfig
 
 ANNOTATIONS = "annotations.jsonl"
 REJECTS = "rejects.jsonl"
@@ -31,6 +30,7 @@ RUN_FILE = "run.json"
 _SCORING_KEYS = (
     "input", "model", "answer_target", "system_prompt", "layout", "whole_response_as_thinking",
     "target_sentences", "max_sentences", "markers", "judge_url", "judge_model", "max_context",
+    "weak_markers", "repeated_computation", "split_on_evidence", "end_at_progress", "judge_scope", "judge_prompt",
 )
 
 
@@ -47,6 +47,7 @@ class ChainOutcome:
     full_nll: float | None = None
     answer_tokens: int | None = None
     context_tokens: int | None = None
+    judge_vs_markers: list[tuple[str, str]] | None = None  # (markers' mode, judge's mode), with a judge
 
     def to_record(self, location: str) -> dict[str, Any]:
         return {
@@ -58,6 +59,7 @@ class ChainOutcome:
             "full_nll": self.full_nll,
             "answer_tokens": self.answer_tokens,
             "context_tokens": self.context_tokens,
+            **({"judge_vs_markers": self.judge_vs_markers} if self.judge_vs_markers is not None else {}),
             "steps": [
                 {**s.to_dict(self.trace.thinking), "tokens": t}
                 for s, t in zip(self.steps, self.step_tokens or [None] * len(self.steps))
@@ -71,12 +73,12 @@ class Refiner:
     def __init__(self, cfg: RefineConfig, scorer: AnswerScorer | None = None) -> None:
         self.cfg = cfg
         self.lexicon = MarkerLexicon.load(cfg.markers)
-        self.segment_config = SegmentConfig(cfg.target_sentences, max(cfg.max_sentences, cfg.target_sentences))
+        self.segment_config = cfg.segment_config
         self._scorer = scorer
         self._tokenizer: Any = None
         self.judge = None
         if cfg.judge_url:
-            from thinktrim.refine.judge import JudgeConfig, LLMJudge
+            from thinktrim.refine.judge import JudgeConfig, LLMJudge, load_prompt
 
             self.judge = LLMJudge(
                 JudgeConfig(
@@ -85,6 +87,8 @@ class Refiner:
                     timeout_s=cfg.judge_timeout,
                     retries=cfg.judge_retries,
                     concurrency=cfg.judge_concurrency,
+                    scope=cfg.judge_scope,
+                    prompt=load_prompt(cfg.judge_prompt),
                 )
             )
 
@@ -119,8 +123,11 @@ class Refiner:
 
     def process(self, trace: Trace) -> ChainOutcome:
         answer, target = answer_text(trace, self.cfg.answer_target)  # type: ignore[arg-type]
-        steps = annotate_steps(trace.thinking, answer, self.segment_config, self.lexicon, self.judge)
+        steps = annotate_steps(trace.thinking, answer, self.segment_config, self.lexicon, self.judge,
+                               self.cfg.classify_config)
         outcome = ChainOutcome(trace, steps, "scored", answer_target=target)
+        if self.judge is not None:
+            outcome.judge_vs_markers = list(self.judge.last_comparison)
         outcome.step_tokens = self.count_tokens(trace, steps)
         if not trace.thinking_closed and not self.cfg.whole_response_as_thinking:
             outcome.status, outcome.reason = "unclosed", "the response never closes its thinking"
