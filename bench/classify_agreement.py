@@ -1,84 +1,57 @@
 """How well refine's step classification agrees with human labels of reasoning traces.
 
-    .venv/bin/python bench/classify_agreement.py                      # markers only, both labelled sets
-    .venv/bin/python bench/classify_agreement.py --judge-url http://127.0.0.1:8080/v1 --judge-model m
-    .venv/bin/python bench/classify_agreement.py --ablation           # each lexicon addition on and off
+    .venv/bin/python bench/classify_agreement.py                 # markers only, both labelled sets
+    .venv/bin/python bench/classify_agreement.py --ablation      # each rule and lexicon addition left out
+    .venv/bin/python bench/classify_agreement.py --judge-url http://127.0.0.1:8080/v1 --judge-model m --limit 5
 
-Labelled sets (../shared/data/traces, read at run time only; each is skipped when absent):
+Labelled sets (../shared/data/traces, read at run time only; a set that is absent is skipped):
 - `schoenfeld_sat`: DeepSeek-R1 on 38 SAT questions, every sentence labelled by people with a Schoenfeld episode
   type (`gt-class-2`: Read, Analyze, Plan, Implement, Explore, Verify, Monitor).
 - `thought_anchors`: R1-Distill-Qwen-14B / -Llama-8B on 20 MATH problems each, every sentence chunk tagged with
-  one function (`function_tags`: problem_setup, plan_generation, fact_retrieval, active_computation,
-  uncertainty_management, result_consolidation, self_checking, final_answer_emission).
+  one function (problem_setup, plan_generation, fact_retrieval, active_computation, uncertainty_management,
+  result_consolidation, self_checking, final_answer_emission).
+Unlabelled, for token shares only: DeepSeek-R1 on AIME 2024 (`reasoningflow_aime24`).
 
-Labels are per sentence; our steps are spans of the thinking. Each labelled piece is placed on the thinking in
-order, ignoring white space (both sources re-flow it), so every character of the thinking gets the label of the
-piece covering it, or none. Only labelled non-space characters of the thinking count. Each set's labels are
-mapped to PIR's modes (`LABEL_MODES`, with the reason for each choice); then, per mode M:
-
+Each set's labels are placed on the thinking character by character and mapped to PIR's modes
+(labelled_traces.py: `align_pieces`, `LABEL_MODES` with the reason for each choice). Only labelled non-space
+characters of the thinking count. Per mode M:
 - base rate: share of labelled characters people put in M;
 - precision: share of the characters in our M steps that people put in M; enrichment = precision / base rate;
 - recall: share of the characters people put in M that lie in our M steps;
-- "in progr.": share of the characters in our progressive steps that people put in M (the contrast to precision);
-- token share of our M steps (tokens of each step on its own, embedded model's tokenizer) beside the paper's.
-A "functional" row pools the three functional modes on both sides.
+- in progr.: share of the characters in our progressive steps that people put in M (the contrast to precision);
+- token share of our M steps (each step tokenized on its own, embedded model's tokenizer), beside the paper's.
+"functional" pools the three functional modes on both sides.
 
 Targets (issue 16, markers only, on each set): verification enrichment >= 2, verification recall >= 50 %,
-multi-method enrichment no lower than before. None of these label sets is PIR's taxonomy, so none is ground
-truth: the figures say where our steps and people's sentences agree, not which is right.
+multi-method enrichment no lower than before (2.76× on schoenfeld_sat; thought_anchors has no multi-method
+label). None of these label sets is PIR's taxonomy, so none is ground truth: the figures say where our steps and
+people's sentences agree, not which is right.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
-
-PROGRESSIVE, VERIFICATION, MULTI, ERROR = "progressive", "verification", "multi_method", "error_correction"
-MODES = (PROGRESSIVE, VERIFICATION, MULTI, ERROR)
-
-# Each set's labels mapped to PIR's modes (METHODS.md §1), with why. A label maps to one mode.
-LABEL_MODES: dict[str, dict[str, str]] = {
-    "schoenfeld_sat": {
-        # Reading the problem, analysing it, planning and carrying out the plan all move the solution forward.
-        "Read": PROGRESSIVE,
-        "Analyze": PROGRESSIVE,
-        "Plan": PROGRESSIVE,
-        "Implement": PROGRESSIVE,
-        # Short self-monitoring remarks ("Let me see.", "Hmm, right.") neither check nor redo anything; PIR would
-        # keep them with the text around them.
-        "Monitor": PROGRESSIVE,
-        # "Judging the correctness of a result or approach": PIR's re-checking of a computation or claim.
-        "Verify": VERIFICATION,
-        # Trying out other approaches or readings of the problem: the closest PIR mode is solving again another
-        # way. Schoenfeld has no label for finding and fixing a mistake, so error correction has no counterpart.
-        "Explore": MULTI,
-    },
-    "thought_anchors": {
-        # Restating the problem, planning, recalling facts, computing, summing up results and stating the answer
-        # all advance the solution.
-        "problem_setup": PROGRESSIVE,
-        "plan_generation": PROGRESSIVE,
-        "fact_retrieval": PROGRESSIVE,
-        "active_computation": PROGRESSIVE,
-        "result_consolidation": PROGRESSIVE,
-        "final_answer_emission": PROGRESSIVE,
-        # "Verifying previous steps, checking calculations, re-confirmations": PIR's verification.
-        "self_checking": VERIFICATION,
-        # "Expressing confusion, re-evaluating, backtracking": the tag under which a model notices a mistake and
-        # takes a step back, i.e. PIR's error correction, though it also holds plain doubt ("Wait, is t given?").
-        # The set has no multi-method tag: alternative approaches are tagged plan_generation.
-        "uncertainty_management": ERROR,
-    },
-}
+import yaml
+from labelled_traces import (
+    LABEL_MODES,
+    MODES,
+    PROGRESSIVE,
+    TRACES,
+    LabelledTrace,
+    char_labels,
+    human_modes,
+    iter_sets,
+    load_r1_aime,
+)
 
 # PIR's token shares by mode (METHODS.md §1): progressive / verification / multi-method / error correction.
 PAPER_SHARES = {
@@ -87,109 +60,41 @@ PAPER_SHARES = {
     "LIMO-V2": (64.3, 9.8, 12.7, 13.2),
 }
 
-
-@dataclass
-class LabelledTrace:
-    """One trace's thinking and answer, with each labelled piece's character span `(start, end, label)`."""
-
-    id: str
-    thinking: str
-    answer: str
-    spans: list[tuple[int, int, str]]
-    pieces: int  # labelled pieces in the source (those inside the thinking or not)
-    unplaced: int = 0  # pieces that could not be found in order
-
-
-def squeeze(text: str) -> tuple[str, list[int]]:
-    """`text` without white space, and each kept character's offset in `text`."""
-    offsets = [i for i, c in enumerate(text) if not c.isspace()]
-    return "".join(text[i] for i in offsets), offsets
-
-
-def align_pieces(text: str, pieces: Sequence[str], window: int = 400) -> list[tuple[int, int] | None]:
-    """The `[start, end)` span of each piece in `text`, placed in order ignoring white space.
-
-    A piece is looked for from where the previous placed one ended, at most `window` non-space characters on
-    (so a short piece such as "Correct." cannot jump far ahead); None where it is not found or is blank.
-    """
-    flat, offsets = squeeze(text)
-    spans: list[tuple[int, int] | None] = []
-    pos = 0
-    for piece in pieces:
-        key = "".join(piece.split())
-        hit = flat.find(key, pos, pos + window + len(key)) if key else -1
-        if hit < 0:
-            spans.append(None)
-            continue
-        spans.append((offsets[hit], offsets[hit + len(key) - 1] + 1))
-        pos = hit + len(key)
-    return spans
-
-
-def labelled_trace(tid: str, response: str, pieces: Sequence[tuple[str, str]]) -> LabelledTrace:
-    """Place `(text, label)` pieces on a response and keep the spans inside its thinking."""
-    from thinktrim.data.layouts import split_thinking
-
-    thinking, answer, _ = split_thinking(response)
-    start = response.find(thinking) if thinking else 0
-    spans, unplaced = [], 0
-    for (_, label), span in zip(pieces, align_pieces(response, [p for p, _ in pieces])):
-        if span is None:
-            unplaced += 1
-            continue
-        a, b = span[0] - start, min(span[1] - start, len(thinking))
-        if a >= 0 and b > a:
-            spans.append((a, b, label))
-    return LabelledTrace(tid, thinking, answer, spans, len(pieces), unplaced)
-
-
-def load_schoenfeld(root: Path) -> list[LabelledTrace]:
-    """R1 responses with the human sentence labels (`gt-class-2`), matched by question id."""
-    originals = json.loads((root / "responses_original" / "SAT_deepseekR1_results.json").read_text("utf-8"))
-    response = {r["Question ID"]: r["deepseek-reasoner (response)"] for r in originals}
-    out = []
-    for path in sorted((root / "responses_labeled").glob("*.json"), key=lambda p: int(p.stem)):
-        rec = json.loads(path.read_text("utf-8"))
-        pieces = [(s["text"], s["gt-class-2"]) for s in rec["data"]]
-        out.append(labelled_trace(f"sat/{rec['Question ID']}", response[rec["Question ID"]], pieces))
-    return out
-
-
-def load_thought_anchors(root: Path) -> list[LabelledTrace]:
-    """Every `<model>/<outcome>/<problem>/` folder with a base solution and its tagged chunks."""
-    out = []
-    for chunks_file in sorted(root.glob("*/*/*/chunks_labeled.json")):
-        folder = chunks_file.parent
-        solution = json.loads((folder / "base_solution.json").read_text("utf-8"))["solution"]
-        chunks = json.loads(chunks_file.read_text("utf-8"))
-        pieces = [(c["chunk"], (c.get("function_tags") or ["?"])[0]) for c in chunks]
-        tid = "/".join(folder.relative_to(root).parts)
-        out.append(labelled_trace(tid, solution, pieces))
-    return out
-
-
-LOADERS: dict[str, Callable[[Path], list[LabelledTrace]]] = {
-    "schoenfeld_sat": load_schoenfeld,
-    "thought_anchors": load_thought_anchors,
+# Phrases added to the lexicon for R1-style chains, in groups, each left out in turn by --ablation, and candidates
+# that were measured and left out of the default lexicon (added in turn): (mode, key, phrases).
+LEXICON_ADDITIONS: dict[str, list[tuple[str, str, list[str]]]] = {
+    '"wait, no" / "no, wait" / "actually, no"': [
+        ("error_correction", "opening", ["wait, no", "no, wait", "actually, no", "no, that's not", "hmm, no"])],
+    '"hold on, that\'s not"': [
+        ("error_correction", "opening", ["hold on, that's not", "hold on, that can't", "hold on, that isn't"])],
+    '"I (think I) messed up"': [("error_correction", "anywhere", ["i messed up", "i think i messed up", "messed up"])],
+    'check words anywhere ("check", "make sure")': [("verification", "anywhere", [
+        "check", "checks", "checking", "checked", "verify", "verifying", "verified", "double-check",
+        "double check", "recheck", "re-check", "recalculate", "recompute", "confirm", "confirms", "confirmed",
+        "make sure"])],
+    'verdicts ("correct", "checks out", "matches")': [("verification", "anywhere", [
+        "correct", "checks out", "consistent", "matches", "same result", "same answer", "same as before",
+        "makes sense", "as expected", "indeed", "either way", "that's right", "seems right", "looks right",
+        "sounds right"])],
+    'confidence ("definitely", "confident")': [("verification", "anywhere", [
+        "right answer", "definitely", "confident", "i'm sure", "no mistakes"])],
+}
+LEXICON_CANDIDATES: dict[str, list[tuple[str, str, list[str]]]] = {
+    '"actually, …"': [("error_correction", "opening", ["actually,"])],
+    'refutations ("is wrong", "doesn\'t match")': [("error_correction", "anywhere", [
+        "is wrong", "was wrong", "is incorrect", "is not correct", "isn't correct", "doesn't match",
+        "does not match"])],
 }
 
-
-def char_labels(trace: LabelledTrace) -> list[str | None]:
-    """The set's own label of each character of the thinking (None: white space or unlabelled)."""
-    labels: list[str | None] = [None] * len(trace.thinking)
-    for a, b, label in trace.spans:
-        for i in range(a, b):
-            if not trace.thinking[i].isspace():
-                labels[i] = label
-    return labels
-
-
-def human_modes(labels: Sequence[str | None], mapping: dict[str, str]) -> list[str | None]:
-    """The PIR mode of each character's label."""
-    unknown = {lab for lab in labels if lab is not None} - set(mapping)
-    if unknown:
-        raise KeyError(f"labels {sorted(unknown)} have no PIR mode in LABEL_MODES")
-    return [None if lab is None else mapping[lab] for lab in labels]
+# Rule switches (RefineConfig fields of these names), each turned to the other value by --ablation.
+RULE_VARIANTS: dict[str, dict[str, Any]] = {
+    "weak markers decide (Table 4: Wait = verification)": {"weak_markers": "marker"},
+    "no repeated-computation rule": {"repeated_computation": False},
+    "no split on evidence": {"split_on_evidence": False},
+    "no end at progress": {"end_at_progress": False},
+    "all four rules off": {"weak_markers": "marker", "repeated_computation": False, "split_on_evidence": False,
+                           "end_at_progress": False},
+}
 
 
 def our_modes(thinking: str, steps: Sequence[Any]) -> list[str]:
@@ -201,7 +106,7 @@ def our_modes(thinking: str, steps: Sequence[Any]) -> list[str]:
 
 @dataclass
 class Agreement:
-    """Character counts over a set: `pair[(ours, human)]`, and our token counts per mode."""
+    """Character counts over a set: `pair[(ours, human)]`, our token counts per mode, labels by our mode."""
 
     pair: Counter[tuple[str, str]] = field(default_factory=Counter)
     tokens: Counter[str] = field(default_factory=Counter)
@@ -211,66 +116,90 @@ class Agreement:
         self.pair.update((o, h) for o, h in zip(ours, human) if h is not None)
         self.by_label.update((o, lab) for o, lab in zip(ours, labels) if lab is not None)
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self) -> dict[str, dict[str, Any]]:
         total = sum(self.pair.values())
-        out = []
-        groups = [(m, {m}) for m in MODES] + [("functional", set(MODES) - {PROGRESSIVE})]
         tok_total = sum(self.tokens.values())
-        for name, group in groups:
+        progressive = sum(n for (o, _), n in self.pair.items() if o == PROGRESSIVE)
+        out = {}
+        for name, group in [(m, {m}) for m in MODES] + [("functional", set(MODES) - {PROGRESSIVE})]:
             human = sum(n for (_, h), n in self.pair.items() if h in group)
             ours = sum(n for (o, _), n in self.pair.items() if o in group)
             both = sum(n for (o, h), n in self.pair.items() if o in group and h in group)
-            progressive = sum(n for (o, _), n in self.pair.items() if o == PROGRESSIVE)
             in_prog = sum(n for (o, h), n in self.pair.items() if o == PROGRESSIVE and h in group)
             base = human / total if total else 0.0
             precision = both / ours if ours else None
-            out.append({
-                "mode": name,
+            out[name] = {
                 "base": base,
                 "precision": precision,
                 "enrichment": precision / base if precision is not None and base else None,
                 "recall": both / human if human else None,
                 "in_progressive": in_prog / progressive if progressive else None,
                 "token_share": sum(self.tokens[m] for m in group) / tok_total if tok_total else 0.0,
-            })
+            }
         return out
 
 
-def iter_sets(traces: Path, names: Sequence[str]) -> Iterator[tuple[str, list[LabelledTrace]]]:
-    for name in names:
-        root = traces / name
-        if not root.exists():
-            print(f"skipped {name}: {root} is absent", file=sys.stderr)
-            continue
-        yield name, LOADERS[name](root)
+Annotate = Callable[[str, str], list[Any]]
 
 
-def measure(
-    traces: Sequence[LabelledTrace], mapping: dict[str, str], annotate: Callable[[str, str], list[Any]],
-    tokenizer: Any,
-) -> Agreement:
+def count_tokens(agreement: Agreement, tokenizer: Any, thinking: str, steps: Sequence[Any]) -> None:
+    counts = tokenizer([s.text(thinking) for s in steps], add_special_tokens=False)["input_ids"]
+    for s, ids in zip(steps, counts):
+        agreement.tokens[s.kind.value] += len(ids)
+
+
+def measure(traces: Sequence[LabelledTrace], mapping: dict[str, str], annotate: Annotate, tokenizer: Any,
+            judge: Any = None) -> Agreement:
     agreement = Agreement()
     for t in traces:
         steps = annotate(t.thinking, t.answer)
         assert "".join(s.text(t.thinking) for s in steps) == t.thinking, f"{t.id}: segmentation lost text"
         labels = char_labels(t)
         agreement.add(our_modes(t.thinking, steps), human_modes(labels, mapping), labels)
-        counts = tokenizer([s.text(t.thinking) for s in steps], add_special_tokens=False)["input_ids"]
-        for s, ids in zip(steps, counts):
-            agreement.tokens[s.kind.value] += len(ids)
+        count_tokens(agreement, tokenizer, t.thinking, steps)
+        if judge is not None:
+            agreement.by_label.update(("judge", f"{m}->{j}") for m, j in judge.last_comparison)
     return agreement
+
+
+def lexicon_variant(without: Sequence[str] = (), adding: Sequence[str] = ()) -> Any:
+    """The default lexicon less the named LEXICON_ADDITIONS groups, plus the named LEXICON_CANDIDATES."""
+    from thinktrim.refine.classify import MarkerLexicon
+
+    data = yaml.safe_load(resources.files("thinktrim.refine").joinpath("markers.yaml").read_text("utf-8"))
+    for group in without:
+        for mode, key, phrases in LEXICON_ADDITIONS[group]:
+            data[mode][key] = [p for p in data[mode][key] if p.lower() not in phrases]
+    for group in adding:
+        for mode, key, phrases in LEXICON_CANDIDATES[group]:
+            data[mode][key] = [*data[mode][key], *phrases]
+    return MarkerLexicon.from_mapping(data)
+
+
+def make_annotate(settings: dict[str, Any] | None = None, lexicon: Any = None, judge: Any = None) -> Annotate:
+    """refine's annotation with RefineConfig's defaults, `settings` (RefineConfig field names) changed."""
+    from thinktrim.refine.annotate import annotate_steps
+    from thinktrim.refine.config import RefineConfig
+
+    cfg = RefineConfig(**(settings or {}))
+    lexicon = lexicon or lexicon_variant()
+    seg, cls = cfg.segment_config, cfg.classify_config
+    return lambda thinking, answer: annotate_steps(thinking, answer, seg, lexicon, judge, cls)
 
 
 def pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
 
 
+def times(x: float | None) -> str:
+    return "–" if x is None else f"{x:.2f}×"
+
+
 def print_agreement(title: str, agreement: Agreement) -> None:
     from thinktrim.report.table import print_table
 
-    rows = [[r["mode"], pct(r["base"]), pct(r["precision"]),
-             "–" if r["enrichment"] is None else f"{r['enrichment']:.2f}×", pct(r["recall"]),
-             pct(r["in_progressive"]), pct(r["token_share"])] for r in agreement.rows()]
+    rows = [[mode, pct(r["base"]), pct(r["precision"]), times(r["enrichment"]), pct(r["recall"]),
+             pct(r["in_progressive"]), pct(r["token_share"])] for mode, r in agreement.rows().items()]
     print_table(title, ["mode", "base rate", "precision", "enrichment", "recall", "in progr.", "token share"], rows)
 
 
@@ -287,6 +216,20 @@ def print_by_label(title: str, agreement: Agreement, mapping: dict[str, str]) ->
     print_table(title, ["label", "mapped to", "chars", *(f"in our {m}" for m in MODES)], rows)
 
 
+def print_ablation(title: str, results: dict[str, Agreement]) -> None:
+    from thinktrim.report.table import print_table
+
+    rows = []
+    for name, agreement in results.items():
+        r = agreement.rows()
+        v, m, e, f = r["verification"], r["multi_method"], r["error_correction"], r["functional"]
+        rows.append([name, times(v["enrichment"]), pct(v["recall"]), times(m["enrichment"]), pct(m["recall"]),
+                     times(e["enrichment"]), pct(e["recall"]), times(f["enrichment"]), pct(f["recall"]),
+                     " / ".join(f"{100 * r[k]['token_share']:.0f}" for k in MODES)])
+    print_table(title, ["variant", "verif. enr.", "verif. rec.", "multi enr.", "multi rec.", "err. enr.",
+                        "err. rec.", "funct. enr.", "funct. rec.", "token % P/V/M/E"], rows)
+
+
 def print_coverage(sets: dict[str, list[LabelledTrace]]) -> None:
     from thinktrim.report.table import print_table
 
@@ -300,29 +243,42 @@ def print_coverage(sets: dict[str, list[LabelledTrace]]) -> None:
                                                  "thinking labelled"], rows)
 
 
-def print_paper_shares() -> None:
+def print_shares(title: str, rows: dict[str, Sequence[float]]) -> None:
     from thinktrim.report.table import print_table
 
-    print_table("PIR paper's token shares (LIMOPro)", ["data", *MODES],
-                [[name, *(f"{v:.1f} %" for v in shares)] for name, shares in PAPER_SHARES.items()])
+    print_table(title, ["data", *MODES], [[name, *(f"{v:.1f} %" for v in shares)] for name, shares in rows.items()])
 
 
-def make_annotate(judge: Any = None) -> Callable[[str, str], list[Any]]:
-    from thinktrim.refine.annotate import annotate_steps
-    from thinktrim.refine.classify import MarkerLexicon
+def r1_aime_shares(traces: Path, annotate: Annotate, tokenizer: Any, limit: int | None) -> list[float] | None:
+    chains = load_r1_aime(traces)[:limit]
+    if not chains:
+        return None
+    agreement = Agreement()
+    for thinking, answer in chains:
+        count_tokens(agreement, tokenizer, thinking, annotate(thinking, answer))
+    total = sum(agreement.tokens.values())
+    return [100 * agreement.tokens[m] / total for m in MODES]
 
-    lexicon = MarkerLexicon.load()
-    return lambda thinking, answer: annotate_steps(thinking, answer, lexicon=lexicon, judge=judge)
+
+def make_judge(args: argparse.Namespace, scope: str) -> Any:
+    from thinktrim.refine.judge import JudgeConfig, LLMJudge, load_prompt
+
+    return LLMJudge(JudgeConfig(base_url=args.judge_url, model=args.judge_model, api_key=args.judge_api_key,
+                                scope=scope, prompt=load_prompt(args.judge_prompt), timeout_s=args.judge_timeout))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--traces", type=Path, default=TRACES, help="folder holding the labelled sets")
-    p.add_argument("--sets", default=",".join(LOADERS), help="comma-separated labelled sets")
+    p.add_argument("--sets", default=",".join(LABEL_MODES), help="comma-separated labelled sets")
     p.add_argument("--limit", type=int, default=None, help="first N traces of each set")
+    p.add_argument("--ablation", action="store_true", help="leave out each rule and lexicon addition in turn")
+    p.add_argument("--by-label", action="store_true", help="also show where each of the set's labels lands")
     p.add_argument("--judge-url", default=None, help="OpenAI-compatible endpoint: also measure markers + judge")
     p.add_argument("--judge-model", default="judge", help="model name sent to the judge endpoint")
-    p.add_argument("--by-label", action="store_true", help="also show where each of the set's labels lands")
+    p.add_argument("--judge-api-key", default=None, help="bearer key of the judge endpoint")
+    p.add_argument("--judge-prompt", default=None, help="judge instructions file (default: the shipped one)")
+    p.add_argument("--judge-timeout", type=float, default=120.0, help="seconds per judge request")
     p.add_argument("--tokenizer", default="embedded", help="tokenizer for token shares")
     args = p.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -334,12 +290,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no labelled sets under {args.traces}", file=sys.stderr)
         return 1
     print_coverage(sets)
-    print_paper_shares()
+    shares = dict(PAPER_SHARES)
+    r1 = r1_aime_shares(args.traces, make_annotate(), tokenizer, args.limit)
+    if r1:
+        shares["ours: R1 on AIME24 (unlabelled)"] = r1
+    print_shares("Token shares: the PIR paper's (LIMOPro) and ours", shares)
     for name, traces in sets.items():
-        agreement = measure(traces, LABEL_MODES[name], make_annotate(), tokenizer)
+        mapping = LABEL_MODES[name]
+        agreement = measure(traces, mapping, make_annotate(), tokenizer)
         print_agreement(f"{name}: markers only", agreement)
         if args.by_label:
-            print_by_label(f"{name}: where each label lands (markers only)", agreement, LABEL_MODES[name])
+            print_by_label(f"{name}: where each label lands (markers only)", agreement, mapping)
+        for scope in ("unmarked", "all") if args.judge_url else ():
+            judge = make_judge(args, scope)
+            judged = measure(traces, mapping, make_annotate(judge=judge), tokenizer, judge)
+            print_agreement(f"{name}: markers + judge ({scope} steps; {judge.failures} failed requests)", judged)
+            pairs = Counter({k: n for (o, k), n in judged.by_label.items() if o == "judge"})
+            if pairs:
+                agree = sum(n for k, n in pairs.items() if k.split("->")[0] == k.split("->")[1])
+                print(f"judge kept the markers' mode on {agree} of {sum(pairs.values())} marked steps: "
+                      + ", ".join(f"{k} {n}" for k, n in pairs.most_common()))
+        if args.ablation:
+            results = {"default": agreement}
+            for label, settings in RULE_VARIANTS.items():
+                results[label] = measure(traces, mapping, make_annotate(settings), tokenizer)
+            for group in LEXICON_ADDITIONS:
+                results[f"without {group}"] = measure(traces, mapping, make_annotate(
+                    lexicon=lexicon_variant(without=[group])), tokenizer)
+            results["without all these additions"] = measure(traces, mapping, make_annotate(
+                lexicon=lexicon_variant(without=list(LEXICON_ADDITIONS))), tokenizer)
+            for group in LEXICON_CANDIDATES:
+                results[f"with {group} (not in the default)"] = measure(traces, mapping, make_annotate(
+                    lexicon=lexicon_variant(adding=[group])), tokenizer)
+            print_ablation(f"{name}: ablation (markers only; each row changes one thing)", results)
     return 0
 
 
