@@ -126,7 +126,7 @@ class MarkerLexicon:
             if self.anywhere.get(kind)
         }
 
-    def match(self, step_text: str, weak_markers: str = "marker") -> tuple[StepKind, str] | None:
+    def match(self, step_text: str, weak_markers: str = ClassifyConfig.weak_markers) -> tuple[StepKind, str] | None:
         """The mode whose marker opens the step (or appears in its first sentence), with the phrase.
 
         With `weak_markers="content"` a weak opener decides nothing: the phrase after it, or an `anywhere`
