@@ -60,6 +60,7 @@ def test_alignment_ignores_white_space_and_never_jumps_far() -> None:
     assert spans[4] is None  # only 700 characters on: beyond the window, so not placed there
 
 
+@pytest.mark.slow  # loads the embedded model's tokenizer (converting the GGUF on a fresh cache)
 def test_bench_runs_on_the_excerpt() -> None:
     cmd = [sys.executable, str(ROOT / "bench" / "classify_agreement.py"), "--traces", str(FIXTURES),
            "--sets", "thought_anchors", "--ablation"]
