@@ -44,3 +44,12 @@ def embedded_scorer():
     from thinktrim.lm.scoring.factory import make_scorer
 
     return make_scorer("engine", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_sample(tmp_path_factory, sample_records) -> Path:
+    """One real trace cut to ~1,000 characters of thinking, three steps of which one is marked (a verdict): for
+    runs that call a judge on every step."""
+    path = tmp_path_factory.mktemp("data") / "tiny.jsonl"
+    path.write_text(json.dumps(trimmed(sample_records[3], 1000)) + "\n", encoding="utf-8")
+    return path

@@ -1,9 +1,10 @@
 import pytest
 
-from thinktrim.data.trace import StepKind, Trace
+from thinktrim.data.trace import Step, StepKind, Trace
 from thinktrim.refine.annotate import annotate_steps
 from thinktrim.refine.answer_mentions import FinalValue, final_value, mention_spans
-from thinktrim.refine.classify import MarkerLexicon, unit_spans
+from thinktrim.refine.classify import MarkerLexicon, classify_by_markers, unit_spans
+from thinktrim.refine.config import ClassifyConfig
 
 LEXICON = MarkerLexicon.load()
 
@@ -27,7 +28,7 @@ LEXICON = MarkerLexicon.load()
     ],
 )
 def test_marker_lexicon(text: str, kind: StepKind) -> None:
-    hit = LEXICON.match(text)
+    hit = LEXICON.match(text, "marker")  # Table 4 reading; the default reading of weak openers is tested below
     assert (hit[0] if hit else StepKind.PROGRESSIVE) is kind
 
 
@@ -36,7 +37,7 @@ def test_units_links_and_protection() -> None:
         "Let x be the number. We need x + 2 = 5.\n\n"
         "So x = 3.\n\n"
         "Wait, let me check: 3 + 2 = 5. Yes.\n\n"
-        "Wait, also 5 - 2 = 3. Fine.\n\n"
+        "Wait, also 5 - 2 = 3. Consistent.\n\n"
         "Alternatively, subtract 2 from both sides to get x = 3.\n\n"
         "Now the area is 3 * 3 = 9.\n\n"
         "Hmm, that's wrong, I meant the perimeter 4 * 3.\n\n"
@@ -77,7 +78,8 @@ def test_every_step_stating_the_answer_is_protected() -> None:
         "Wait, is it 12? No, 12 counts items, not pairs.\n\n"
         "Let me verify once more: yes, exactly 2 pairs."
     )
-    steps = annotate_steps(thinking, "2")
+    paper = ClassifyConfig(weak_markers="marker")  # "Wait" marks a verification, as in the paper's Table 4
+    steps = annotate_steps(thinking, "2", classify_config=paper)
     texts = [s.text(thinking).strip() for s in steps]
     protected = {t.split(",")[0].split(":")[0] for t, s in zip(texts, steps) if s.protected}
     assert protected == {"We need the number of pairs. Count them one by one.", "Wait", "Alternatively",
@@ -85,7 +87,7 @@ def test_every_step_stating_the_answer_is_protected() -> None:
     assert [s.kind for s in steps if s.protected and s.kind.is_functional] == [
         StepKind.VERIFICATION, StepKind.MULTI_METHOD, StepKind.VERIFICATION]
     assert [s.unit is not None for s in steps] == [False, False, False, True, False]
-    assert not annotate_steps(thinking, None)[1].protected  # no final value: only the first step
+    assert not annotate_steps(thinking, None, classify_config=paper)[1].protected  # no final value: first step only
 
 
 @pytest.mark.parametrize(
@@ -148,6 +150,43 @@ def test_user_lexicon_overrides_one_mode(tmp_path) -> None:
     assert lex.match("Wait, 2+2=4.") is None  # "wait" was only in the default verification list
     assert lex.match("Alternatively, count.")[0] is StepKind.MULTI_METHOD  # other modes keep defaults
     bad = tmp_path / "bad.yaml"
-    bad.write_text("progress:\n  opening: [x]\n")
-    with pytest.raises(ValueError, match=r"bad\.yaml: unknown mode 'progress'"):
+    bad.write_text("checking:\n  opening: [x]\n")
+    with pytest.raises(ValueError, match=r"bad\.yaml: unknown mode 'checking'"):
         MarkerLexicon.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "content", "marker"),
+    [
+        # a weak opener takes the mode of what the step says ...
+        ("Wait, that gives 12, which matches the first result.", StepKind.VERIFICATION, StepKind.VERIFICATION),
+        ("Wait, I made a mistake: 3 * 4 is 12.", StepKind.ERROR_CORRECTION, StepKind.ERROR_CORRECTION),
+        ("Wait, let me check the sum.", StepKind.VERIFICATION, StepKind.VERIFICATION),
+        ("But wait, alternatively we can count pairs.", StepKind.MULTI_METHOD, StepKind.VERIFICATION),
+        ("Wait, is t given? The problem says one year. So t = 1, and that is correct.",
+         StepKind.VERIFICATION, StepKind.VERIFICATION),
+        # ... and alone it decides nothing, unless asked to (the paper's Table 4 reading)
+        ("Wait, but I need the yearly rate r. Let r be the rate.", StepKind.PROGRESSIVE, StepKind.VERIFICATION),
+        ("Hold on, maybe t is two years.", StepKind.PROGRESSIVE, StepKind.VERIFICATION),
+        # "anywhere" phrases show what an unmarked step does
+        ("Yes, that's correct.", StepKind.VERIFICATION, StepKind.VERIFICATION),
+        ("So I'm confident the answer is 18.", StepKind.VERIFICATION, StepKind.VERIFICATION),
+        ("Hold on, that's not what the problem asks.", StepKind.ERROR_CORRECTION, StepKind.ERROR_CORRECTION),
+    ],
+)
+def test_weak_markers_take_the_mode_the_step_shows(text: str, content: StepKind, marker: StepKind) -> None:
+    for weak, kind in (("content", content), ("marker", marker)):
+        hit = LEXICON.match(text, weak)
+        assert (hit[0] if hit else StepKind.PROGRESSIVE) is kind, (weak, text)
+
+
+def test_a_step_redoing_earlier_arithmetic_is_a_verification() -> None:
+    thinking = "Area: 24 * 18 = 432.\n\nThe volume is 432 cm^3.\n\nOnce more, 24 * 18 = 432.\n\nThen 432 + 8 = 440.\n\n"
+    steps = [Step(0, 22), Step(22, 47), Step(47, 74), Step(74, len(thinking))]
+    assert "".join(s.text(thinking) for s in steps) == thinking
+    kinds = [s.kind for s in classify_by_markers(thinking, steps, LEXICON)]
+    assert kinds == [StepKind.PROGRESSIVE, StepKind.PROGRESSIVE, StepKind.VERIFICATION, StepKind.PROGRESSIVE]
+    off = classify_by_markers(thinking, steps, LEXICON, ClassifyConfig(repeated_computation=False))
+    assert all(s.kind is StepKind.PROGRESSIVE for s in off)
+    with pytest.raises(ValueError, match="weak_markers: 'maybe'"):
+        ClassifyConfig(weak_markers="maybe")

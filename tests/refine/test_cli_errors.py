@@ -40,7 +40,7 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "flag.yaml").write_text("whole_response_as_thinking: 'yes'\n", encoding="utf-8")
     (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00")
     (tmp_path / "markers_str.yaml").write_text("verification:\n  opening: wait\n", encoding="utf-8")
-    (tmp_path / "markers_mode.yaml").write_text("progress:\n  opening: [x]\n", encoding="utf-8")
+    (tmp_path / "markers_mode.yaml").write_text("progression:\n  opening: [x]\n", encoding="utf-8")
     return tmp_path
 
 
@@ -85,7 +85,7 @@ REFINE_CASES = {  # arguments after `refine` -> what the one error line must con
     "markers bad YAML": ("good.jsonl --markers bad.yaml", "bad.yaml:2: invalid YAML"),
     "markers binary": ("good.jsonl --markers binary.yaml", "binary.yaml: not UTF-8"),
     "markers a string": ("good.jsonl --markers markers_str.yaml", "verification.opening must be a list"),
-    "markers unknown mode": ("good.jsonl --markers markers_mode.yaml", "markers_mode.yaml: unknown mode 'progress'"),
+    "markers unknown mode": ("good.jsonl --markers markers_mode.yaml", "markers_mode.yaml: unknown mode 'progression'"),
     "config missing": ("good.jsonl --config nope.yaml", "nope.yaml: no such file"),
     "config bad YAML": ("good.jsonl --config bad.yaml", "bad.yaml:2: invalid YAML"),
     "config not a mapping": ("good.jsonl --config list.yaml", "list.yaml: expected a mapping of settings"),

@@ -30,7 +30,8 @@ def mean_answer_nll(model, tok, question: str, thinking: str, answer: str) -> fl
 @pytest.mark.parametrize("scorer", ["engine", "naive"])
 def test_pipeline_pir_matches_full_recomputation(small_sample, tmp_path, scorer: str) -> None:
     trace = next(iter(read_records(small_sample))).trace
-    cfg = RefineConfig(input=str(small_sample), output_dir=str(tmp_path), scorer=scorer)
+    # "Wait" steps as verification (the paper's reading) give this short chain two units to compare
+    cfg = RefineConfig(input=str(small_sample), output_dir=str(tmp_path), scorer=scorer, weak_markers="marker")
     outcome = Refiner(cfg).process(trace)
     assert outcome.status == "scored"
     model, tok = load_causal_lm("embedded", device="cpu", dtype="float32")

@@ -13,16 +13,18 @@ LEXICON = MarkerLexicon.load()
 
 _words = st.sampled_from(
     ["Wait,", "wait", "Alternatively", "Let me check", "x = 3.", "So", "the", "answer", "is", "\\[a\n\nb\\]",
-     "$$x$$", "1.5", "e.g.", "!", "?", ".", "\n", "\n\n", " ", "  ", "**Final Answer**", "Hmm,", "é", "\t", "But"]
+     "$$x$$", "1.5", "e.g.", "!", "?", ".", "\n", "\n\n", " ", "  ", "**Final Answer**", "Hmm,", "é", "\t", "But",
+     "correct.", "Therefore", "Now", "That's wrong.", "Hold on,", "2 * 3 = 6"]
 )
 texts = st.lists(_words, max_size=80).map(" ".join) | st.text(max_size=400)
 
 
 @settings(max_examples=400, deadline=None)
-@given(texts, st.integers(1, 6), st.integers(0, 6))
-def test_segmentation_is_lossless(text: str, target: int, extra: int) -> None:
-    steps = segment(text, SegmentConfig(target_sentences=target, max_sentences=target + extra),
-                    LEXICON.split_regex())
+@given(texts, st.integers(1, 6), st.integers(0, 6), st.booleans(), st.booleans())
+def test_segmentation_is_lossless(text: str, target: int, extra: int, evidence: bool, progress: bool) -> None:
+    config = SegmentConfig(target_sentences=target, max_sentences=target + extra, split_on_evidence=evidence,
+                           end_at_progress=progress)
+    steps = segment(text, config, LEXICON.split_regex(), LEXICON.evidence_regex(), LEXICON.progress_regex())
     assert "".join(text[s.start : s.end] for s in steps) == text
     assert all(s.end > s.start for s in steps)
     assert all(a.end == b.start for a, b in pairwise(steps))
@@ -60,3 +62,26 @@ def test_config_is_validated() -> None:
 
     with pytest.raises(ValueError, match="max_sentences"):
         SegmentConfig(target_sentences=4, max_sentences=2)
+
+
+def _split(text: str, **settings) -> list[str]:
+    steps = segment(text, SegmentConfig(**settings), LEXICON.split_regex(), LEXICON.evidence_regex(),
+                    LEXICON.progress_regex())
+    return [s.text(text) for s in steps]
+
+
+def test_a_check_ends_where_progress_resumes() -> None:
+    text = ("We need 24 * 18. That is 432. Let me check: 432 / 24 = 18. Yes, that matches. "
+            "So the height is 18. Now the area is 24 * 2 = 48.")
+    steps = _split(text)
+    assert steps[1] == " Let me check: 432 / 24 = 18. Yes, that matches."  # the verdict stays with its check
+    assert steps[2].startswith(" So the height is 18.")  # forward progress opens the next step
+    assert _split(text, end_at_progress=False)[1].startswith(" Let me check") and len(_split(
+        text, end_at_progress=False)) == 2
+
+
+def test_a_verdict_opens_its_own_step_out_of_forward_reasoning() -> None:
+    text = "Expand the square. We get x^2 + 2x + 1. That is consistent with the first line. Then x = 1."
+    assert _split(text) == ["Expand the square. We get x^2 + 2x + 1.", " That is consistent with the first line.",
+                            " Then x = 1."]
+    assert len(_split(text, split_on_evidence=False)) == 1

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from thinktrim.data.trace import Step
 from thinktrim.refine.classify import (
+    ClassifyConfig,
     MarkerLexicon,
     assign_units,
     classify_by_markers,
@@ -30,14 +31,16 @@ def annotate_steps(
     segment_config: SegmentConfig | None = None,
     lexicon: MarkerLexicon | None = None,
     judge: Judge | None = None,
+    classify_config: ClassifyConfig | None = None,
 ) -> list[Step]:
     """Steps of `thinking` with kind, link, protection and unit set (PIR not yet scored).
 
     `final_value` is the chain's final answer (`answer_mentions.final_value`): the steps stating it are protected.
     """
     lexicon = lexicon or MarkerLexicon.load()
-    steps = segment(thinking, segment_config, lexicon.split_regex())
-    steps = classify_by_markers(thinking, steps, lexicon)
+    steps = segment(thinking, segment_config, lexicon.split_regex(), lexicon.evidence_regex(),
+                    lexicon.progress_regex())
+    steps = classify_by_markers(thinking, steps, lexicon, classify_config)
     if judge is not None:
         steps = judge(thinking, steps)
     steps = protect(thinking, steps, final_value)

@@ -1,9 +1,17 @@
-"""Classify steps into PIR's four modes by marker phrases, link them, and group them into functional units."""
+"""Classify steps into PIR's four modes by marker phrases, link them, and group them into functional units.
+
+A step's mode comes from the marker that opens it, or from a phrase in its first sentence that shows what it
+does ("that's correct", "this is wrong"). Openers listed as `weak` in the lexicon ("Wait", "Hold on") open
+checks, corrections, new plans and plain doubts alike, so by default a step they open takes the mode its
+sentences show, and stays progressive when they show none. A step that only redoes arithmetic already written
+earlier (every `a op b = c` in it appears before) is a verification.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -11,28 +19,45 @@ import yaml
 
 from thinktrim.data.trace import Step, StepKind
 from thinktrim.refine.answer_mentions import mention_spans
-from thinktrim.refine.config import read_yaml
-from thinktrim.refine.segment import opening_marker_regex
+from thinktrim.refine.config import ClassifyConfig, read_yaml
+from thinktrim.refine.segment import opening_marker_regex, phrase_alternatives
 
 _FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?=\s)|\n|$)", re.S)
+# Arithmetic with its result, "24 * 18 = 432" or "1 + 3*121 = 364": what a recomputation writes again.
+_COMPUTATION = re.compile(r"\d[\d.,]*\s*(?:[-+*/×÷^·]\s*\(?\d[\d.,]*\)?\s*)+=\s*-?\d[\d.,]*")
+_LISTS = ("weak", "progress")  # top-level phrase lists of the lexicon, beside the modes
 
 
 @dataclass(frozen=True)
 class MarkerLexicon:
-    """Marker phrases per functional mode; `order` is the priority when several modes match."""
+    """Marker phrases per functional mode; `order` is the priority when several modes match.
+
+    `weak`: openers that open a step without telling its mode; `progress`: sentence openers where forward
+    reasoning resumes, which end a functional step (segment.py).
+    """
 
     opening: dict[StepKind, tuple[str, ...]]
     anywhere: dict[StepKind, tuple[str, ...]]
     order: tuple[StepKind, ...]
+    weak: tuple[str, ...] = ()
+    progress: tuple[str, ...] = ()
 
     @classmethod
     def from_mapping(cls, data: dict, source: str = "<mapping>") -> MarkerLexicon:
         opening, anywhere, order = {}, {}, []
+        lists = {}
+        for key in _LISTS:
+            phrases = data.get(key) or []
+            if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+                raise ValueError(f"{source}: {key} must be a list of non-empty strings")
+            lists[key] = tuple(p.strip().lower() for p in phrases)
         for name, spec in data.items():
+            if name in _LISTS:
+                continue
             try:
                 kind = StepKind(name)
             except ValueError:
-                valid = ", ".join(k.value for k in StepKind if k.is_functional)
+                valid = ", ".join([*(k.value for k in StepKind if k.is_functional), *_LISTS])
                 raise ValueError(f"{source}: unknown mode {name!r} (valid: {valid})") from None
             if not kind.is_functional:
                 raise ValueError(f"{source}: {name!r} has no markers (steps without markers are progressive)")
@@ -44,7 +69,7 @@ class MarkerLexicon:
                     raise ValueError(f"{source}: {name}.{key} must be a list of non-empty strings")
                 target[kind] = tuple(p.strip().lower() for p in phrases)
             order.append(kind)
-        return cls(opening, anywhere, tuple(order))
+        return cls(opening, anywhere, tuple(order), **lists)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> MarkerLexicon:
@@ -63,30 +88,86 @@ class MarkerLexicon:
         return [p for kind in self.order for p in (*self.opening.get(kind, ()), *self.anywhere.get(kind, ()))]
 
     def split_regex(self) -> re.Pattern[str]:
-        """Any marker phrase opening a sentence: where segmentation starts a new step."""
-        return opening_marker_regex(self.all_phrases())
+        """Any opening phrase (or weak opener) opening a sentence: where segmentation starts a new step.
 
-    def match(self, step_text: str) -> tuple[StepKind, str] | None:
-        """The mode whose marker opens the step (or appears in its first sentence), with the phrase."""
-        first = _FIRST_SENTENCE.match(step_text.lstrip())
-        head = (first.group() if first else step_text[:300]).lower()
+        `anywhere` phrases split through `evidence_regex`, out of forward reasoning only, so a verdict such as
+        "Correct." stays with the check it closes.
+        """
+        return opening_marker_regex([p for kind in self.order for p in self.opening.get(kind, ())] + list(self.weak))
+
+    def evidence_regex(self) -> re.Pattern[str] | None:
+        """Any `anywhere` phrase inside a sentence: a sentence that shows a check or a correction."""
+        phrases = [p for kind in self.order for p in self.anywhere.get(kind, ())]
+        return re.compile(rf"(?<!\w)(?:{phrase_alternatives(phrases)})(?!\w)", re.I) if phrases else None
+
+    def progress_regex(self) -> re.Pattern[str] | None:
+        """A `progress` phrase opening a sentence: forward reasoning resumes."""
+        return opening_marker_regex(self.progress) if self.progress else None
+
+    @cached_property
+    def _opening_regex(self) -> dict[tuple[StepKind, bool], re.Pattern[str]]:
+        """Per mode, its opening phrases after interjections; with weak openers as lead-ins or as markers."""
+        out = {}
         for kind in self.order:
-            opening = self.opening.get(kind, ())
-            if opening:
-                m = opening_marker_regex(list(opening)).match(step_text)
+            for content in (True, False):
+                phrases = [p for p in self.opening.get(kind, ()) if not (content and p in self.weak)]
+                if phrases:
+                    out[(kind, content)] = opening_marker_regex(phrases, self.weak if content else ())
+        return out
+
+    @cached_property
+    def _weak_regex(self) -> re.Pattern[str] | None:
+        return opening_marker_regex(self.weak) if self.weak else None
+
+    @cached_property
+    def _anywhere_regex(self) -> dict[StepKind, re.Pattern[str]]:
+        return {
+            kind: re.compile(rf"(?<!\w)({phrase_alternatives(self.anywhere[kind])})(?!\w)", re.I)
+            for kind in self.order
+            if self.anywhere.get(kind)
+        }
+
+    def match(self, step_text: str, weak_markers: str = ClassifyConfig.weak_markers) -> tuple[StepKind, str] | None:
+        """The mode whose marker opens the step (or appears in its first sentence), with the phrase.
+
+        With `weak_markers="content"` a weak opener decides nothing: the phrase after it, or an `anywhere`
+        phrase in any sentence of the step, does.
+        """
+        content = weak_markers == "content"
+        first = _FIRST_SENTENCE.match(step_text.lstrip())
+        head = first.group() if first else step_text[:300]
+        opened_weak = content and self._weak_regex is not None and self._weak_regex.match(step_text)
+        for where in (head, step_text) if opened_weak else (head,):
+            for kind in self.order:
+                rx = self._opening_regex.get((kind, content))
+                m = rx.match(step_text) if rx and where is head else None
                 if m:
                     return kind, m.group(1).lower()
-            for phrase in self.anywhere.get(kind, ()):
-                if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", head):
-                    return kind, phrase
+                m = self._anywhere_regex[kind].search(where) if kind in self._anywhere_regex else None
+                if m:
+                    return kind, m.group(1).lower()
         return None
 
 
-def classify_by_markers(thinking: str, steps: list[Step], lexicon: MarkerLexicon) -> list[Step]:
+def repeats_earlier_computation(thinking: str, step: Step) -> bool:
+    """Every computation written in the step (at least one) appears, white space aside, before it."""
+    done = [re.sub(r"\s+", "", m.group()) for m in _COMPUTATION.finditer(thinking, step.start, step.end)]
+    if not done:
+        return False
+    before = re.sub(r"\s+", "", thinking[: step.start])
+    return all(c in before for c in done)
+
+
+def classify_by_markers(
+    thinking: str, steps: list[Step], lexicon: MarkerLexicon, config: ClassifyConfig | None = None
+) -> list[Step]:
     """Kind and marker for each step; steps without a marker are progressive (the judge may revise them)."""
+    config = config or ClassifyConfig()
     out = []
-    for step in steps:
-        hit = lexicon.match(thinking[step.start : step.end])
+    for i, step in enumerate(steps):
+        hit = lexicon.match(thinking[step.start : step.end], config.weak_markers)
+        if hit is None and i > 0 and config.repeated_computation and repeats_earlier_computation(thinking, step):
+            hit = StepKind.VERIFICATION, "(repeated computation)"
         out.append(replace(step, kind=hit[0], marker=hit[1]) if hit else replace(step, kind=StepKind.PROGRESSIVE))
     return out
 

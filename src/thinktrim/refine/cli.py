@@ -66,8 +66,14 @@ def refine_command(
     target_sentences: int = typer.Option(4, help=help_of("target_sentences")),
     max_sentences: int = typer.Option(8, help=help_of("max_sentences")),
     markers: Path | None = typer.Option(None, help=help_of("markers")),
+    weak_markers: str = typer.Option("content", help=help_of("weak_markers")),
+    repeated_computation: bool = typer.Option(True, help=help_of("repeated_computation")),
+    split_on_evidence: bool = typer.Option(True, help=help_of("split_on_evidence")),
+    end_at_progress: bool = typer.Option(True, help=help_of("end_at_progress")),
     judge_url: str | None = typer.Option(None, help=help_of("judge_url")),
     judge_model: str | None = typer.Option(None, help=help_of("judge_model")),
+    judge_scope: str = typer.Option("unmarked", help=help_of("judge_scope")),
+    judge_prompt: Path | None = typer.Option(None, exists=True, dir_okay=False, help=help_of("judge_prompt")),
     judge_timeout: float = typer.Option(60.0, help=help_of("judge_timeout")),
     judge_retries: int = typer.Option(3, help=help_of("judge_retries")),
     judge_concurrency: int = typer.Option(4, help=help_of("judge_concurrency")),
@@ -82,7 +88,8 @@ def refine_command(
     from thinktrim.refine.pipeline import score_all
 
     values = {k: v for k, v in ctx.params.items() if k != "config"}
-    values.update(input=str(input), output_dir=str(output_dir), markers=str(markers) if markers else None)
+    values.update(input=str(input), output_dir=str(output_dir), markers=str(markers) if markers else None,
+                  judge_prompt=str(judge_prompt) if judge_prompt else None)
     if system_prompt is None:
         values.pop("system_prompt")
     with one_line_errors(ctx):

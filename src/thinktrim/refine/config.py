@@ -14,6 +14,8 @@ import yaml
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.layouts import check_layout
 from thinktrim.lm.load import DTYPES, check_device_name
+from thinktrim.refine.judge import JUDGE_SCOPES
+from thinktrim.refine.segment import SegmentConfig
 
 _CHOICES = {
     "scorer": ("engine", "naive"),
@@ -23,6 +25,8 @@ _CHOICES = {
     "on_error": ("raise", "skip"),
     "file_format": ("auto", "jsonl", "json", "parquet"),
     "dtype": ("auto", *DTYPES),
+    "weak_markers": ("content", "marker"),
+    "judge_scope": JUDGE_SCOPES,
 }
 # Lowest allowed values of integer settings.
 _AT_LEAST = {"max_batch_tokens": 1, "max_context": 1, "target_sentences": 1, "max_sentences": 1, "judge_retries": 0,
@@ -94,6 +98,23 @@ def _typed(name: str, value: Any, hint: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class ClassifyConfig:
+    """How marker phrases and what a step does decide its mode (help: the RefineConfig fields of these names)."""
+
+    weak_markers: str = "content"
+    repeated_computation: bool = True
+
+    def __post_init__(self) -> None:
+        if self.weak_markers not in _CHOICES["weak_markers"]:
+            allowed = ", ".join(_CHOICES["weak_markers"])
+            raise ValueError(f"weak_markers: {self.weak_markers!r} is not one of {allowed}")
+
+
+def _segment_help(name: str) -> str:
+    return next(f.metadata["help"] for f in fields(SegmentConfig) if f.name == name)
+
+
 @dataclass
 class RefineConfig:
     """PIR refinement of a long chain-of-thought dataset (METHODS.md §1)."""
@@ -153,10 +174,43 @@ class RefineConfig:
     target_sentences: int = field(default=4, metadata={"help": "Sentences per step (segmentation target)."})
     max_sentences: int = field(default=8, metadata={"help": "Hard cap of sentences per step."})
     markers: str | None = field(default=None, metadata={"help": "YAML marker lexicon overriding the defaults."})
+    weak_markers: str = field(
+        default=ClassifyConfig.weak_markers,
+        metadata={
+            "help": "A step opened only by a weak marker (Wait, Hold on): content = the mode its sentences show "
+            "(a check, a verdict, a refutation), else progressive; marker = the mode the lexicon lists the phrase "
+            "under (the paper's Table 4 reading: Wait = verification)."
+        },
+    )
+    repeated_computation: bool = field(
+        default=ClassifyConfig.repeated_computation,
+        metadata={"help": "A step with no marker whose every computation (a op b = c) appears earlier in the "
+                  "chain is a verification."},
+    )
+    split_on_evidence: bool = field(
+        default=SegmentConfig.split_on_evidence, metadata={"help": _segment_help("split_on_evidence")}
+    )
+    end_at_progress: bool = field(
+        default=SegmentConfig.end_at_progress, metadata={"help": _segment_help("end_at_progress")}
+    )
     judge_url: str | None = field(
-        default=None, metadata={"help": "OpenAI-compatible endpoint classifying steps with no marker."}
+        default=None, metadata={"help": "OpenAI-compatible endpoint of an LLM judge of step modes."}
     )
     judge_model: str | None = field(default=None, metadata={"help": "Model name sent to the judge endpoint."})
+    judge_scope: str = field(
+        default="unmarked",
+        metadata={
+            "help": "Steps the judge labels: unmarked (those no marker decided) or all (every step but the "
+            "first; stats.json then reports how often judge and markers agree)."
+        },
+    )
+    judge_prompt: str | None = field(
+        default=None,
+        metadata={
+            "help": "Text file with the judge's instructions (default: the shipped judge_prompt.txt); it must "
+            'ask for JSON {"mode": ..., "checks_step": ...}.'
+        },
+    )
     judge_timeout: float = field(default=60.0, metadata={"help": "Seconds per judge request."})
     judge_retries: int = field(default=3, metadata={"help": "Retries per judge request."})
     judge_concurrency: int = field(default=4, metadata={"help": "Parallel judge requests."})
@@ -193,6 +247,19 @@ class RefineConfig:
             raise SettingError("judge_url", f"expected an http:// or https:// URL, got {self.judge_url!r}")
         if self.judge_url and not self.judge_model:
             raise SettingError("judge_model", "required with judge_url")
+
+    @property
+    def segment_config(self) -> SegmentConfig:
+        return SegmentConfig(
+            target_sentences=self.target_sentences,
+            max_sentences=max(self.max_sentences, self.target_sentences),
+            split_on_evidence=self.split_on_evidence,
+            end_at_progress=self.end_at_progress,
+        )
+
+    @property
+    def classify_config(self) -> ClassifyConfig:
+        return ClassifyConfig(self.weak_markers, self.repeated_computation)
 
     @property
     def dataset_name(self) -> str:

@@ -1,8 +1,13 @@
-"""An LLM judge for steps with no marker phrase: which mode is it, and which earlier step does it check?
+"""An LLM judge for steps: which mode is each in, and which earlier step does it check?
+
+By default it labels the steps no marker decided (`scope="unmarked"`); with `scope="all"` it labels every step
+after the first, and the pairs (markers' mode, judge's mode) of the steps markers had decided are kept in
+`last_comparison` for the agreement figures in stats.json. Its instructions are a plain-text file the user may
+replace (`judge_prompt.txt` by default); the answer format is fixed by `VERDICT_SCHEMA`.
 
 Called through any OpenAI-compatible endpoint with a JSON answer format. A request that keeps failing, or
-an answer that does not parse, leaves the step progressive (the safe choice: progressive steps are kept)
-and is counted in `failures`.
+an answer that does not parse, leaves the step as the markers left it (progressive when unmarked: the safe
+choice, progressive steps are kept) and is counted in `failures`.
 """
 
 from __future__ import annotations
@@ -10,17 +15,27 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from thinktrim.data.trace import Step, StepKind
 from thinktrim.lm.openai_http import ServerError, check_server, post_chat
 
-_INSTRUCTIONS = (
-    "You label one step of a model's reasoning. Modes: progressive (advances the solution), verification "
-    "(re-checks an earlier computation or claim), multi_method (solves again another way), error_correction "
-    "(finds and fixes a mistake). Answer with JSON only: "
-    '{"mode": "<one of the four>", "checks_step": <number of the earlier step it checks or corrects, or null>}'
-)
+JUDGE_SCOPES = ("unmarked", "all")
+
+
+def load_prompt(path: str | Path | None = None) -> str:
+    """The judge's instructions: the file at `path`, else the shipped `judge_prompt.txt`."""
+    if path is None:
+        return resources.files("thinktrim.refine").joinpath("judge_prompt.txt").read_text(encoding="utf-8").strip()
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"judge_prompt: cannot read {path} ({e})") from None
+    if not text:
+        raise ValueError(f"judge_prompt: {path} is empty")
+    return text
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,8 @@ class JudgeConfig:
     concurrency: int = field(default=4, metadata={"help": "Parallel requests."})
     context_steps: int = field(default=3, metadata={"help": "Earlier steps shown to the judge."})
     max_step_chars: int = field(default=1500, metadata={"help": "Longer steps are shown cut to this size."})
+    scope: str = field(default="unmarked", metadata={"help": "Steps to label: unmarked (no marker) or all."})
+    prompt: str = field(default_factory=load_prompt, metadata={"help": "The judge's instructions."})
     response_format: str = field(
         default="json_object",
         metadata={
@@ -44,6 +61,8 @@ class JudgeConfig:
     def __post_init__(self) -> None:
         if not self.base_url:
             raise ValueError("judge base_url: required")
+        if self.scope not in JUDGE_SCOPES:
+            raise ValueError(f"judge scope: {self.scope!r} is not one of {', '.join(JUDGE_SCOPES)}")
         if self.response_format not in ("json_object", "json_schema"):
             raise ValueError(f"judge response_format: {self.response_format!r} is not json_object or json_schema")
         if self.timeout_s <= 0 or self.retries < 0 or self.concurrency < 1:
@@ -91,6 +110,7 @@ class LLMJudge:
         self.client = httpx.Client()
         self.failures = 0
         self.calls = 0
+        self.last_comparison: list[tuple[str, str]] = []  # (markers' mode, judge's mode) in the last chain
 
     def check_reachable(self) -> None:
         """ValueError naming --judge-url when no server answers there (before any chain is judged)."""
@@ -105,7 +125,7 @@ class LLMJudge:
         shown = [f"[step {j}] {thinking[s.start : s.end][:cut].strip()}" for j, s in enumerate(steps[first:i], first)]
         user = "Earlier steps:\n" + "\n".join(shown) + f"\n\nStep to label:\n[step {i}] "
         user += thinking[steps[i].start : steps[i].end][:cut].strip()
-        return [{"role": "system", "content": _INSTRUCTIONS}, {"role": "user", "content": user}]
+        return [{"role": "system", "content": self.config.prompt}, {"role": "user", "content": user}]
 
     def _ask(self, thinking: str, steps: list[Step], i: int) -> tuple[StepKind, int | None] | None:
         payload: dict[str, Any] = {
@@ -128,14 +148,18 @@ class LLMJudge:
         return None
 
     def __call__(self, thinking: str, steps: list[Step]) -> list[Step]:
-        todo = [i for i, s in enumerate(steps) if i > 0 and s.marker is None]
+        every = self.config.scope == "all"
+        todo = [i for i, s in enumerate(steps) if i > 0 and (every or s.marker is None)]
         with ThreadPoolExecutor(self.config.concurrency) as pool:
             verdicts = list(pool.map(lambda i: self._ask(thinking, steps, i), todo))
         out = list(steps)
+        self.last_comparison = []
         for i, verdict in zip(todo, verdicts):
             if verdict is None:
                 self.failures += 1
                 continue
             kind, link = verdict  # the link is checked against the final kinds by link_to_progressive
+            if steps[i].marker is not None:
+                self.last_comparison.append((steps[i].kind.value, kind.value))
             out[i] = replace(steps[i], kind=kind, link=link if kind.is_functional else None, marker="judge")
         return out

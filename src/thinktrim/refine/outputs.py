@@ -176,6 +176,7 @@ def compute_stats(
             "thinking_tokens_after": kept_tokens,
             "token_reduction": 1 - kept_tokens / scored_tokens if scored_tokens else 0.0,
         }
+    judge_pairs = [tuple(p) for a in anns.values() for p in a.record.get("judge_vs_markers") or []]
     units: Counter[str] = Counter()  # functional units per mode, over all scored chains
     for a in scored.values():
         units.update(kind for _, kind in {(s.unit, s.kind.value) for s in a.steps if s.unit is not None})
@@ -197,7 +198,18 @@ def compute_stats(
         "judge_failures": sum(a.record.get("judge_failures", 0) for a in anns.values()),
         "protected_functional_by_kind": {k.value: protected.get(k.value, 0) for k in FUNCTIONAL_KINDS},
         "ratios": per_ratio,
+        **({"judge_vs_markers": judge_agreement(judge_pairs)} if cfg.judge_url else {}),
         "token_counting": "tokens of each step tokenized on its own with the scoring model's tokenizer",
+    }
+
+
+def judge_agreement(pairs: list[tuple[str, ...]]) -> dict[str, Any]:
+    """How often the judge kept the mode markers gave a step (steps both labelled: `--judge-scope all`)."""
+    agree = sum(1 for m, j in pairs if m == j)
+    return {
+        "steps_compared": len(pairs),
+        "agreement": agree / len(pairs) if pairs else None,
+        "markers_to_judge": {f"{m}->{j}": n for (m, j), n in sorted(Counter(pairs).items())},
     }
 
 

@@ -23,7 +23,6 @@ from thinktrim.refine.answer_mentions import FinalValue, final_value
 from thinktrim.refine.classify import MarkerLexicon
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.score import answer_text, apply_scores, scoring_task
-from thinktrim.refine.segment import SegmentConfig
 
 ANNOTATIONS = "annotations.jsonl"
 REJECTS = "rejects.jsonl"
@@ -32,6 +31,7 @@ RUN_FILE = "run.json"
 _SCORING_KEYS = (
     "input", "model", "answer_target", "system_prompt", "layout", "whole_response_as_thinking",
     "target_sentences", "max_sentences", "markers", "judge_url", "judge_model", "max_context",
+    "weak_markers", "repeated_computation", "split_on_evidence", "end_at_progress", "judge_scope", "judge_prompt",
 )
 
 
@@ -50,6 +50,7 @@ class ChainOutcome:
     context_tokens: int | None = None
     final_value: FinalValue | None = None
     judge_failures: int = 0  # steps the judge could not label (left progressive)
+    judge_vs_markers: list[tuple[str, str]] | None = None  # (markers' mode, judge's mode), with a judge
 
     @property
     def protected_functional(self) -> int:
@@ -70,6 +71,7 @@ class ChainOutcome:
             "final_value_source": self.final_value.source if self.final_value else None,
             "protected_functional": self.protected_functional,
             "judge_failures": self.judge_failures,
+            **({"judge_vs_markers": self.judge_vs_markers} if self.judge_vs_markers is not None else {}),
             "steps": [
                 {**s.to_dict(self.trace.thinking), "tokens": t}
                 for s, t in zip(self.steps, self.step_tokens or [None] * len(self.steps))
@@ -83,12 +85,12 @@ class Refiner:
     def __init__(self, cfg: RefineConfig, scorer: AnswerScorer | None = None) -> None:
         self.cfg = cfg
         self.lexicon = MarkerLexicon.load(cfg.markers)
-        self.segment_config = SegmentConfig(cfg.target_sentences, max(cfg.max_sentences, cfg.target_sentences))
+        self.segment_config = cfg.segment_config
         self._scorer = scorer
         self._tokenizer: Any = None
         self.judge = None
         if cfg.judge_url:
-            from thinktrim.refine.judge import JudgeConfig, LLMJudge
+            from thinktrim.refine.judge import JudgeConfig, LLMJudge, load_prompt
 
             self.judge = LLMJudge(
                 JudgeConfig(
@@ -97,6 +99,8 @@ class Refiner:
                     timeout_s=cfg.judge_timeout,
                     retries=cfg.judge_retries,
                     concurrency=cfg.judge_concurrency,
+                    scope=cfg.judge_scope,
+                    prompt=load_prompt(cfg.judge_prompt),
                 )
             )
             self.judge.check_reachable()
@@ -135,9 +139,11 @@ class Refiner:
         value = final_value(trace)
         failures = self.judge.failures if self.judge else 0
         steps = annotate_steps(trace.thinking, value.text if value else None, self.segment_config, self.lexicon,
-                               self.judge)
+                               self.judge, self.cfg.classify_config)
         outcome = ChainOutcome(trace, steps, "scored", answer_target=target, final_value=value)
-        outcome.judge_failures = (self.judge.failures if self.judge else 0) - failures
+        if self.judge is not None:
+            outcome.judge_failures = self.judge.failures - failures
+            outcome.judge_vs_markers = list(self.judge.last_comparison)
         outcome.step_tokens = self.count_tokens(trace, steps)
         if not trace.thinking_closed and not self.cfg.whole_response_as_thinking:
             outcome.status, outcome.reason = "unclosed", "the response never closes its thinking"

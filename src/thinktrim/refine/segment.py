@@ -5,6 +5,11 @@ pieces end at sentence ends and line breaks (never inside display math), a disco
 "Alternatively", …) always opens a new step, and otherwise a step closes once it holds `target_sentences`
 sentences, preferably at a paragraph break. Steps are `[start, end)` spans whose concatenation is the input;
 the white space between two steps belongs to the later one, so no step ends in white space.
+
+Functional steps cover just the check: a sentence that shows a check or a correction ("that's correct", "this
+is wrong") opens a step of its own out of forward reasoning, and a step opened that way or by a marker ends
+where forward progress resumes ("So …", "Therefore", "Now", "Next" with nothing checked in that sentence), so
+the computation that follows a check is not swallowed by it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from thinktrim.data.trace import Step
 _SENTENCE_END = re.compile(r"[.!?](?:[\"')\]]|\*\*)*(?=\s)")
 _DISPLAY_MATH = re.compile(r"\\\[.*?\\\]|\$\$.*?\$\$", re.S)
 # Interjections that may precede a marker at the start of a sentence: "Hmm, wait", "But wait", "Oh, alternatively".
-_LEAD_IN = r"(?:(?:but|and|so|hmm+|oh|ah|ok|okay|well|no|yes|actually|now|then)\b[,.!]?\s*)*"
+_INTERJECTIONS = r"but|and|so|hmm+|oh|ah|ok|okay|well|no|yes|actually|now|then"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,17 @@ class SegmentConfig:
     max_sentences: int = field(default=8, metadata={"help": "Hard cap: close a step even mid-paragraph."})
     max_chars: int = field(default=1500, metadata={"help": "Close a step at the next sentence end past this size."})
     split_on_markers: bool = field(default=True, metadata={"help": "A discourse marker always opens a new step."})
+    split_on_evidence: bool = field(
+        default=True,
+        metadata={"help": "A sentence showing a check or correction (a lexicon `anywhere` phrase) opens a new step "
+                  "when the current step is forward reasoning."},
+    )
+    end_at_progress: bool = field(
+        default=True,
+        metadata={"help": "A step opened by a marker or such a sentence ends where forward progress resumes (a "
+                  "lexicon `progress` phrase such as So, Therefore, Now, Next opening a sentence that checks "
+                  "nothing)."},
+    )
 
     def __post_init__(self) -> None:
         if self.target_sentences < 1:
@@ -86,27 +102,48 @@ def sentence_pieces(text: str) -> list[_Piece]:
     return pieces
 
 
-def opening_marker_regex(phrases: list[str]) -> re.Pattern[str]:
-    """A regex matching any phrase at the start of a text, after optional interjections."""
-    alts = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-    return re.compile(rf"^\s*(?:[*#>\-]+\s*)?{_LEAD_IN}({alts})\b", re.I)
+def phrase_alternatives(phrases: list[str] | tuple[str, ...]) -> str:
+    """Phrases as regex alternatives, longest first, any run of white space matching a space."""
+    return "|".join(re.escape(p).replace("\\ ", r"\s+") for p in sorted(phrases, key=len, reverse=True))
 
 
-def segment(thinking: str, config: SegmentConfig | None = None, markers: re.Pattern[str] | None = None) -> list[Step]:
-    """Split `thinking` into steps; `markers` (an opening-marker regex) forces a new step where it matches."""
+def opening_marker_regex(phrases: list[str] | tuple[str, ...], lead_in: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """A regex matching any phrase at the start of a text, after optional interjections (and `lead_in` phrases)."""
+    words = _INTERJECTIONS + (f"|{phrase_alternatives(lead_in)}" if lead_in else "")
+    return re.compile(rf"^\s*(?:[*#>\-]+\s*)?(?:(?:{words})\b[,.!]?\s*)*({phrase_alternatives(phrases)})(?!\w)", re.I)
+
+
+def segment(
+    thinking: str,
+    config: SegmentConfig | None = None,
+    markers: re.Pattern[str] | None = None,
+    evidence: re.Pattern[str] | None = None,
+    progress: re.Pattern[str] | None = None,
+) -> list[Step]:
+    """Split `thinking` into steps; `markers` (an opening-marker regex) forces a new step where it matches.
+
+    `evidence` (found anywhere in a sentence) and `progress` (opening a sentence) shape functional steps as the
+    module docstring says, when the config asks for it.
+    """
     config = config or SegmentConfig()
     if not thinking:
         return []
     steps: list[Step] = []
-    start, count, prev_para = 0, 0, False
+    start, count, prev_para, functional = 0, 0, False, False
     for piece in sentence_pieces(thinking):
+        text = thinking[piece.start : piece.end]
+        marker = bool(config.split_on_markers and markers is not None and markers.match(text))
+        checks = bool(evidence is not None and evidence.search(text))
+        shows = config.split_on_evidence and checks
         if count:
-            text = thinking[piece.start : piece.end]
-            marker = config.split_on_markers and markers is not None and markers.match(text)
+            resumes = (config.end_at_progress and functional and not checks and progress is not None
+                       and bool(progress.match(text)))
             full = count >= config.target_sentences and (prev_para or piece.start - start >= config.max_chars)
-            if marker or full or count >= config.max_sentences:
+            if marker or (shows and not functional) or resumes or full or count >= config.max_sentences:
                 steps.append(Step(start, piece.start))
                 start, count = piece.start, 0
+        if not count:
+            functional = marker or shows
         count += 1
         prev_para = piece.paragraph_end
     steps.append(Step(start, len(thinking)))
