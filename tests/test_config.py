@@ -77,13 +77,13 @@ def test_yaml_under_command_line(tmp_path) -> None:
     ("args", "yaml_text", "message"),
     [
         (["--limit", "0"], None, "error: --limit: must be >= 1, got 0"),
-        (["--ratios", "0.1,b"], None, "error: --ratios: item 2 must be a number, got 'b'"),
+        (["--ratios", "0.1,b"], None, "error: --ratios: expected numbers (a list, or comma-separated), got '0.1,b'"),
         ([], "ratio: [0.9]\n", "unknown settings ['ratio']"),
-        ([], "limit: many\n", "limit: must be an integer, got 'many'"),
+        ([], "limit: many\n", "limit: expected an integer, got 'many'"),
         ([], "scope: global\n", "scope: 'global' is not one of chain, dataset"),
         ([], "- a\n- b\n", "expected a mapping of settings, got list"),
-        ([], "ratios: [0.2\n", "not valid YAML"),
-        ([], "sampling: 3\n", "sampling: must be a mapping of Sampling settings"),
+        ([], "ratios: [0.2\n", "invalid YAML"),
+        ([], "sampling: 3\n", "sampling: expected a mapping of Sampling settings"),
     ],
 )
 def test_bad_settings_are_one_line(tmp_path, args, yaml_text, message) -> None:

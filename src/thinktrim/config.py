@@ -2,7 +2,7 @@
 
 Each command has one dataclass. Its fields (name, type, default, `metadata["help"]`) are the only place a
 setting's default and help text are written; `command()` turns them into Typer options, a `--config` YAML with
-the same names, and a `Config` with every value checked against its type. Command-line options win over the
+the same names, and a config with every value checked against its type. Command-line options win over the
 file. Field metadata may also say:
 
 - `flag`: the option's name when it is not `--field-name` (e.g. `--format`), `short`: a short flag (`-o`);
@@ -11,6 +11,10 @@ file. Field metadata may also say:
 
 A field whose type is itself a dataclass (eval's `generation`) contributes its fields as options of their own;
 in YAML it may be written nested (`generation: {temperature: 0.5}`) or flat (`temperature: 0.5`).
+
+Errors name what to fix in one line: `--limit: must be >= 1, got 0` for an option, `run.yaml: limit: expected
+an integer, got 'ten'` for a file. A dataclass's own checks (`__post_init__`) raise ValueError("name: …"),
+and the name is mapped to the option or the file that gave the value.
 
 This module is a leaf: it imports nothing else of thinktrim.
 """
@@ -32,14 +36,19 @@ C = TypeVar("C")
 
 
 class ConfigError(ValueError):
-    """A setting that does not fit its field: the message names the source and the setting."""
+    """A setting that does not fit. `setting` names the field (None: the whole source), `source` where the value
+    came from (a YAML path, or None for Python and the command line)."""
+
+    def __init__(self, message: str, setting: str | None = None, source: str | None = None) -> None:
+        self.message, self.setting, self.source = message, setting, source
+        super().__init__(": ".join(p for p in (source, setting, message) if p))
 
 
 class Config:
-    """Mixin for command config dataclasses: YAML loading, help lookup and a JSON-able dict."""
+    """Mixin for command config dataclasses: YAML loading, help lookup, a JSON-able dict, type checks."""
 
     @classmethod
-    def from_mapping(cls: type[C], data: Mapping[str, Any], source: str = "config") -> C:
+    def from_mapping(cls: type[C], data: Mapping[str, Any], source: str | None = None) -> C:
         return from_mapping(cls, data, source)
 
     @classmethod
@@ -53,12 +62,18 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
 
+    def check_types(self) -> None:
+        """Coerce every field to its declared type, for configs built in Python (call from __post_init__)."""
+        hints = _hints(type(self))
+        for f in _fields(type(self)):
+            setattr(self, f.name, coerce(getattr(self, f.name), hints[f.name], f.name))
+
 
 # ---- types ---------------------------------------------------------------------------------------------------
 
 
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, include_extras=False)
+    return typing.get_type_hints(cls)
 
 
 def _strip_optional(tp: Any) -> tuple[Any, bool]:
@@ -74,68 +89,70 @@ def _is_sequence(tp: Any) -> bool:
     return get_origin(tp) in (tuple, list)
 
 
+_NAMES = {bool: ("true or false", "true/false values"), int: ("an integer", "integers"),
+          float: ("a number", "numbers"), str: ("a string", "strings")}
+
+
 def _describe(tp: Any) -> str:
-    tp, optional = _strip_optional(tp)
+    tp, _ = _strip_optional(tp)
     if get_origin(tp) is Literal:
-        text = "one of " + ", ".join(str(a) for a in get_args(tp))
-    elif isinstance(tp, type) and issubclass(tp, enum.Enum):
-        text = "one of " + ", ".join(str(m.value) for m in tp)
-    elif _is_sequence(tp):
-        text = f"a list of {_describe(get_args(tp)[0])} values"
-    else:
-        text = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(
-            tp, getattr(tp, "__name__", str(tp))
-        )
-    return text + (" (or null)" if optional else "")
+        return "one of " + ", ".join(str(a) for a in get_args(tp))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "one of " + ", ".join(str(m.value) for m in tp)
+    if _is_sequence(tp):
+        inner = _strip_optional(get_args(tp)[0])[0]
+        return _NAMES.get(inner, ("", "values"))[1] + " (a list, or comma-separated)"
+    return _NAMES.get(tp, (getattr(tp, "__name__", str(tp)),))[0]
 
 
-def coerce(value: Any, tp: Any, where: str) -> Any:
-    """`value` as type `tp`, or a ConfigError naming `where`. Sequences also come as "a,b,c" strings."""
+def coerce(value: Any, tp: Any, setting: str) -> Any:
+    """`value` as type `tp`, or a ConfigError naming `setting`. Sequences also come as "a,b,c" or one value."""
     tp, optional = _strip_optional(tp)
     if value is None:
         if optional:
             return None
-        raise ConfigError(f"{where}: must be {_describe(tp)}, got null")
+        raise ConfigError(f"expected {_describe(tp)}, got null", setting)
     origin = get_origin(tp)
     if origin is Literal:
         allowed = get_args(tp)
-        if value in allowed:
+        if isinstance(value, (str, int, float, bool)) and value in allowed:
             return value
-        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(str, allowed))}")
+        if isinstance(value, (str, int, float)):
+            raise ConfigError(f"{value!r} is not one of {', '.join(map(str, allowed))}", setting)
+        raise ConfigError(f"expected {_describe(tp)}, got {value!r}", setting)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:
             return tp(value.value if isinstance(value, enum.Enum) else value)
         except ValueError:
-            raise ConfigError(f"{where}: {value!r} is not {_describe(tp)}") from None
+            raise ConfigError(f"{value!r} is not {_describe(tp)}", setting) from None
     if _is_sequence(tp):
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: must be {_describe(tp)}, got {value!r}")
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            items = [items]
+        items = [v.strip() if isinstance(v, str) else v for v in items]
+        items = [v for v in items if v != ""]
         inner = get_args(tp)[0]
-        items = [coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
+        try:
+            out = [coerce(v, inner, setting) for v in items]
+        except ConfigError:
+            raise ConfigError(f"expected {_describe(tp)}, got {value!r}", setting) from None
+        return tuple(out) if origin is tuple else out
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: must be a mapping of {tp.__name__} settings, got {value!r}")
-        return from_mapping(tp, value, where)
+            raise ConfigError(f"expected a mapping of {tp.__name__} settings, got {value!r}", setting)
+        return from_mapping(tp, value)
     if origin is dict or tp is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: must be a mapping, got {value!r}")
-        return dict(value)
-    if tp is bool:
+        if isinstance(value, Mapping):
+            return dict(value)
+    elif tp is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
-            return value.lower() in ("true", "yes", "1")
     elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
             return int(value)
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -148,13 +165,11 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
     elif tp is str:
         if isinstance(value, str):
             return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
-        if isinstance(value, Path):
+        if isinstance(value, (int, float, Path)) and not isinstance(value, bool):
             return str(value)
     elif tp is Any or tp is object:
         return value
-    raise ConfigError(f"{where}: must be {_describe(tp)}, got {value!r}")
+    raise ConfigError(f"expected {_describe(tp)}, got {value!r}", setting)
 
 
 # ---- mapping <-> config --------------------------------------------------------------------------------------
@@ -170,62 +185,76 @@ def _nested(cls: type) -> dict[str, type]:
     return {f.name: hints[f.name] for f in _fields(cls) if dataclasses.is_dataclass(hints[f.name])}
 
 
-def from_mapping(cls: type[C], data: Mapping[str, Any], source: str = "config") -> C:
+def setting_names(cls: type) -> set[str]:
+    """Every setting of a config, nested configs' included."""
+    return {f.name for f in _fields(cls)} | {f.name for sub in _nested(cls).values() for f in _fields(sub)}
+
+
+def from_mapping(cls: type[C], data: Mapping[str, Any], source: str | None = None) -> C:
     """Build `cls` from plain data (YAML, CLI), checking every value against its field's type.
 
     Keys may use dashes or underscores. Unknown keys are an error that names them. Settings of a nested
-    dataclass field may be given flat; errors the dataclass itself raises become ConfigErrors naming `source`.
+    dataclass field may be given flat. A ValueError the dataclass raises becomes a ConfigError whose setting is
+    the field its message starts with ("limit: must be >= 1").
     """
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+        raise ConfigError(f"expected a mapping of settings, got {type(data).__name__}", source=source)
     data = {str(k).replace("-", "_"): v for k, v in data.items()}
     hints = _hints(cls)
     names = {f.name for f in _fields(cls)}
-    nested = _nested(cls)
     values: dict[str, Any] = {}
-    for name, sub in nested.items():
+    for name, sub in _nested(cls).items():
         inner = {f.name for f in _fields(sub)}
         flat = {k: data.pop(k) for k in list(data) if k in inner and k not in names}
         given = data.pop(name, None)
         if isinstance(given, sub) and not flat:
             values[name] = given
         elif given is not None or flat:
-            if given is not None and not isinstance(given, Mapping):
-                raise ConfigError(f"{source}: {name}: must be a mapping of {sub.__name__} settings")
+            if given is not None and not isinstance(given, (Mapping, sub)):
+                raise ConfigError(f"expected a mapping of {sub.__name__} settings", name, source)
             base = to_dict(given) if isinstance(given, sub) else dict(given or {})
             values[name] = from_mapping(sub, {**base, **flat}, source)
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(f"{source}: unknown settings {unknown}")
-    for name, value in data.items():
-        values[name] = coerce(value, hints[name], f"{source}: {name}")
+        raise ConfigError(f"unknown settings {unknown}", source=source)
     try:
+        for name, value in data.items():
+            values[name] = coerce(value, hints[name], name)
         return cls(**values)
-    except ConfigError:
-        raise
+    except ConfigError as e:
+        raise ConfigError(e.message, e.setting, e.source or source) from None
     except (ValueError, TypeError) as e:
-        raise ConfigError(f"{source}: {e}") from None
+        text = str(e)
+        head, sep, rest = text.partition(": ")
+        setting = head.rsplit(".", 1)[-1] if sep else None  # "limit: …" or "EvalConfig.limit: …"
+        if setting in setting_names(cls):
+            raise ConfigError(rest, setting, source) from None
+        raise ConfigError(text, source=source) from None
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """A YAML mapping of settings, or a ConfigError naming the file (and the line, for syntax errors)."""
     path = Path(path)
+    where = str(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
+        raise ConfigError("no such file", source=where) from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, expected a YAML file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+        raise ConfigError("is a folder, expected a YAML file", source=where) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"not UTF-8 text (byte {e.start}): expected a YAML file", source=where) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"invalid YAML ({problem})", source=where + line) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+        raise ConfigError(f"expected a mapping of settings, got {type(data).__name__}", source=where)
     return data
 
 
@@ -250,13 +279,9 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 def field_help(cls: type, name: str) -> str:
     """The help text of a field (nested config fields included)."""
-    for f in _fields(cls):
+    for f in [*_fields(cls), *(f for sub in _nested(cls).values() for f in _fields(sub))]:
         if f.name == name:
             return f.metadata.get("help", "")
-    for sub in _nested(cls).values():
-        for f in _fields(sub):
-            if f.name == name:
-                return f.metadata.get("help", "")
     raise KeyError(f"{cls.__name__} has no setting {name!r}")
 
 
@@ -310,6 +335,10 @@ def _parameters(cls: type) -> list[tuple[dataclasses.Field, Any]]:
     return out
 
 
+def _flag(f: dataclasses.Field) -> str:
+    return f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+
+
 def command(
     cls: type[C], run: Callable[[C], Any], *, doc: str | None = None, config_option: bool = True
 ) -> Callable[..., Any]:
@@ -323,34 +352,35 @@ def command(
     params: list[inspect.Parameter] = [
         inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
     ]
-    names: list[str] = []
-    repeatable = {f.name for f, tp in _parameters(cls)
-                  if _is_sequence(_strip_optional(tp)[0]) and not f.metadata.get("argument")}
+    flags: dict[str, str] = {}
+    repeatable: set[str] = set()
     for f, tp in _parameters(cls):
         meta = f.metadata
         default = default_of(f)
         help_text = meta.get("help", "").replace("[", "\\[")  # rich markup would eat [extras]
+        inner, _ = _strip_optional(tp)
         if meta.get("argument"):
-            inner, _ = _strip_optional(tp)
             annotation = list[str] if _is_sequence(inner) else str
             required = default is dataclasses.MISSING or default in ("", ())
             info = typer.Argument(... if required else _shown(default), help=help_text, show_default=False)
+            flags[f.name] = f.name.upper()
         else:
             annotation, metavar = _cli_type(tp)
-            decls = [meta.get("flag", "--" + f.name.replace("_", "-"))]
+            decls = [_flag(f)]
             if "short" in meta:
                 decls.append(meta["short"])
-            if _strip_optional(tp)[0] is bool and not decls[0].startswith("--no-"):
+            if inner is bool and not decls[0].startswith("--no-"):
                 decls = [f"{decls[0]}/--no-{decls[0][2:]}", *decls[1:]]
             shown = None if default is dataclasses.MISSING else _shown(default)
             show: bool | str = shown not in (None, "", ()) and not isinstance(shown, bool)
-            if _is_sequence(_strip_optional(tp)[0]):  # a repeatable option: its default is given as text
+            if _is_sequence(inner):  # a repeatable option: its default is given as text
                 shown, show = None, (show and str(_shown(default)))
-            if shown is not None and not isinstance(shown, bool):
+                repeatable.add(f.name)
+            elif shown is not None and not isinstance(shown, bool):
                 shown = str(shown)
             info = typer.Option(shown, *decls, help=help_text, show_default=show, metavar=metavar)
+            flags[f.name] = decls[0].split("/")[0]
         params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation))
-        names.append(f.name)
     if config_option:
         params.append(inspect.Parameter(
             "config", inspect.Parameter.KEYWORD_ONLY, annotation=Path | None,
@@ -361,15 +391,19 @@ def command(
     def run_command(ctx: typer.Context, **kwargs: Any) -> Any:
         if getattr(ctx, "invoked_subcommand", None):  # a group's own options, then one of its commands
             return None
-        given = {k: v for k, v in kwargs.items() if k in names and _explicit(ctx, k)}
+        given = {k: v for k, v in kwargs.items() if k in flags and _explicit(ctx, k)}
         # `--ratios 0.2,0.3` and `--ratios 0.2 --ratios 0.3` alike
         given = {k: ",".join(v) if k in repeatable and isinstance(v, list) else v for k, v in given.items()}
-        given = {k: v for k, v in given.items() if v is not None or _allows_none(cls, k)}
         try:
             data = read_yaml(kwargs["config"]) if kwargs.get("config") else {}
-            cfg = from_mapping(cls, {**data, **given}, str(kwargs.get("config") or "option"))
+            source = str(kwargs["config"]) if kwargs.get("config") else None
+            cfg = from_mapping(cls, {**data, **given}, source)
         except ConfigError as e:
-            typer.echo(f"error: {_cli_message(e)}", err=True)
+            if e.setting is not None and (e.setting in given or e.source is None):
+                message = f"{flags.get(e.setting, e.setting)}: {e.message}"
+            else:
+                message = str(e)
+            typer.echo(f"error: {message}", err=True)
             raise typer.Exit(2) from None
         return run(cfg)
 
@@ -383,24 +417,3 @@ def command(
 def _explicit(ctx: Any, name: str) -> bool:
     source = ctx.get_parameter_source(name)
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
-
-
-def _allows_none(cls: type, name: str) -> bool:
-    for f, tp in _parameters(cls):
-        if f.name == name:
-            return _strip_optional(tp)[1]
-    return False
-
-
-def _cli_message(e: ConfigError) -> str:
-    """`option: ratios: …` reads better as `--ratios: …` on the command line."""
-    text = str(e)
-    if text.startswith("option: "):
-        rest = text[len("option: "):]
-        name, sep, tail = rest.partition(": ")
-        base, bracket, index = name.partition("[")
-        if sep and base.isidentifier():
-            item = f"item {int(index.rstrip(']')) + 1} " if bracket else ""
-            return f"--{base.replace('_', '-')}: {item}{tail}"
-        return rest
-    return text

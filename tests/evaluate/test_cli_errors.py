@@ -77,14 +77,14 @@ def test_grade_options(tmp_path: Path, responses: Path) -> None:
 
 def test_eval_run_folder_that_is_a_file_or_below_one(questions: Path) -> None:
     common = ("eval", "--data", questions, "--device", "cpu", "-n", "1", "--max-new-tokens", "4")
-    _one_error(_run(*common, "-o", questions), "output_dir", str(questions))
+    _one_error(_run(*common, "-o", questions), "--output", str(questions))
     _one_error(_run(*common, "-o", questions / "run"), str(questions))
 
 
 def test_eval_options_fail_before_any_model_loads(tmp_path: Path, questions: Path) -> None:
     common = ("eval", "--data", questions, "-o", tmp_path / "run")
     _one_error(_run(*common, "--model", tmp_path / "no" / "model"), "--model", "no/model", "no such folder")
-    _one_error(_run(*common, "--grade-processes", "-1"), "grade_processes", "-1")
+    _one_error(_run(*common, "--grade-processes", "-1"), "--grade-processes", "-1")
     _one_error(_run(*common, "--device", "gpu0"), "device", "gpu0")
     _one_error(_run(*common, "--limit", "0"), "limit")
     _one_error(_run("eval", "--data", tmp_path, "-o", tmp_path / "run"), "data", str(tmp_path))

@@ -1,6 +1,7 @@
 import pytest
 
-from thinktrim.refine.config import RefineConfig, SettingError, help_of
+from thinktrim.config import ConfigError as SettingError
+from thinktrim.refine.config import RefineConfig, help_of
 
 
 def test_defaults_and_normalisation() -> None:
@@ -50,6 +51,6 @@ def test_yaml_config_with_overrides(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"refine\.yaml: unknown settings \['ratio'\]"):
         RefineConfig.from_yaml(f)
     f.write_text("input: data.jsonl\nscope: [chain]\n")
-    with pytest.raises(SettingError, match=r"refine\.yaml: scope: expected a string") as bad:
+    with pytest.raises(SettingError, match=r"refine\.yaml: scope: expected one of chain, dataset") as bad:
         RefineConfig.from_yaml(f)
     assert (bad.value.setting, bad.value.source) == ("scope", str(f))

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import yaml
 
+from thinktrim.config import read_yaml
 from thinktrim.data.trace import Step, StepKind
 from thinktrim.refine.answer_mentions import mention_spans
-from thinktrim.refine.config import ClassifyConfig, read_yaml
+from thinktrim.refine.config import ClassifyConfig
 from thinktrim.refine.segment import opening_marker_regex, phrase_alternatives
 
 _FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?=\s)|\n|$)", re.S)

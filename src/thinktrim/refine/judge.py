@@ -17,12 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from thinktrim.data.trace import Step, StepKind
 from thinktrim.lm.openai_http import ServerError, check_server, post_chat
 
-JUDGE_SCOPES = ("unmarked", "all")
+JudgeScope = Literal["unmarked", "all"]
+JUDGE_SCOPES: tuple[str, ...] = get_args(JudgeScope)
 
 
 def load_prompt(path: str | Path | None = None) -> str:
