@@ -41,8 +41,25 @@ def _register() -> None:
 _register()
 
 
-def main() -> None:
-    app()
+def main(args: list[str] | None = None) -> None:
+    """Run the CLI; a usage error (an unknown option, a missing argument) is one `error:` line and exit code 2,
+    like every other bad input, instead of a boxed panel."""
+    from typer.exceptions import TyperException
+
+    try:
+        code = app(args=args, standalone_mode=False)
+    except typer.Exit as e:
+        raise SystemExit(e.exit_code) from None
+    except typer.Abort:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+    except TyperException as e:  # click's usage errors, as Typer ships them
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = e.format_message() if hasattr(e, "format_message") else str(e)
+        typer.echo(f"error: {' '.join(message.split())}{hint}", err=True)
+        raise SystemExit(2) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
