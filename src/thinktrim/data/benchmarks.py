@@ -17,7 +17,7 @@ from typing import Any
 
 from thinktrim.answers import AnswerKind, check_kind
 from thinktrim.data.formats import detect_format, read_objects
-from thinktrim.data.layouts import lookup_field
+from thinktrim.data.layouts import RecordError, lookup_field
 
 
 @dataclass(frozen=True)
@@ -49,14 +49,6 @@ class Benchmark:
     parse: RecordParser = field(repr=False, compare=False)
 
 
-class RecordError(Exception):
-    """A problem with one field of one record; the loader adds file and line."""
-
-    def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"field {name!r}: {problem}")
-        self.field = name
-
-
 class UnknownBenchmarkError(KeyError, ValueError):
     """An unknown benchmark name; catchable as KeyError (registry lookup) or ValueError (bad argument)."""
 
@@ -75,14 +67,14 @@ def _get(record: dict[str, Any], name: str) -> Any:
         return record[name]
     value = lookup_field(record, name)[1]
     if value is None:
-        raise RecordError(name, f"missing (fields present: {', '.join(record) or 'none'})")
+        raise RecordError(None, None, name, f"missing (fields present: {', '.join(record) or 'none'})")
     return value
 
 
 def _text(record: dict[str, Any], name: str) -> str:
     value = _get(record, name)
     if not isinstance(value, str) or not value.strip():
-        raise RecordError(name, f"expected a non-empty string, got {value!r:.60}")
+        raise RecordError(None, None, name, f"expected a non-empty string, got {value!r:.60}")
     return value.strip()
 
 
@@ -95,7 +87,7 @@ def _answer(record: dict[str, Any], name: str) -> str:
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, str) and value.strip():
         return value.strip()
-    raise RecordError(name, f"expected a non-empty string or a number, got {value!r:.60}")
+    raise RecordError(None, None, name, f"expected a non-empty string or a number, got {value!r:.60}")
 
 
 def _aime24(r: dict[str, Any], i: int) -> tuple[str, str, str, dict[str, Any]]:
@@ -119,7 +111,7 @@ def _math500(r: dict[str, Any], i: int) -> tuple[str, str, str, dict[str, Any]]:
 def _gsm8k(r: dict[str, Any], i: int) -> tuple[str, str, str, dict[str, Any]]:
     solution = _text(r, "answer")
     if "####" not in solution:
-        raise RecordError("answer", "expected a solution ending in '#### <number>'")
+        raise RecordError(None, None, "answer", "expected a solution ending in '#### <number>'")
     final = solution.rsplit("####", 1)[1].strip().replace(",", "")  # "1,600" → "1600"
     return str(_get(r, "idx")), _text(r, "question"), final, {}
 

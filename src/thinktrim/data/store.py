@@ -160,3 +160,22 @@ def read_jsonl_records(path: str | Path) -> Iterator[dict[str, Any]]:
     """Read a JSONL file, naming file and line on a malformed line."""
     for _, record in numbered_jsonl_records(path):
         yield record
+
+
+def read_json_object(path: str | Path, what: str = "thinktrim run file") -> dict[str, Any]:
+    """A JSON object from `path` ({} when the file does not exist); a ValueError naming the file otherwise."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not a {what} ({e}); remove it or use a new output folder") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a {what} (expected a JSON object)")
+    return data
+
+
+def changed_settings(previous: dict[str, Any], current: dict[str, Any], keys: Iterable[str]) -> list[str]:
+    """`key=old → new` for each of `keys` whose value differs: what a resumed run must not change."""
+    return [f"{k}={previous.get(k)!r} → {current.get(k)!r}" for k in keys if previous.get(k) != current.get(k)]

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from thinktrim.answers import ANSWER_KINDS
 from thinktrim.data.benchmarks import load_benchmark
 from thinktrim.data.formats import read_objects
 from thinktrim.data.layouts import lookup_field
-from thinktrim.evaluate.extract import ANSWER_KINDS, ExtractionPolicy
+from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.evaluate.grade import grade_many
 from thinktrim.evaluate.metrics import SampleResult, answer_sources, summarize
 from thinktrim.evaluate.summary import definitions_for

@@ -23,7 +23,14 @@ from typing import Any
 from thinktrim import __version__
 from thinktrim.data.benchmarks import load_benchmark, load_custom
 from thinktrim.data.chat import chat_messages
-from thinktrim.data.store import JsonlStore, read_jsonl_records, write_json, write_jsonl
+from thinktrim.data.store import (
+    JsonlStore,
+    changed_settings,
+    read_json_object,
+    read_jsonl_records,
+    write_json,
+    write_jsonl,
+)
 from thinktrim.evaluate.config import EvalConfig, slug
 from thinktrim.evaluate.metrics import answer_sources, summarize
 from thinktrim.evaluate.records import grade_records, sample_results
@@ -86,8 +93,8 @@ def check_resume(out: Path, config: EvalConfig) -> None:
     with writing(out):
         out.mkdir(parents=True, exist_ok=True)
     if path.exists():
-        previous = _resume_view_from(json.loads(path.read_text(encoding="utf-8")))
-        changed = [f"{k}={previous.get(k)!r} → {current[k]!r}" for k in RESUME_KEYS if previous.get(k) != current[k]]
+        previous = _resume_view_from(read_json_object(path, "thinktrim eval config"))
+        changed = changed_settings(previous, current, RESUME_KEYS)
         if changed:
             raise ValueError(f"{path}: this run folder was made with other settings ({'; '.join(changed)}); "
                              "rerun with the same settings to resume, or choose another --output")

@@ -7,7 +7,6 @@ written atomically.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim.data.formats import RecordError, SourceRecord, read_records
-from thinktrim.data.store import JsonlStore, file_fingerprint, write_json
+from thinktrim.data.store import JsonlStore, changed_settings, file_fingerprint, read_json_object, write_json
 from thinktrim.data.trace import Step, Trace
 from thinktrim.lm.scoring.types import AnswerScorer
 from thinktrim.refine.annotate import annotate_steps
@@ -180,9 +179,10 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
     if not ((out / RUN_FILE).exists() and JsonlStore.stored_keys(out / ANNOTATIONS)):
         return  # nothing scored yet: nothing to mix with
     previous = read_run(out)
-    changed = [k for k in _SCORING_KEYS if previous.get(k) != cfg.to_dict().get(k)]
+    changed = changed_settings(previous, cfg.to_dict(), _SCORING_KEYS)
     if changed:
-        raise ValueError(f"{out} holds a run with different {', '.join(changed)}; use a new --output-dir or remove it")
+        raise ValueError(f"{out} holds a run with other scoring settings ({'; '.join(changed)}); use a new "
+                         "--output-dir or remove it")
     before = previous.get("input_fingerprint", {}).get("sha256")
     if before is not None and before != fingerprint["sha256"]:
         raise ValueError(
@@ -199,16 +199,7 @@ def write_run(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any], ids: li
 
 def read_run(out: Path) -> dict[str, Any]:
     """The settings, input fingerprint and chain ids of the run that wrote `out` ({} when there is none)."""
-    run_file = out / RUN_FILE
-    if not run_file.exists():
-        return {}
-    try:
-        run = json.loads(run_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{run_file}: not a thinktrim run file ({e}); remove it or use a new --output-dir") from None
-    if not isinstance(run, dict):
-        raise ValueError(f"{run_file}: not a thinktrim run file (expected a JSON object)")
-    return run
+    return read_json_object(out / RUN_FILE)
 
 
 def iter_input(cfg: RefineConfig) -> Iterator[SourceRecord | RecordError]:
