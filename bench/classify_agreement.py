@@ -181,7 +181,7 @@ def make_annotate(settings: dict[str, Any] | None = None, lexicon: Any = None, j
     from thinktrim.refine.annotate import annotate_steps
     from thinktrim.refine.config import RefineConfig
 
-    cfg = RefineConfig(**(settings or {}))
+    cfg = RefineConfig(input="labelled-traces", **(settings or {}))  # only the classification settings are used
     lexicon = lexicon or lexicon_variant()
     seg, cls = cfg.segment_config, cfg.classify_config
     return lambda thinking, answer: annotate_steps(thinking, answer, seg, lexicon, judge, cls)

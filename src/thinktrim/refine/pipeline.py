@@ -181,7 +181,8 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
     previous = read_run(out)
     changed = changed_settings(previous, cfg.to_dict(), _SCORING_KEYS)
     if changed:
-        raise ValueError(f"{out} holds a run with other scoring settings ({'; '.join(changed)}); use a new "
+        names = ", ".join(c.split("=")[0] for c in changed)
+        raise ValueError(f"{out} holds a run with different {names} ({'; '.join(changed)}); use a new "
                          "--output-dir or remove it")
     before = previous.get("input_fingerprint", {}).get("sha256")
     if before is not None and before != fingerprint["sha256"]:
