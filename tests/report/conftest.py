@@ -77,6 +77,11 @@ def read_page():
 
 
 @pytest.fixture(scope="session")
+def read_blobs():
+    return page_blobs
+
+
+@pytest.fixture(scope="session")
 def demo_data(demo_report) -> dict:
     return page_data(demo_report)
 

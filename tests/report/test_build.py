@@ -149,3 +149,56 @@ def test_png_figures(demo_report: Path) -> None:
     for name in pngs:
         head = (demo_report.parent / "png" / name).read_bytes()
         assert head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) > 10_000
+
+
+def handmade_refine_folder(folder: Path) -> None:
+    """Three chains written as refine writes them: two scored (dataset scope, ratio 0.5) and one unclosed."""
+
+    def step(text: str, kind: str = "progressive", link=None, unit=None, pir=None, protected=False) -> dict:
+        return {"text": text, "kind": kind, "link": link, "unit": unit, "pir": pir, "protected": protected,
+                "tokens": len(text.split())}
+
+    chains = [
+        ("a", "scored", [step("First. ", protected=True), step("Wait, check. ", "verification", 0, 0, 0.5),
+                         step("Next. "), step("Alternatively, redo. ", "multi_method", 2, 1, -0.2)]),
+        ("b", "scored", [step("Start. ", protected=True), step("Let me verify. ", "verification", 0, 0, 0.1),
+                         step("Hmm, re-check. ", "verification", 0, 0, 0.1), step("Then. "),
+                         step("Another way. ", "multi_method", 3, 1, 0.3)]),
+        ("c", "unclosed", [step("Never closes ")]),
+    ]
+    folder.mkdir()
+    lines = []
+    for cid, status, steps in chains:
+        pos = 0
+        for s in steps:
+            s["start"], s["end"] = pos, pos + len(s["text"])
+            pos = s["end"]
+        lines.append(json.dumps({"id": cid, "status": status, "reason": "never closes" if status != "scored" else "",
+                                 "steps": steps, "protected_functional": 0}))
+    (folder / "annotations.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "rejects.jsonl").write_text(json.dumps({"location": "in.jsonl:4", "field": "response",
+                                                      "reason": "missing"}) + "\n")
+    (folder / "run.json").write_text(json.dumps({"input": str(folder / "gone.jsonl"), "scope": "dataset",
+                                                 "ratios": [0.5]}))
+
+
+def test_refine_part_without_stats_in_dataset_scope(tmp_path: Path, read_page, read_blobs) -> None:
+    handmade_refine_folder(tmp_path / "refine")
+    out = tmp_path / "r.html"
+    (tmp_path / "cfg.yaml").write_text(f"output: {out}\ntitle: Handmade\nviewer_limit: 2\n")
+    proc = subprocess.run([*CLI, "report", str(tmp_path / "refine"), "--config", str(tmp_path / "cfg.yaml")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    (run,) = read_page(out)["refine"]
+    assert "<title>Handmade</title>" in out.read_text()
+    assert run["status"]["scored"] == 2 and run["status"]["unclosed"] == 1
+    assert run["not_scored"] == [{"id": "c", "status": "unclosed", "reason": "never closes"},
+                                 {"id": "in.jsonl:4", "status": "rejected", "reason": "response: missing"}]
+    assert run["rejected"] == 1
+    assert any("stats.json" in n for n in run["notes"]) and any("gone.jsonl" in n for n in run["notes"])
+    assert run["index"]["ids"] == ["a", "b"]  # --viewer-limit 2; the counts above still cover all three
+    assert run["pir"]["verification"]["n"] == 2 and run["pir"]["multi_method"]["n"] == 2
+    chains = {c["id"]: c for blob in read_blobs(out).values() for c in blob}
+    # dataset scope, ratio 0.5: the lower-PIR half of each type across chains: b's verification, a's multi-method
+    assert chains["a"]["removed"] == {"r0.5": [1]} and chains["b"]["removed"] == {"r0.5": [0]}
+    assert chains["a"]["extra"] == {"protected_functional": 0}

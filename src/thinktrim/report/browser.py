@@ -34,15 +34,17 @@ def missing() -> str | None:
 
 
 @contextmanager
-def chromium(width: int = 1400, height: int = 1000) -> Iterator[Any]:
-    """A headless Chromium WebDriver with a fresh profile, its console log readable (`get_log("browser")`)."""
+def chromium(width: int = 1400, height: int = 1000, scale: float = 1.0) -> Iterator[Any]:
+    """A headless Chromium WebDriver with a fresh profile, its console log readable (`get_log("browser")`);
+    `scale` > 1 renders screenshots at that many pixels per CSS pixel."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="thinktrim-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
+    for flag in (*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
+                 f"--force-device-scale-factor={scale:g}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
@@ -72,10 +74,11 @@ def open_report(driver: Any, path: Path, fragment: str = "", timeout: float = 60
 
 def screenshot(driver: Any, element_id: str, path: Path, width: int = 1400, max_height: int = 4000) -> Path:
     """A PNG of one element of the page, the window first made tall enough to hold all of it."""
-    height = driver.execute_script("return document.getElementById(arguments[0]).getBoundingClientRect().height",
-                                   element_id)
+    height, chrome = driver.execute_script(
+        "return [document.getElementById(arguments[0]).getBoundingClientRect().height, outerHeight - innerHeight]",
+        element_id)
     size = driver.get_window_size()
-    driver.set_window_size(width, min(max_height, int(height) + 160))
+    driver.set_window_size(width, min(max_height, int(height + chrome) + 100))  # 100: the sticky menu and a margin
     try:
         driver.execute_script("document.getElementById(arguments[0]).scrollIntoView()", element_id)
         driver.execute_script("return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim.data.store import atomic_open
+from thinktrim.refine.outputs import ratio_tag
 from thinktrim.report.config import ReportConfig
 from thinktrim.report.eval_section import (
     answer_sources,
@@ -42,7 +43,7 @@ def display_names(paths: list[Path]) -> list[str]:
 def refine_part(folder: RefineFolder, name: str, run: int, limit: int | None,
                 blobs: list[tuple[str, str]]) -> dict[str, Any]:
     part = refine_summary(folder, name)
-    part["ratio_tags"] = [r["tag"] for r in part["per_ratio"]] or [f"r{r:g}" for r in folder.ratios]
+    part["ratio_tags"] = [ratio_tag(r) for r in folder.ratios]
     index: dict[str, list[Any]] = {"ids": [], "status": [], "steps": [], "units": [], "chunk": []}
     chunk_ids = []
     for k, group in enumerate(chunked(chain_records(folder, limit))):

@@ -16,7 +16,7 @@ from typing import Any
 from thinktrim.data.store import numbered_jsonl_records, read_jsonl_records
 from thinktrim.data.trace import Step
 from thinktrim.refine.outputs import Annotation
-from thinktrim.refine.pipeline import ANNOTATIONS, RUN_FILE
+from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, RUN_FILE
 
 MARKERS = {"refine": ANNOTATIONS, "eval": "results.json", "train": "train.json", "curate": "audit.jsonl"}
 
@@ -30,6 +30,7 @@ class RefineFolder:
     stats: dict[str, Any] | None
     annotations: dict[str, Annotation]
     questions: dict[str, str] = field(default_factory=dict)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -131,6 +132,8 @@ def read_refine(path: Path) -> RefineFolder:
     run = _json(path / RUN_FILE) if (path / RUN_FILE).is_file() else {}
     stats = _json(path / "stats.json") if (path / "stats.json").is_file() else None
     folder = RefineFolder(path, run, stats, read_annotations(path / ANNOTATIONS))
+    if (path / REJECTS).is_file():
+        folder.rejects = list(read_jsonl_records(path / REJECTS))
     if stats is None:
         folder.notes.append("no stats.json (the run did not finish its write phase): summary charts left out")
     folder.questions = _refine_questions(run, folder.notes)

@@ -86,6 +86,9 @@ def refine_summary(folder: RefineFolder, name: str) -> dict[str, Any]:
         status[ann.status] = status.get(ann.status, 0) + 1
     not_scored = [{"id": i, "status": a.status, "reason": a.record.get("reason") or ""}
                   for i, a in folder.annotations.items() if a.status not in SCORED]
+    not_scored += [{"id": r.get("location", ""), "status": "rejected",
+                    "reason": f"{r.get('field')}: {r.get('reason')}" if r.get("field") else str(r.get("reason", ""))}
+                   for r in folder.rejects]
     ratios = []
     for r in folder.ratios:
         entry = stats.get("ratios", {}).get(ratio_tag(r))
@@ -106,7 +109,7 @@ def refine_summary(folder: RefineFolder, name: str) -> dict[str, Any]:
         "answer_target": stats.get("answer_target"),
         "chains": len(folder.annotations),
         "status": status,
-        "rejected": stats.get("rejected", 0),
+        "rejected": stats.get("rejected", len(folder.rejects)),
         "not_scored": not_scored[:500],
         "not_scored_total": len(not_scored),
         "token_share": stats.get("token_share"),

@@ -174,7 +174,7 @@ const Charts = (() => {
     rows.forEach((r, i) => {
       const cy = i * rowH + rowH / 2 + 2;
       el("text", { x: -10, y: cy - 2, "text-anchor": "end", class: "lbl", "font-weight": 600 }, f.g, r.label);
-      el("text", { x: -10, y: cy + 13, "text-anchor": "end", class: "title" }, f.g, `${r.n} units`);
+      el("text", { x: -10, y: cy + 13, "text-anchor": "end", class: "title" }, f.g, `${r.n} unit${r.n === 1 ? "" : "s"}`);
       if (!r.quantiles) return;
       const [mn, q1, md, q3, mx] = r.quantiles;
       (r.points || []).forEach((p, j) => {

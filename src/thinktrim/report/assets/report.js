@@ -75,7 +75,7 @@
     if (run.not_scored.length) {
       const more = run.not_scored_total - run.not_scored.length;
       root.append(h("details", { class: "card", style: { marginTop: "10px" } },
-        h("summary", {}, `${run.not_scored_total} chain(s) not scored, with reasons`),
+        h("summary", {}, `${run.not_scored_total} chain(s) or record(s) not scored, with reasons`),
         table([{ label: "chain", left: true, get: (r) => r.id }, { label: "status", left: true, get: (r) => r.status },
                { label: "reason", left: true, get: (r) => r.reason }], run.not_scored),
         more > 0 ? h("p", { class: "note" }, `… and ${more} more (annotations.jsonl has them all)`) : null));
