@@ -13,6 +13,7 @@ import pytest
 
 from thinktrim.data.trace import Step
 from thinktrim.report.build import display_names
+from thinktrim.report.eval_section import iso_eff
 from thinktrim.report.page import chunked, pack, script_json
 from thinktrim.report.refine_section import quantiles
 
@@ -35,6 +36,12 @@ def test_blobs_round_trip_and_chunks_keep_order() -> None:
     assert all(len(json.dumps(g)) < 1000 + 200 for g in groups)
     assert json.loads(gzip.decompress(base64.b64decode(pack(records)))) == records
     assert "<" not in script_json({"t": "</script><!-- x"}) and json.loads(script_json({"t": "</s>"})) == {"t": "</s>"}
+
+
+def test_iso_eff_rays_span_the_runs_efficiencies() -> None:
+    points = [{"x": 10.6, "y": 0.25}, {"x": 13.75, "y": 0.375}, {"x": 37.2, "y": 0.156}]
+    assert iso_eff(points) == pytest.approx([0.002, 0.005, 0.01, 0.02, 0.05])
+    assert iso_eff([{"x": 16.0, "y": 0.0}, {"x": 32.0, "y": 0.0}]) == pytest.approx([0.002, 0.005])  # all wrong
 
 
 def test_display_names_tell_apart_folders_of_one_name() -> None:

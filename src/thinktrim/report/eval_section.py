@@ -7,6 +7,7 @@ report shows the figures `thinktrim eval` printed.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
@@ -73,6 +74,22 @@ def scatter_points(folders: list[EvalFolder], names: list[str]) -> list[dict[str
         if acc is not None and tok is not None:
             points.append({"run": name, "x": tok, "y": acc, "colour": run_colour(i)})
     return points
+
+
+def iso_eff(points: list[dict[str, Any]], most: int = 5) -> list[float]:
+    """EFF values (1, 2, 5 × 10^k) for the scatter's rays of equal efficiency, spanning the runs' own EFFs.
+
+    With no run above zero accuracy they span the plot's corner instead (10 % at the longest run's tokens).
+    """
+    effs = [p["y"] / p["x"] for p in points if p["x"] > 0 and p["y"] > 0]
+    if not effs:
+        top = max([p["x"] for p in points if p["x"] > 0] or [1.0])
+        effs = [0.1 / top]
+    lo, hi = min(effs) / 2.5, max(effs) * 2.5
+    values = [m * 10.0**k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1) for m in (1, 2, 5)]
+    values = [v for v in values if lo <= v <= hi]
+    step = max(1, math.ceil(len(values) / most))
+    return values[::step]
 
 
 def length_quartiles(folder: EvalFolder) -> list[dict[str, Any]]:

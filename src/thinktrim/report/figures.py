@@ -35,7 +35,7 @@ def _save(fig: Any, path: Path, written: list[Path]) -> None:
 def token_share(run: dict[str, Any], style: dict[str, Any], path: Path, written: list[Path]) -> None:
     kinds = style["kinds"]
     rows = [(run["name"], run["token_share"])] + [(f"{n} (paper)", v) for n, v in style["paperShares"].items()]
-    fig, ax = _axes(6.4, 0.9 + 0.45 * len(rows))
+    fig, ax = _axes(6.4, 1.1 + 0.45 * len(rows))
     for i, (_, shares) in enumerate(rows):
         left = 0.0
         for k in kinds:
@@ -51,7 +51,7 @@ def token_share(run: dict[str, Any], style: dict[str, Any], path: Path, written:
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f} %")
     ax.set_title("Token share by step type")
-    ax.legend(ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.08), frameon=False, fontsize=8.5)
+    ax.legend(ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, fontsize=8.5)
     _save(fig, path, written)
 
 
@@ -97,6 +97,7 @@ def pir_distribution(run: dict[str, Any], style: dict[str, Any], path: Path, wri
     if not kinds:
         return
     fig, ax = _axes(6.4, 1.2 + 0.8 * len(kinds))
+    from matplotlib.colors import to_rgba
     from matplotlib.patches import Rectangle
 
     for i, k in enumerate(kinds):
@@ -106,7 +107,7 @@ def pir_distribution(run: dict[str, Any], style: dict[str, Any], path: Path, wri
         ax.scatter(pts, [i + d for d in jitter], s=6, color=style["kindColours"][k], alpha=0.45, lw=0)
         mn, q1, md, q3, mx = p["quantiles"]
         ax.hlines(i, mn, mx, color="#1d2330", lw=1)
-        ax.add_patch(Rectangle((q1, i - 0.25), q3 - q1, 0.5, facecolor=style["kindColours"][k], alpha=0.35,
+        ax.add_patch(Rectangle((q1, i - 0.25), q3 - q1, 0.5, facecolor=to_rgba(style["kindColours"][k], 0.35),
                                edgecolor="#1d2330"))
         ax.vlines(md, i - 0.25, i + 0.25, color="#1d2330", lw=2.2)
     ax.axvline(0, color="#1d2330", lw=0.8, ls=":")
@@ -118,17 +119,15 @@ def pir_distribution(run: dict[str, Any], style: dict[str, Any], path: Path, wri
 
 
 def eval_scatter(ev: dict[str, Any], path: Path, written: list[Path]) -> None:
-    import numpy as np
-
     fig, ax = _axes(6.4, 4.0)
     pts = ev["scatter"]
     x1 = max([p["x"] for p in pts] + [1]) * 1.15
     y1 = min(1.0, max([p["y"] for p in pts] + [0.1]) * 1.2)
-    ref = y1 / x1
-    for e in sorted({float(f"{m:.0e}") for m in (ref / 4, ref / 2, ref, 2 * ref, 4 * ref)}):
-        xs = np.linspace(0, min(x1, y1 / e), 2)
-        ax.plot(xs, e * xs, ls="--", lw=0.8, color="#9aa2b0")
-        ax.annotate(f"EFF {e:.0e}", (xs[-1], e * xs[-1]), fontsize=7.5, color="#8a93a3", ha="right", va="bottom")
+    for e in ev["iso_eff"]:
+        end = min(x1, y1 / e)  # where the ray leaves the plot
+        ax.plot([0, end], [0, e * end], ls="--", lw=0.8, color="#9aa2b0")
+        ax.annotate(f"EFF {e:.0e}".replace("e-0", "e-"), (0.96 * end, 0.96 * e * end), fontsize=7.5,
+                    color="#8a93a3", ha="right", va="bottom")
     for p in pts:
         ax.scatter(p["x"], p["y"], s=80, color=p["colour"], edgecolor="white", zorder=3)
         ax.annotate(p["run"], (p["x"], p["y"]), textcoords="offset points", xytext=(8, 4), fontweight="bold")
@@ -137,7 +136,9 @@ def eval_scatter(ev: dict[str, Any], path: Path, written: list[Path]) -> None:
     ax.set_xlabel("mean output tokens (TOK)")
     ax.set_ylabel("accuracy (ACC)")
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f} %")
-    ax.set_title("Accuracy against output tokens (dashed: equal EFF = ACC/TOK)")
+    ax.set_title("Accuracy against output tokens")
+    ax.text(0.99, 0.02, "dashed rays: equal EFF = ACC / TOK", transform=ax.transAxes, ha="right", fontsize=8,
+            color="#5d6677")
     _save(fig, path, written)
 
 

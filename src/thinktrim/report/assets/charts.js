@@ -192,13 +192,7 @@ const Charts = (() => {
     return f.svg;
   }
 
-  function niceEff(v) {
-    const mag = Math.pow(10, Math.floor(Math.log10(v)));
-    const f = v / mag;
-    return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
-  }
-
-  /** Accuracy against mean tokens, one point per run, with rays of equal EFF = ACC / TOK through the origin. */
+  /** Accuracy against mean tokens, one point per run, with rays of equal EFF = ACC / TOK (opts.iso) from 0. */
   function scatter(container, points, opts) {
     const f = frame(container, { height: 340, label: opts.label, margin: { right: 26 } });
     const [, x1] = niceDomain(points.map((p) => p.x * 1.12).concat(1), true, 6);
@@ -206,10 +200,8 @@ const Charts = (() => {
     const x = scale(0, x1, 0, f.w), y = scale(0, y1, f.h, 0);
     axisY(f, y, ticks(0, y1, 5), opts.yFmt, opts.yLabel);
     axisX(f, x, ticks(0, x1, 6), opts.xFmt, opts.xLabel);
-    const ref = y1 / x1;  // the EFF of the plot's diagonal: rays around it cross the visible area
-    const effs = [...new Set([ref / 4, ref / 2, ref, ref * 2, ref * 4].map(niceEff))];
     const iso = el("g", { class: "iso" }, f.g);
-    for (const e of effs) {
+    for (const e of opts.iso) {
       const xe = Math.min(x1, y1 / e), ye = e * xe;  // where the ray leaves the plot
       el("line", { x1: x(0), y1: y(0), x2: x(xe), y2: y(ye), stroke: "#9aa2b0", "stroke-dasharray": "4 4",
                    "stroke-width": 1 }, iso);

@@ -292,7 +292,7 @@
     grid.append(chart("Accuracy against output tokens", "One point per run (all benchmarks pooled). Dashed rays: equal " +
       "efficiency EFF = ACC / TOK; up and to the left is better.", (box) => {
       box.id = "eval-scatter";
-      Charts.scatter(box, E.scatter, { xFmt: (v) => num(v), yFmt: (v) => `${Math.round(100 * v)} %`, xLabel: "mean output tokens (TOK)",
+      Charts.scatter(box, E.scatter, { iso: E.iso_eff, xFmt: (v) => num(v), yFmt: (v) => `${Math.round(100 * v)} %`, xLabel: "mean output tokens (TOK)",
         yLabel: "accuracy (ACC)", label: "accuracy against tokens" });
     }));
     const withQ = E.runs.filter((r) => (E.quartiles[r.name] || []).length);
