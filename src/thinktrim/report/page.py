@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from importlib import resources
 from typing import IO, Any
 
+SCRIPTS = ("ui.js", "charts.js", "eval.js", "report.js")  # in this order: each uses the ones before it
 CHUNK_BYTES = 384 * 1024  # raw JSON per blob: small enough to decode in a few ms, large enough to compress well
 
 
@@ -58,4 +59,6 @@ def write_page(out: IO[str], title: str, data: dict[str, Any], blobs: Iterable[t
               f'<script id="tt-data" type="application/json">{script_json(data)}</script>\n')
     for blob_id, b64 in blobs:
         out.write(f'<script id="{blob_id}" type="application/gzip-base64">{b64}</script>\n')
-    out.write(f"<script>\n{asset('charts.js')}</script>\n<script>\n{asset('report.js')}</script>\n</body></html>\n")
+    for script in SCRIPTS:
+        out.write(f"<script>\n{asset(script)}</script>\n")
+    out.write("</body></html>\n")

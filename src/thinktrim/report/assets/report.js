@@ -1,63 +1,10 @@
-/* thinktrim report: reads the page's data, draws the sections, and runs the chain viewer and eval drill-down.
-   Chain and drill-down data sit in the page as gzip+base64 blobs, decoded on demand (DecompressionStream). */
+/* thinktrim report: reads the page's data and lays out its parts: the refine summary, the chain viewer (chain
+   texts decoded from their blob only when shown), the eval part (eval.js), train and curate summaries. */
 "use strict";
 (() => {
   const D = JSON.parse(document.getElementById("tt-data").textContent);
   const S = D.style;
-  const $ = (sel, root) => (root || document).querySelector(sel);
-  const pct = (v, d = 1) => (v === null || v === undefined ? "–" : `${(100 * v).toFixed(d)} %`);
-  const num = (v, d = 0) => (v === null || v === undefined ? "–" : Number(v).toLocaleString("en-US",
-    { minimumFractionDigits: d, maximumFractionDigits: d }));
-  const sci = (v) => (v === null || v === undefined ? "–" : v === 0 ? "0" : Number(v).toExponential(2));
-  const signed = (v, d = 3) => (v === null || v === undefined ? "–" : (v >= 0 ? "+" : "−") + Math.abs(v).toFixed(d));
-
-  function h(tag, attrs, ...kids) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === "class") node.className = v;
-      else if (k === "style" && typeof v === "object")
-        for (const [name, value] of Object.entries(v)) node.style.setProperty(name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()), value);
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? "" : v);
-    }
-    for (const kid of kids.flat()) if (kid !== null && kid !== undefined && kid !== false)
-      node.append(kid instanceof Node ? kid : String(kid));
-    return node;
-  }
-
-  function table(columns, rows, opts = {}) {
-    const t = h("table", { class: "data" + (opts.cls ? " " + opts.cls : "") });
-    t.append(h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.left ? "l" : null, title: c.title }, c.label)))));
-    const body = h("tbody");
-    for (const r of rows) {
-      const tr = h("tr", { class: r._cls || null }, columns.map((c) => h("td", { class: c.left ? "l" : null }, c.get(r))));
-      if (opts.onRow) { tr.classList.add("click"); tr.addEventListener("click", () => opts.onRow(r, tr)); }
-      body.append(tr);
-    }
-    t.append(body);
-    return h("div", { class: "tbl-wrap" }, t);
-  }
-
-  function chart(title, what, draw) {
-    const box = h("div", { class: "card chart" }, h("h3", {}, title), what ? h("p", { class: "what" }, what) : null);
-    draw(box);
-    return box;
-  }
-
-  const blobs = new Map();
-  async function unpack(id) {
-    if (blobs.has(id)) return blobs.get(id);
-    const text = document.getElementById(id).textContent;
-    const raw = atob(text);
-    const bytes = new Uint8Array(raw.length);
-    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    const value = JSON.parse(await new Response(stream).text());
-    if (blobs.size > 16) blobs.delete(blobs.keys().next().value);
-    blobs.set(id, value);
-    return value;
-  }
+  const { $, pct, num, signed, h, table, chart, unpack } = UI;
 
   /* ---------------------------------------------------------------- refine summary */
   const kindLegend = (kinds) => kinds.map((k) => ({ label: S.kindLabels[k], colour: S.kindColours[k] }));
@@ -261,107 +208,6 @@
       `${num(tokGone)} of ${num(tokAll)} tokens (${pct(tokAll ? tokGone / tokAll : 0)})`;
   }
 
-  /* ---------------------------------------------------------------- eval */
-  function evalSection(E) {
-    const root = h("div", { id: "eval-body" });
-    const runCols = [{ label: "run", left: true, get: (r) => h("span", {}, h("i", { class: "sw", style: { display: "inline-block",
-      width: "10px", height: "10px", borderRadius: "50%", background: r.colour, marginRight: "6px" } }), r.name) },
-      { label: "model", left: true, get: (r) => r.model }, { label: "backend", left: true, get: (r) => r.backend },
-      { label: "T", get: (r) => r.temperature }, { label: "top-p", get: (r) => r.top_p },
-      { label: "max new tokens", get: (r) => num(r.max_new_tokens) }, { label: "n", get: (r) => r.n },
-      { label: "folder", left: true, get: (r) => h("span", { class: "mono" }, r.path) }];
-    root.append(h("div", { class: "card" }, table(runCols, E.runs)));
-    const notes = E.runs.flatMap((r) => r.notes.map((n) => `${r.name}: ${n}`));
-    if (notes.length) root.append(h("ul", { class: "notes" }, notes.map((n) => h("li", {}, n))));
-    const cols = [{ label: "run", left: true, get: (r) => r.run }, { label: "benchmark", left: true, get: (r) => r.benchmark },
-      { label: "Q", get: (r) => num(r.questions) }, { label: "n", get: (r) => r.n },
-      { label: "ACC", title: "mean accuracy over the n samples (avg@n)", get: (r) => pct(r.acc) },
-      { label: "pass@n", get: (r) => pct(r.pass_n) }, { label: "maj@n", get: (r) => pct(r.maj_n) },
-      { label: "TOK", title: "mean output tokens", get: (r) => num(r.tokens, 1) },
-      { label: "EFF", title: "ACC / TOK", get: (r) => sci(r.eff) },
-      { label: "truncated", get: (r) => pct(r.truncated) }, { label: "no answer", get: (r) => pct(r.no_answer) },
-      { label: `AES vs ${E.baseline}`, title: "O1-Pruner's accuracy-efficiency score (α=1, β=3, γ=5)",
-        get: (r) => (r.is_baseline ? "baseline" : signed(r.aes)) }];
-    root.append(h("div", { class: "card", style: { marginTop: "14px" } }, table(cols, E.rows.map((r) =>
-      Object.assign({ _cls: r.is_baseline ? "base" : null }, r))),
-      h("p", { class: "note" }, "ACC = mean accuracy over the n samples per question (avg@n, the papers' pass@1); TOK = mean " +
-        "output tokens; EFF = ACC/TOK; truncated = hit the token limit; AES against the baseline row, on the same benchmark " +
-        "and questions only (– where the baseline's accuracy is 0: AES divides by it).")));
-    const grid = h("div", { class: "grid2" });
-    root.append(grid);
-    grid.append(chart("Accuracy against output tokens", "One point per run (all benchmarks pooled). Dashed rays: equal " +
-      "efficiency EFF = ACC / TOK; up and to the left is better.", (box) => {
-      box.id = "eval-scatter";
-      Charts.scatter(box, E.scatter, { iso: E.iso_eff, xFmt: (v) => num(v), yFmt: (v) => `${Math.round(100 * v)} %`, xLabel: "mean output tokens (TOK)",
-        yLabel: "accuracy (ACC)", label: "accuracy against tokens" });
-    }));
-    const withQ = E.runs.filter((r) => (E.quartiles[r.name] || []).length);
-    if (withQ.length) grid.append(chart("Accuracy by output-length quartile", "Samples of each run ranked by length: " +
-      "Q1 is the shortest quarter. Long outputs that fail are overthinking or loops.", (box) => {
-      Charts.legend(box, withQ.map((r) => ({ label: r.name, colour: r.colour })));
-      Charts.grouped(box, ["Q1 (shortest)", "Q2", "Q3", "Q4 (longest)"], withQ.map((r) => ({ label: r.name, colour: r.colour,
-        values: [1, 2, 3, 4].map((q) => (E.quartiles[r.name].find((x) => x.q === q) || { acc: null }).acc) })),
-      { yFmt: (v) => `${Math.round(100 * v)} %`, yLabel: "accuracy", yMax: 1, valueLabels: true,
-        label: "accuracy by length quartile" });
-    }));
-    const srcRuns = Object.keys(E.sources);
-    if (srcRuns.length) {
-      const keys = [...new Set(srcRuns.flatMap((r) => Object.keys(E.sources[r])))];
-      root.append(h("div", { class: "card", style: { marginTop: "14px" } }, h("h3", { style: { margin: "0 0 6px", fontSize: "14.5px" } },
-        "Where the graded answers came from"), table([{ label: "run", left: true, get: (r) => r }].concat(
-        keys.map((k) => ({ label: k, get: (r) => num(E.sources[r][k] || 0) }))), srcRuns)));
-    }
-    root.append(drillShell(E));
-    return root;
-  }
-
-  function drillShell(E) {
-    const runSel = h("select", { id: "drill-run" }, E.runs.map((r, i) => h("option", { value: i }, r.name)));
-    const benchSel = h("select", { id: "drill-bench" });
-    const out = h("div", { id: "drill-table" });
-    const fillBench = () => {
-      benchSel.textContent = "";
-      for (const b of Object.keys(E.drill[runSel.value] || {})) benchSel.append(h("option", { value: b }, b));
-      drill(E, +runSel.value, benchSel.value, out);
-    };
-    runSel.addEventListener("change", fillBench);
-    benchSel.addEventListener("change", () => drill(E, +runSel.value, benchSel.value, out));
-    setTimeout(fillBench, 0);
-    return h("div", { class: "card", style: { marginTop: "14px" } },
-      h("h3", { style: { margin: "0 0 8px", fontSize: "14.5px" } }, "Per question"),
-      h("div", { class: "toolbar" }, "run", runSel, "benchmark", benchSel, h("span", { class: "note", style: { margin: 0 } },
-        "click a question for its samples")), out);
-  }
-
-  async function drill(E, run, bench, out) {
-    out.textContent = "";
-    const id = (E.drill[run] || {})[bench];
-    if (!id) { out.append(h("p", { class: "note" }, "no graded samples for this benchmark")); return; }
-    const qs = await unpack(id);
-    const mean = (q) => q.samples.reduce((a, s) => a + (s.tokens || 0), 0) / Math.max(1, q.samples.length);
-    out.append(table([
-      { label: "question", left: true, get: (q) => h("span", { class: "mono" }, q.id) },
-      { label: "gold", left: true, get: (q) => h("span", { class: "mono" }, q.gold ?? "–") },
-      { label: "correct", get: (q) => { const k = q.samples.filter((s) => s.correct).length;
-        return h("span", { class: k ? "yes" : "no" }, `${k} / ${q.samples.length}`); } },
-      { label: "answers", left: true, get: (q) => h("span", { class: "mono" }, q.samples.map((s) => s.extracted ?? "∅").join(" · ")) },
-      { label: "mean tokens", get: (q) => num(mean(q), 1) }], qs, { onRow: (q, tr) => toggleQuestion(q, tr) }));
-  }
-
-  function toggleQuestion(q, tr) {
-    const next = tr.nextElementSibling;
-    if (next && next.classList.contains("qdetail")) { next.remove(); return; }
-    const samples = table([{ label: "sample", get: (s) => s.sample },
-      { label: "extracted", left: true, get: (s) => h("span", { class: "mono" }, s.extracted ?? "none") },
-      { label: "source", left: true, get: (s) => s.source ?? "–" },
-      { label: "correct", get: (s) => h("span", { class: s.correct ? "yes" : "no" }, s.correct ? "✓ yes" : "✗ no") },
-      { label: "tokens", get: (s) => num(s.tokens) }, { label: "truncated", get: (s) => (s.truncated ? "yes" : "") },
-      { label: "grading", left: true, get: (s) => s.reason ?? "" },
-      { label: "end of the response", left: true, get: (s) => (s.tail ? h("pre", {}, s.tail) : "–") }], q.samples);
-    tr.after(h("tr", { class: "qdetail" }, h("td", { colspan: 5 },
-      q.question ? h("div", { class: "qtext" }, q.question) : null, samples)));
-  }
-
   /* ---------------------------------------------------------------- train / curate */
   function kv(obj) {
     const dl = h("dl", { class: "kv" });
@@ -403,7 +249,7 @@
         "move the ratio to strike through exactly what that refined file removed.", h("div", { id: "viewer-slot" })));
     }
     if (D.eval) add("eval", "Evaluation", section("eval", "Evaluation", "Accuracy and token cost per run and benchmark.",
-      evalSection(D.eval)));
+      EvalView.section(D.eval)));
     if (D.train.length) add("train", "Training", section("train", "Training", null, summaryCards(D.train)));
     if (D.curate.length) add("curate", "Curation", section("curate", "Curation", null, summaryCards(D.curate)));
     if (D.refine.length) await switchRun(0);
