@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 DEMO_OUT ?= demo-out
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench setup clean chromium
 
 $(VENV)/.base: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,20 @@ setup: $(VENV)/.dev
 demo: $(VENV)/.base
 	$(VENV)/bin/thinktrim refine src/thinktrim/data/samples/thought_anchors_sample.jsonl \
 		-o $(DEMO_OUT) --ratios 0.2,0.5
+	# Two small eval runs (sampled, greedy) for the report's eval part; the embedded model is there to try the pipeline.
+	$(VENV)/bin/thinktrim eval --benchmark gsm8k --limit 4 -n 2 --max-new-tokens 48 -o $(DEMO_OUT)/eval/sampled
+	$(VENV)/bin/thinktrim eval --benchmark gsm8k --limit 4 -n 2 --max-new-tokens 48 --temperature 0 \
+		-o $(DEMO_OUT)/eval/greedy
+	# Ends with the path of one self-contained HTML file: charts, chain viewer, eval drill-down.
+	$(VENV)/bin/thinktrim report $(DEMO_OUT) $(DEMO_OUT)/eval -o $(DEMO_OUT)/report.html --png $(DEMO_OUT)/figures
 
-test: $(VENV)/.dev
+# Debian's headless Chromium and its WebDriver, for the report's browser tests (CI runs as root on Debian).
+chromium:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium chromium-driver; }
+
+test: $(VENV)/.dev chromium
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.dev

@@ -1,0 +1,135 @@
+"""The demo report in a real headless Chromium: no console errors, the viewer's steps and struck-through units
+against the refine outputs, one scatter point per run, the drill-down, and screenshots kept as artefacts."""
+
+from pathlib import Path
+
+import pytest
+
+from thinktrim.report.browser import chromium, missing, open_report, screenshot
+
+pytestmark = pytest.mark.slow
+STEPS_JS = """return [...document.querySelectorAll('#steps .step')].map(s => ({
+    text: s.querySelector('.txt').textContent, kind: s.dataset.kind, unit: s.dataset.unit,
+    removed: s.classList.contains('removed'), protected: s.classList.contains('protected'),
+    link: (s.querySelector('a.link') || {}).textContent || null}))"""
+
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = missing()
+    if reason:
+        pytest.skip(f"no headless Chromium: {reason}")
+    with chromium(1400, 1000) as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("report-screenshots")
+
+
+@pytest.fixture
+def page(browser, demo_report):
+    open_report(browser, demo_report)
+    return browser
+
+
+def wait(driver, condition, timeout: float = 10):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def open_chain(driver, chain_id: str) -> None:
+    """Find the chain with the search box and click it, as a reader would."""
+    from selenium.webdriver.common.by import By
+
+    driver.execute_script("document.getElementById('chains').scrollIntoView()")  # clear of the sticky menu
+    search = driver.find_element(By.ID, "chain-search")
+    search.clear()
+    search.send_keys(chain_id)
+    item = wait(driver, lambda d: next((li for li in d.find_elements(By.CSS_SELECTOR, "#chain-list li")
+                                        if li.get_attribute("data-id") == chain_id), None))
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#chain-list li")) >= 1
+    item.click()
+    wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#chain-view h3").text.startswith(chain_id))
+
+
+def test_demo_report_loads_without_console_errors(browser, demo_report, screenshots, capsys) -> None:
+    ms = open_report(browser, demo_report)
+    errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
+    assert ms < 3000
+    shots = {"refine_summary": "refine", "chain_viewer": "chains", "eval_scatter": "eval-scatter", "eval": "eval"}
+    for name, element in shots.items():
+        screenshot(browser, element, screenshots / f"{name}.png")
+    assert all((screenshots / f"{n}.png").stat().st_size > 10_000 for n in shots)
+    with capsys.disabled():
+        print(f"\nreport screenshots: {screenshots}")
+
+
+def test_viewer_shows_every_step_of_a_chain(page, annotations) -> None:
+    from selenium.webdriver.common.by import By
+
+    for ann in annotations:
+        open_chain(page, ann["id"])
+        shown = page.execute_script(STEPS_JS)
+        assert len(shown) == len(ann["steps"])
+        assert [s["text"] for s in shown] == [d["text"] for d in ann["steps"]]
+        assert [s["kind"] for s in shown] == [d["kind"] for d in ann["steps"]]
+        assert [s["protected"] for s in shown] == [d["protected"] for d in ann["steps"]]
+        assert [s["link"] for s in shown] == [f"checks step #{d['link']}" if d["kind"] != "progressive" else None
+                                             for d in ann["steps"]]
+        assert not any(s["removed"] for s in shown)
+    link = page.find_element(By.CSS_SELECTOR, "#steps a.link")  # jumps to the progressive step it checks
+    target = page.find_element(By.ID, f"s-{link.get_attribute('data-target')}")
+    link.click()
+    wait(page, lambda d: "flash" in target.get_attribute("class"))
+
+
+def test_ratio_slider_strikes_exactly_what_each_refined_file_removed(page, annotations, demo_data,
+                                                                     refined_thinking) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    (run,) = demo_data["refine"]
+    refined = {tag: refined_thinking(tag) for tag in run["ratio_tags"]}
+    struck_somewhere = False
+    for ann in annotations:
+        open_chain(page, ann["id"])
+        original = "".join(d["text"] for d in ann["steps"])
+        slider = page.find_element(By.ID, "ratio-slider")
+        slider.send_keys(Keys.HOME)  # the slider keeps its ratio from one chain to the next
+        assert slider.get_attribute("value") == "0"
+        assert not any(s["removed"] for s in page.execute_script(STEPS_JS))
+        for k, tag in enumerate(run["ratio_tags"], 1):
+            slider.send_keys(Keys.ARROW_RIGHT)
+            assert slider.get_attribute("value") == str(k)
+            shown = page.execute_script(STEPS_JS)
+            kept = "".join(s["text"] for s in shown if not s["removed"])
+            struck = [s for s in shown if s["removed"]]
+            assert kept == refined[tag][ann["id"]], (ann["id"], tag)
+            assert "".join(s["text"] for s in shown) == original
+            assert all(s["kind"] != "progressive" and s["unit"] != "" and not s["protected"] for s in struck)
+            assert page.find_element(By.ID, "ratio-effect").text.startswith(f"ratio {run['ratios'][k - 1]}")
+            struck_somewhere |= bool(struck)
+    assert struck_somewhere, "no unit struck at any ratio: the comparison would prove nothing"
+
+
+def test_scatter_has_one_point_per_run(page, demo_data) -> None:
+    from selenium.webdriver.common.by import By
+
+    points = page.find_elements(By.CSS_SELECTOR, "#eval-scatter circle.run-point")
+    assert [p.get_attribute("data-run") for p in points] == [r["name"] for r in demo_data["eval"]["runs"]]
+
+
+def test_drilldown_lists_each_sample_of_a_question(page) -> None:
+    from selenium.webdriver.common.by import By
+
+    rows = wait(page, lambda d: d.find_elements(By.CSS_SELECTOR, "#drill-table tbody tr"))
+    assert len(rows) == 2
+    rows[0].click()
+    detail = wait(page, lambda d: d.find_element(By.CSS_SELECTOR, "#drill-table tr.qdetail"))
+    samples = detail.find_elements(By.CSS_SELECTOR, ":scope table > tbody > tr")
+    assert len(samples) == 2
+    assert all(("yes" in s.text or "no" in s.text) for s in samples)
