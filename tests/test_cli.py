@@ -10,7 +10,7 @@ import pytest
     ("args", "expected"),
     [
         (["refine", "--nope"], "error: No such option: --nope"),
-        (["eval", "grade"], "error: Missing argument 'file'."),
+        (["eval", "grade"], "error: missing argument FILE"),
         (["refine", "x.jsonl", "--limit", "abc"], "error: --limit: expected an integer, got 'abc'"),
         (["train-nothing"], "error: No such command 'train-nothing'."),
     ],

@@ -97,6 +97,14 @@ def test_bad_settings_are_one_line(tmp_path, args, yaml_text, message) -> None:
     assert len(out.strip().splitlines()) == 1, out
 
 
+def test_arguments_may_come_from_the_file(tmp_path) -> None:
+    f = tmp_path / "demo.yaml"
+    f.write_text("inputs: [a.jsonl, b.jsonl]\n")
+    assert run_cli("--config", str(f))[2].inputs == ("a.jsonl", "b.jsonl")
+    code, out, cfg = run_cli()
+    assert code == 2 and cfg is None and "error: missing argument INPUTS" in out
+
+
 def test_from_mapping_and_to_dict_round_trip() -> None:
     cfg = Demo(inputs=("a",), ratios=(0.5,), sampling=Sampling(stop=("x",)))
     data = to_dict(cfg)

@@ -354,16 +354,18 @@ def command(
     ]
     flags: dict[str, str] = {}
     repeatable: set[str] = set()
+    required: set[str] = set()
     for f, tp in _parameters(cls):
         meta = f.metadata
         default = default_of(f)
         help_text = meta.get("help", "").replace("[", "\\[")  # rich markup would eat [extras]
         inner, _ = _strip_optional(tp)
-        if meta.get("argument"):
-            annotation = list[str] if _is_sequence(inner) else str
-            required = default is dataclasses.MISSING or default in ("", ())
-            info = typer.Argument(... if required else _shown(default), help=help_text, show_default=False)
+        if meta.get("argument"):  # never required by Typer: it may come from --config instead
+            annotation = list[str] | None if _is_sequence(inner) else str | None
+            info = typer.Argument(None, help=help_text, show_default=False, metavar=f.name.upper())
             flags[f.name] = f.name.upper()
+            if default is dataclasses.MISSING or default in ("", ()):
+                required.add(f.name)
         else:
             annotation, metavar = _cli_type(tp)
             decls = [_flag(f)]
@@ -397,7 +399,12 @@ def command(
         try:
             data = read_yaml(kwargs["config"]) if kwargs.get("config") else {}
             source = str(kwargs["config"]) if kwargs.get("config") else None
-            cfg = from_mapping(cls, {**data, **given}, source)
+            merged = {**{k.replace("-", "_"): v for k, v in data.items()}, **given}
+            missing = [flags[name] for name in sorted(required) if merged.get(name) in (None, "", [], ())]
+            if missing:
+                raise ConfigError(f"missing argument {', '.join(missing)} (give it on the command line, or in "
+                                  "the --config file)")
+            cfg = from_mapping(cls, merged, source)
         except ConfigError as e:
             if e.setting is not None and (e.setting in given or e.source is None):
                 message = f"{flags.get(e.setting, e.setting)}: {e.message}"
