@@ -30,11 +30,13 @@ def _root(
 
 def _register() -> None:
     # Each command group lives beside the code it drives; importing them stays light (no torch at import).
+    from thinktrim.curate.cli import curate_command
     from thinktrim.evaluate.cli import eval_app
     from thinktrim.refine.cli import refine_check_command, refine_command
 
     app.command("refine")(refine_command)
     app.command("refine-check")(refine_check_command)
+    app.command("curate")(curate_command)
     app.add_typer(eval_app, name="eval")
 
 

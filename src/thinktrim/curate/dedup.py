@@ -1,0 +1,137 @@
+"""Deduplication: exact duplicates after normalisation, then near-duplicates with MinHash LSH (datasketch).
+
+Each cluster keeps one problem, the one with the most chains (then the first read), and every member's audit
+line names the cluster and the problem kept. An exact duplicate is the same problem written differently, so its
+chains join the kept problem's; a near-duplicate may differ in a word, so its chains go with it.
+
+Near-duplicates: MinHash signatures of each problem's token shingles go into an LSH index; a candidate pair is
+confirmed when its estimated Jaccard similarity reaches the threshold **and** both problems have the same
+multiset of numbers, so problems built on one template with other numbers are never clustered.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from thinktrim.curate.base import StepContext
+from thinktrim.curate.records import Problem
+from thinktrim.curate.text import exact_key, numbers_key, shingles
+
+
+def representative(members: Sequence[Problem]) -> Problem:
+    """The problem a cluster keeps: most chains, then first read (reproducible for a given pool)."""
+    return min(members, key=lambda p: (-len(p.chains), p.order))
+
+
+def _note(problem: Problem, kind: str, info: dict) -> None:
+    problem.cluster = {**(problem.cluster or {}), kind: info}
+
+
+@dataclass
+class ExactDedup:
+    """Problems whose normalised token sequences are equal (whitespace, LaTeX spacing, case, braces)."""
+
+    name: str = "dedup-exact"
+
+    def __call__(self, problems: Iterable[Problem], ctx: StepContext) -> Iterator[Problem]:
+        groups: dict[str, list[Problem]] = {}
+        for p in problems:
+            groups.setdefault(exact_key(p.tokens), []).append(p)
+        kept: list[Problem] = []
+        for members in groups.values():
+            keep = representative(members)
+            kept.append(keep)
+            if len(members) == 1:
+                continue
+            info = {"id": f"exact-{keep.key}", "kept": keep.key, "size": len(members)}
+            _note(keep, "exact", info)
+            for m in members:
+                if m is keep:
+                    continue
+                _note(m, "exact", {**info, "chains_merged": len(m.chains)})
+                keep.chains.extend(m.chains)
+                ctx.count(self.name, "chains merged into the kept problem", len(m.chains))
+                ctx.drop(m, self.name, "exact duplicate")
+        yield from sorted(kept, key=lambda p: p.order)
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        a, b = self.find(i), self.find(j)
+        if a != b:
+            self.parent[max(a, b)] = min(a, b)
+
+
+def stable_hash(value: bytes) -> int:
+    """A 32-bit hash that is the same in every process (Python's own `hash` of str is salted per process)."""
+    return zlib.crc32(value)
+
+
+@dataclass
+class NearDedup:
+    """MinHash LSH over `shingle_size`-token shingles; Jaccard ≥ `threshold` and equal numbers cluster."""
+
+    threshold: float = 0.7
+    shingle_size: int = 3
+    num_perm: int = 128
+    seed: int = 1
+    name: str = "dedup-near"
+
+    def signatures(self, problems: Sequence[Problem]) -> list:
+        from datasketch import MinHash
+
+        return MinHash.bulk([shingles(p.tokens, self.shingle_size) for p in problems], num_perm=self.num_perm,
+                            seed=self.seed, hashfunc=stable_hash)
+
+    def clusters(self, problems: Sequence[Problem], ctx: StepContext) -> tuple[list[list[int]], list]:
+        """Indices of the problems in each cluster of two or more, and the signatures."""
+        from datasketch import MinHashLSH
+
+        sigs = self.signatures(problems)
+        lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
+        usable = [i for i, p in enumerate(problems) if p.tokens]
+        with lsh.insertion_session() as session:
+            for i in usable:
+                session.insert(i, sigs[i], check_duplication=False)
+        numbers = [numbers_key(p.tokens) for p in problems]
+        uf = _UnionFind(len(problems))
+        for i in usable:
+            for j in lsh.query(sigs[i]):
+                if j <= i:
+                    continue
+                if numbers[i] != numbers[j]:
+                    ctx.count(self.name, "similar pairs with other numbers (not clustered)")
+                    continue
+                if sigs[i].jaccard(sigs[j]) >= self.threshold:
+                    uf.union(i, j)
+        groups: dict[int, list[int]] = {}
+        for i in usable:
+            groups.setdefault(uf.find(i), []).append(i)
+        return [g for g in groups.values() if len(g) > 1], sigs
+
+    def __call__(self, problems: Iterable[Problem], ctx: StepContext) -> Iterator[Problem]:
+        items = list(problems)
+        if not items:
+            return
+        groups, sigs = self.clusters(items, ctx)
+        for group in groups:
+            keep = representative([items[i] for i in group])
+            keep_i = next(i for i in group if items[i] is keep)
+            info = {"id": f"near-{keep.key}", "kept": keep.key, "size": len(group)}
+            _note(keep, "near", info)
+            for i in group:
+                if i != keep_i:
+                    _note(items[i], "near", {**info, "similarity": round(sigs[i].jaccard(sigs[keep_i]), 4)})
+                    ctx.drop(items[i], self.name, "near duplicate")
+        yield from (p for p in items if p.status == "kept")
