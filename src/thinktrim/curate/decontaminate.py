@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from thinktrim.curate.base import StepContext
@@ -53,7 +54,7 @@ def load_references(benchmarks: Sequence[str], files: Sequence[str]) -> list[Ref
     names = [n for b in benchmarks for n in (bundled_benchmarks() if b == ALL else [b])]
     refs: list[Reference] = []
     for name in dict.fromkeys(names):
-        refs += [Reference(name, it.id, it.question, numbers(tokens(it.question))) for it in load_benchmark(name)]
+        refs += _bundled_references(name)
     for entry in files:
         name, sep, path = entry.partition("=")
         if sep and not Path(entry).exists():
@@ -63,6 +64,14 @@ def load_references(benchmarks: Sequence[str], files: Sequence[str]) -> list[Ref
         else:
             refs += _file_references(entry)
     return refs
+
+
+@cache
+def _bundled_references(name: str) -> tuple[Reference, ...]:
+    """A bundled benchmark's items (they never change while the package is installed)."""
+    from thinktrim.data.benchmarks import load_benchmark
+
+    return tuple(Reference(name, it.id, it.question, numbers(tokens(it.question))) for it in load_benchmark(name))
 
 
 def _file_references(path: str) -> list[Reference]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -22,8 +23,13 @@ from thinktrim.curate.base import StepContext
 from thinktrim.curate.records import Problem, QualityScore
 from thinktrim.data.trace import Trace
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_WORD = re.compile(r"[^\W_]+")
 QualityFn = Callable[[Trace], "QualityScore | float"]
+
+
+def words_of(text: str) -> list[str]:
+    """The lowercased words of a text: runs of letters or digits (any script); anything else separates."""
+    return _WORD.findall(text.lower())
 
 
 @dataclass(frozen=True)
@@ -37,19 +43,39 @@ class RubricPart:
     full_per_1000_words: float | None = None
 
     @cached_property
-    def pattern(self) -> re.Pattern[str] | None:
-        if not self.keywords:
-            return None
-        alternatives = [r"\s+".join(re.escape(w) for w in k.split())
-                        for k in sorted(self.keywords, key=len, reverse=True)]
-        return re.compile(r"(?<![\w'’])(?:" + "|".join(alternatives) + r")(?![\w'’])", re.IGNORECASE)
+    def phrases(self) -> tuple[tuple[str, ...], ...]:
+        """Each keyword as its words (`double-check` and `double check` are one phrase)."""
+        return tuple(dict.fromkeys(tuple(words_of(k)) for k in self.keywords if words_of(k)))
 
-    def score(self, words: int, text: str) -> dict[str, float]:
+    @cached_property
+    def inside(self) -> tuple[tuple[int, int, int], ...]:
+        """(short, long, times): phrase `short` occurs `times` times inside the longer phrase `long`."""
+        out = []
+        for i, short in enumerate(self.phrases):
+            for j, long in enumerate(self.phrases):
+                if len(long) > len(short):
+                    times = sum(long[k : k + len(short)] == short for k in range(len(long) - len(short) + 1))
+                    if times:
+                        out.append((i, j, times))
+        return tuple(out)
+
+    def matches(self, counts: Counter[str], joined: str) -> int:
+        """Keyword matches, a keyword inside a longer one of this part counted once (as the longer one).
+
+        Words are counted with a Counter and phrases with `str.count` on the space-joined words: both run in
+        C, which keeps 100K chains under a minute (a regex alternation scans every keyword at every position).
+        """
+        found = [counts[p[0]] if len(p) == 1 else joined.count(" " + " ".join(p) + " ") for p in self.phrases]
+        for short, long, times in self.inside:
+            found[short] -= found[long] * times
+        return sum(found)
+
+    def score(self, words: list[str], counts: Counter[str], joined: str) -> dict[str, float]:
         """{count, value}: the raw figure (words or keyword matches) and the part's score in [0, 1]."""
         if self.full_words is not None:
-            return {"count": words, "value": min(1.0, words / self.full_words)}
-        count = len(self.pattern.findall(text)) if self.pattern is not None else 0
-        rate = 1000 * count / words if words else 0.0
+            return {"count": len(words), "value": min(1.0, len(words) / self.full_words)}
+        count = self.matches(counts, joined)
+        rate = 1000 * count / len(words) if words else 0.0
         return {"count": count, "value": min(1.0, rate / self.full_per_1000_words)}
 
 
@@ -102,14 +128,15 @@ class Rubric:
 
 
 def count_words(text: str) -> int:
-    return len(_WORD.findall(text))
+    return len(words_of(text))
 
 
 def quality_score(text: str, rubric: Rubric | None = None) -> QualityScore:
     """The rubric's weighted score of a chain, with each part's count and value."""
     rubric = rubric or default_rubric()
-    words = count_words(text)
-    parts = {p.name: p.score(words, text) for p in rubric.parts}
+    words = words_of(text)
+    counts, joined = Counter(words), " " + " ".join(words) + " "
+    parts = {p.name: p.score(words, counts, joined) for p in rubric.parts}
     total = sum(p.weight * parts[p.name]["value"] for p in rubric.parts)
     return QualityScore(total, parts)
 
