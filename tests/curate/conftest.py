@@ -42,9 +42,11 @@ def relatex(text: str) -> str:
 
 
 def change_word(text: str, new: str = "purple") -> str:
-    """One word (the alphabetic word of 5+ letters nearest the middle, outside math) replaced by `new`."""
-    outside = [m for m in re.finditer(r"(?<![\\$\w])[A-Za-z]{5,}(?![\w$])", text)
-               if text[: m.start()].count("$") % 2 == 0]
+    """One word (the alphabetic word of 5+ letters, else 3+, nearest the middle, outside math) replaced."""
+    def words(n: int) -> list[re.Match]:
+        return list(re.finditer(rf"(?<![\\$\w])[A-Za-z]{{{n},}}(?![\w$])", text))
+
+    outside = [m for m in words(5) if text[: m.start()].count("$") % 2 == 0] or words(5) or words(3)
     m = min(outside, key=lambda m: abs(m.start() - len(text) / 2))
     return text[: m.start()] + new + text[m.end() :]
 

@@ -44,6 +44,17 @@ def test_planted_problems_are_found_in_a_pool_of_real_problems(tmp_path: Path, s
     assert stats["problems"] == len(sample_records) + len(items) + 500 + 1319
 
 
+def test_every_bundled_problem_lightly_edited_is_matched_to_its_own_item() -> None:
+    """All 1,549 bundled problems of 30+ words, each with spacing, LaTeX and one word changed."""
+    from .conftest import lightly_edited
+
+    index = ContaminationIndex(load_references(["all"], []))
+    items = [it for b in bundled_benchmarks() for it in load_benchmark(b) if len(it.question.split()) >= 30]
+    missed = [it.id for it in items if [h["id"] for h in index.matches(tokens(lightly_edited(it.question)), 0.5)][:1]
+              != [it.id]]
+    assert len(items) > 1500 and missed == []
+
+
 def test_problems_differing_only_in_numbers_are_not_contamination() -> None:
     item = load_benchmark("amc23")[0]
     index = ContaminationIndex([Reference("amc23", item.id, item.question, numbers(tokens(item.question)))])

@@ -4,9 +4,11 @@ Each cluster keeps one problem, the one with the most chains (then the first rea
 line names the cluster and the problem kept. An exact duplicate is the same problem written differently, so its
 chains join the kept problem's; a near-duplicate may differ in a word, so its chains go with it.
 
-Near-duplicates: MinHash signatures of each problem's token shingles go into an LSH index; a candidate pair is
-confirmed when its estimated Jaccard similarity reaches the threshold **and** both problems have the same
-multiset of numbers, so problems built on one template with other numbers are never clustered.
+Near-duplicates are problems with the same multiset of numbers **and** an estimated Jaccard similarity of their
+token shingles (MinHash) at or above the threshold; problems built on one template with other numbers are never
+clustered. Problems are first grouped by their numbers, so only problems that share all their numbers are ever
+compared: a problem whose numbers no other problem has needs no signature at all. Within a group, small groups
+are compared pair by pair and large ones (problems without numbers, mostly) through an LSH index (datasketch).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from dataclasses import dataclass
 from thinktrim.curate.base import StepContext
 from thinktrim.curate.records import Problem
 from thinktrim.curate.text import exact_key, numbers_key, shingles
+
+LSH_WEIGHTS = (0.1, 0.9)  # (false positive, false negative) weights of datasketch's band/row choice
+PAIRWISE_MAX = 64  # groups up to this size are compared pair by pair (exact, no LSH misses)
 
 
 def representative(members: Sequence[Problem]) -> Problem:
@@ -94,31 +99,45 @@ class NearDedup:
         return MinHash.bulk([shingles(p.tokens, self.shingle_size) for p in problems], num_perm=self.num_perm,
                             seed=self.seed, hashfunc=stable_hash)
 
-    def clusters(self, problems: Sequence[Problem], ctx: StepContext) -> tuple[list[list[int]], list]:
-        """Indices of the problems in each cluster of two or more, and the signatures."""
+    def clusters(self, problems: Sequence[Problem], ctx: StepContext) -> tuple[list[list[int]], dict[int, object]]:
+        """Indices of the problems in each cluster of two or more, and the signatures computed (by index)."""
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, p in enumerate(problems):
+            if p.tokens:
+                groups.setdefault(numbers_key(p.tokens), []).append(i)
+        shared = [i for g in groups.values() if len(g) > 1 for i in g]
+        ctx.count(self.name, "problems whose numbers no other problem has (not compared)",
+                  sum(len(g) for g in groups.values() if len(g) == 1))
+        sigs = dict(zip(shared, self.signatures([problems[i] for i in shared])))
+        uf = _UnionFind(len(problems))
+        params = None
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            if len(group) <= PAIRWISE_MAX:
+                pairs = ((a, b) for k, a in enumerate(group) for b in group[k + 1 :])
+            else:
+                lsh = self._index(group, sigs, params)
+                params = (lsh.b, lsh.r)  # datasketch's band choice integrates numerically: do it once
+                pairs = ((a, b) for a in group for b in lsh.query(sigs[a]) if b > a)
+            for a, b in pairs:
+                if sigs[a].jaccard(sigs[b]) >= self.threshold:
+                    uf.union(a, b)
+        clusters: dict[int, list[int]] = {}
+        for i in shared:
+            clusters.setdefault(uf.find(i), []).append(i)
+        return [c for c in clusters.values() if len(c) > 1], sigs
+
+    def _index(self, group: list[int], sigs: dict, params: tuple[int, int] | None):
         from datasketch import MinHashLSH
 
-        sigs = self.signatures(problems)
-        lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm)
-        usable = [i for i, p in enumerate(problems) if p.tokens]
+        # Candidates are confirmed by their estimated Jaccard, so the index is tuned against misses: with
+        # datasketch's default (0.5, 0.5) weights a pair at J = 0.75 is a candidate only 2 times in 3.
+        lsh = MinHashLSH(threshold=self.threshold, num_perm=self.num_perm, weights=LSH_WEIGHTS, params=params)
         with lsh.insertion_session() as session:
-            for i in usable:
+            for i in group:
                 session.insert(i, sigs[i], check_duplication=False)
-        numbers = [numbers_key(p.tokens) for p in problems]
-        uf = _UnionFind(len(problems))
-        for i in usable:
-            for j in lsh.query(sigs[i]):
-                if j <= i:
-                    continue
-                if numbers[i] != numbers[j]:
-                    ctx.count(self.name, "similar pairs with other numbers (not clustered)")
-                    continue
-                if sigs[i].jaccard(sigs[j]) >= self.threshold:
-                    uf.union(i, j)
-        groups: dict[int, list[int]] = {}
-        for i in usable:
-            groups.setdefault(uf.find(i), []).append(i)
-        return [g for g in groups.values() if len(g) > 1], sigs
+        return lsh
 
     def __call__(self, problems: Iterable[Problem], ctx: StepContext) -> Iterator[Problem]:
         items = list(problems)

@@ -2,7 +2,7 @@
 
 Normalisation removes what does not change a problem: case, whitespace, LaTeX spacing and sizing commands
 (`\\,`, `\\quad`, `\\left`, `\\displaystyle`), braces and `$` delimiters (`x^{2}` = `$x^2$`), thousands separators
-(`1{,}600` = `1,600` = `1600`), leading zeros, command spellings with one meaning (`\\dfrac` = `\\frac`),
+(`1{,}600` = `1,\\!600` = `1,600` = `1600`), leading zeros, command spellings with one meaning (`\\dfrac` = `\\frac`),
 and Asymptote diagrams (`[asy]…[/asy]`: drawing code, which some copies of a problem carry and others not).
 What is left is a sequence of tokens: words (any script), numbers, command names and operator symbols.
 Operators stay (`x+1` and `x-1` are different problems) and so do numbers: `numbers()` is the multiset of a
@@ -31,7 +31,7 @@ _CHAR_MAP = str.maketrans({"−": "-", "–": "-", "×": "times", "·": "times",
                            "≠": "neq", "’": "'", "‘": "'", "°": "^\\circ"})
 _DIAGRAMS = re.compile(r"\[asy\].*?(?:\[/asy\]|$)", re.S | re.I)  # Asymptote code draws, it does not state
 _DELIMITERS = re.compile(r"\\[()\[\]]")  # \( \) \[ \] delimit math like $
-_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,)(?=\d{3}(?!\d))")
+_THOUSANDS = re.compile(r"(?<=\d)(?:\{,\}|,)(?:\\[,!;: ])?(?=\d{3}(?!\d))")  # 1,600 1{,}600 1,\!600
 _TOKEN = re.compile(r"\\([^\W\d_]+)|(\d+(?:\.\d+)?)|([^\W\d_]+)|([-+*/=<>^_()\[\]|!%'])")
 
 
