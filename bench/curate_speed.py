@@ -8,7 +8,10 @@ The pool is built from templates of math word problems with names, objects, plac
 (so problems of one template differ in words and numbers), each with a ~250-word chain that mixes the rubric's
 keywords. Planted in it: 1 % near-duplicates (one word changed), 0.5 % exact duplicates (spacing and case
 changed) and one lightly edited bundled benchmark problem per 1,000; the bench reports how many of each the steps
-drop. Each size runs in its own process, so peak memory (RSS sampled every 5 ms) is the step's own.
+drop. Each size runs in its own process; peak memory is the process's RSS (sampled every 5 ms) during the step,
+pool included. Near-duplicate removal compares only problems that share all their numbers; the row
+"dedup-near, no numbers" times the worst case, the same pool with its numbers removed, where every problem
+goes through one LSH index (templated problems make many candidate pairs there).
 
     flock /tmp/thinktrim-bench.lock .venv/bin/python bench/curate_speed.py [--sizes 10000,100000]
 """
@@ -139,6 +142,9 @@ def build_pool(path: Path, n: int, chain_words: int, seed: int = 0) -> dict[str,
     return planted
 
 
+WORST = "dedup-near, no numbers"
+
+
 class PeakRSS:
     """The highest resident set size seen while a block runs (sampled every 5 ms from /proc/self/status)."""
 
@@ -176,7 +182,9 @@ def run_one(pool: Path) -> dict[str, dict]:
     from thinktrim.curate.dedup import ExactDedup, NearDedup
     from thinktrim.curate.quality import Quality, Rubric, rubric_scorer
     from thinktrim.curate.read import read_pools
+    from thinktrim.curate.records import Problem
     from thinktrim.curate.select import Select
+    from thinktrim.curate.text import is_number
 
     ctx = StepContext(progress=False)
     results: dict[str, dict] = {}
@@ -196,6 +204,11 @@ def run_one(pool: Path) -> dict[str, dict]:
              ("quality", lambda: Quality(rubric_scorer(Rubric.load()))), ("select", lambda: Select(top=800))]
     for name, make in steps:
         n_in = len(problems)
+        if name == "dedup-near":  # the worst case first: no numbers to group by, every problem in one LSH index
+            bare = [Problem(p.key, p.question, tuple(t for t in p.tokens if not is_number(t)), p.order)
+                    for p in problems]
+            measure(WORST, lambda bare=bare: list(NearDedup()(bare, StepContext(progress=False))))
+            results[WORST].update({"in": n_in, "out": sum(p.status == "kept" for p in bare)})
         problems = measure(name, lambda make=make, problems=problems: list(make()(problems, ctx)))
         results[name].update({"in": n_in, "out": len(problems), "dropped": dict(ctx.step(name).dropped),
                               "dropped_ids": [p.records[0].trace.id for p in ctx.dropped if p.step == name]})
@@ -225,7 +238,7 @@ def main() -> None:
                 sys.exit(proc.stderr[-3000:])
             runs[n] = json.loads(proc.stdout.strip().splitlines()[-1])
     load_after = Path("/proc/loadavg").read_text().split()[:3]
-    targets = {"decontaminate": 60, "dedup-near": 180, "quality": 60}
+    targets = {"decontaminate": 60, "dedup-near": 180, WORST: 180, "quality": 60}
     big, small = max(sizes), min(sizes)
     rows = []
     for step in runs[big]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -107,19 +107,3 @@ def run_steps(source: Iterable[Problem], steps: list[Step], ctx: StepContext,
         stream = ctx.timed(step.name, step(counted(step.name, stream, ctx), ctx))
     return iter(stream)
 
-
-def filter_step(name: str, reason_of: Callable[[Problem], str | None]) -> Step:
-    """A streaming step from a function that says why a problem goes (None: it stays)."""
-
-    class _Filter:
-        def __call__(self, problems: Iterable[Problem], ctx: StepContext) -> Iterator[Problem]:
-            for p in problems:
-                reason = reason_of(p)
-                if reason is None:
-                    yield p
-                else:
-                    ctx.drop(p, name, reason)
-
-    f = _Filter()
-    f.name = name  # type: ignore[attr-defined]
-    return f  # type: ignore[return-value]

@@ -8,7 +8,8 @@ Near-duplicates are problems with the same multiset of numbers **and** an estima
 token shingles (MinHash) at or above the threshold; problems built on one template with other numbers are never
 clustered. Problems are first grouped by their numbers, so only problems that share all their numbers are ever
 compared: a problem whose numbers no other problem has needs no signature at all. Within a group, small groups
-are compared pair by pair and large ones (problems without numbers, mostly) through an LSH index (datasketch).
+are compared pair by pair; in large ones (problems without numbers, mostly) the candidates are the members of
+each bucket of a datasketch LSH index.
 """
 
 from __future__ import annotations
@@ -112,21 +113,38 @@ class NearDedup:
         uf = _UnionFind(len(problems))
         params = None
         for group in groups.values():
-            if len(group) < 2:
-                continue
-            if len(group) <= PAIRWISE_MAX:
-                pairs = ((a, b) for k, a in enumerate(group) for b in group[k + 1 :])
-            else:
+            if 1 < len(group) <= PAIRWISE_MAX:
+                for k, a in enumerate(group):
+                    for b in group[k + 1 :]:
+                        self._link(a, b, sigs, uf)
+            elif len(group) > PAIRWISE_MAX:
                 lsh = self._index(group, sigs, params)
                 params = (lsh.b, lsh.r)  # datasketch's band choice integrates numerically: do it once
-                pairs = ((a, b) for a in group for b in lsh.query(sigs[a]) if b > a)
-            for a, b in pairs:
-                if sigs[a].jaccard(sigs[b]) >= self.threshold:
-                    uf.union(a, b)
+                for table in lsh.hashtables:
+                    for bucket in table.keys():  # noqa: SIM118 (a datasketch storage, not a dict)
+                        self._link_bucket(sorted(table.get(bucket)), sigs, uf)
         clusters: dict[int, list[int]] = {}
         for i in shared:
             clusters.setdefault(uf.find(i), []).append(i)
         return [c for c in clusters.values() if len(c) > 1], sigs
+
+    def _link(self, a: int, b: int, sigs: dict, uf: _UnionFind) -> bool:
+        """Union a and b if their estimated Jaccard reaches the threshold; whether they are together now."""
+        if uf.find(a) == uf.find(b):
+            return True
+        if sigs[a].jaccard(sigs[b]) >= self.threshold:
+            uf.union(a, b)
+            return True
+        return False
+
+    def _link_bucket(self, members: list[int], sigs: dict, uf: _UnionFind) -> None:
+        """Link the members of one LSH bucket: each to the first earlier anchor it is similar to, else it becomes
+        an anchor. Linear in the bucket when its members are alike (a big cluster), unlike querying the index
+        once per member, which returns the whole bucket each time."""
+        anchors: list[int] = []
+        for m in members:
+            if not any(self._link(a, m, sigs, uf) for a in anchors):
+                anchors.append(m)
 
     def _index(self, group: list[int], sigs: dict, params: tuple[int, int] | None):
         from datasketch import MinHashLSH
