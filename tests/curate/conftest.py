@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from thinktrim.curate.text import is_number, tokens
 from thinktrim.data.benchmarks import BenchmarkItem, load_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,9 +43,10 @@ def relatex(text: str) -> str:
 
 
 def change_word(text: str, new: str = "purple") -> str:
-    """One word (the alphabetic word of 5+ letters, else 3+, nearest the middle, outside math) replaced."""
-    def words(n: int) -> list[re.Match]:
-        return list(re.finditer(rf"(?<![\\$\w])[A-Za-z]{{{n},}}(?![\w$])", text))
+    """One word (the word of 5+ letters, else 3+, nearest the middle, outside math, not a number) replaced."""
+    def words(n: int) -> list[re.Match]:  # number words ("seven") would change the problem's numbers
+        return [m for m in re.finditer(rf"(?<![\\$\w])[A-Za-z]{{{n},}}(?![\w$])", text)
+                if not is_number(tokens(m.group())[0])]
 
     outside = [m for m in words(5) if text[: m.start()].count("$") % 2 == 0] or words(5) or words(3)
     m = min(outside, key=lambda m: abs(m.start() - len(text) / 2))

@@ -8,7 +8,7 @@ import pytest
 from thinktrim.curate.base import StepContext
 from thinktrim.curate.dedup import ExactDedup, NearDedup
 from thinktrim.curate.records import Chain, Problem
-from thinktrim.curate.text import numbers_key, text_hash, tokens
+from thinktrim.curate.text import is_number, numbers_key, text_hash, tokens
 from thinktrim.data.benchmarks import load_benchmark
 
 from .conftest import change_word, relatex, respace
@@ -26,7 +26,8 @@ def insert_word(text: str) -> str:
 
 def delete_word(text: str) -> str:
     words = text.split(" ")
-    middle = next(i for i in range(len(words) // 2, len(words)) if words[i].isalpha())
+    middle = next(i for i in range(len(words) // 2, len(words))
+                  if words[i].isalpha() and not is_number(tokens(words[i])[0]))
     return " ".join(words[:middle] + words[middle + 1 :])
 
 

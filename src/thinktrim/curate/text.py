@@ -4,6 +4,7 @@ Normalisation removes what does not change a problem: case, whitespace, LaTeX sp
 (`\\,`, `\\quad`, `\\left`, `\\displaystyle`), braces and `$` delimiters (`x^{2}` = `$x^2$`), thousands separators
 (`1{,}600` = `1,\\!600` = `1,600` = `1600`), leading zeros, command spellings with one meaning (`\\dfrac` = `\\frac`),
 and Asymptote diagrams (`[asy]…[/asy]`: drawing code, which some copies of a problem carry and others not).
+Number words up to twenty, the tens, hundred, thousand, million and billion are numbers (`three` = `3`).
 What is left is a sequence of tokens: words (any script), numbers, command names and operator symbols.
 Operators stay (`x+1` and `x-1` are different problems) and so do numbers: `numbers()` is the multiset of a
 problem's numbers, which dedup and decontamination compare on top of text overlap, so that two problems that
@@ -27,6 +28,12 @@ _NOISE = frozenset({
 # Spellings with one meaning.
 _ALIASES = {"dfrac": "frac", "tfrac": "frac", "le": "leq", "ge": "geq", "leqslant": "leq", "geqslant": "geq",
             "ne": "neq", "lt": "<", "gt": ">", "cdot": "times", "ast": "*", "to": "rightarrow"}
+# Number words are numbers: "three computers" and "four computers" are different problems, "3 computers" the same.
+_UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+_TENS = ("thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_NUMBER_WORDS = {**{w: str(i) for i, w in enumerate(_UNITS)}, **{w: str(10 * i) for i, w in enumerate(_TENS, 3)},
+                 "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000"}
 _CHAR_MAP = str.maketrans({"−": "-", "–": "-", "×": "times", "·": "times", "÷": "/", "≤": "leq", "≥": "geq",
                            "≠": "neq", "’": "'", "‘": "'", "°": "^\\circ"})
 _DIAGRAMS = re.compile(r"\[asy\].*?(?:\[/asy\]|$)", re.S | re.I)  # Asymptote code draws, it does not state
@@ -54,8 +61,10 @@ def tokens(text: str) -> tuple[str, ...]:
                 out.append(_ALIASES.get(command, command))
         elif number:
             out.append(_number(number))
+        elif word:
+            out.append(_NUMBER_WORDS.get(word, word))
         else:
-            out.append(word or symbol)
+            out.append(symbol)
     return tuple(out)
 
 
