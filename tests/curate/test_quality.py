@@ -26,10 +26,10 @@ def test_the_trio_ranks_as_expected_with_hand_counted_parts() -> None:
                                                            "granularity": 2}
     assert {k: v["count"] for k, v in c.parts.items()} == {"elaboration": 4, "verification": 0, "exploration": 0,
                                                            "granularity": 0}
-    # default rubric: 2000 words for a full length score; every keyword part of A is saturated
-    assert a.total == pytest.approx(0.30 * 39 / 2000 + 0.20 + 0.25 + 0.25)
-    assert b.total == pytest.approx(0.30 * 19 / 2000 + 0.25)
-    assert c.total == pytest.approx(0.30 * 4 / 2000)
+    # default rubric: 8000 words for a full length score; every keyword part of A is saturated
+    assert a.total == pytest.approx(0.30 * 39 / 8000 + 0.20 + 0.25 + 0.25)
+    assert b.total == pytest.approx(0.30 * 19 / 8000 + 0.25)
+    assert c.total == pytest.approx(0.30 * 4 / 8000)
 
 
 def test_parts_below_saturation_follow_the_formula(tmp_path: Path) -> None:
