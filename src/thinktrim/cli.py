@@ -30,12 +30,14 @@ def _root(
 
 def _register() -> None:
     # Each command group lives beside the code it drives; importing them stays light (no torch at import).
+    from thinktrim.curate.cli import curate_command
     from thinktrim.evaluate.cli import eval_app
     from thinktrim.refine.cli import refine_check_command, refine_command
     from thinktrim.report.cli import report_command
 
     app.command("refine")(refine_command)
     app.command("refine-check")(refine_check_command)
+    app.command("curate")(curate_command)
     app.add_typer(eval_app, name="eval")
     app.command("report")(report_command)
 

@@ -403,6 +403,15 @@ def test_field_layout_spec() -> None:
         next(read_records(FIXTURES / "limo.jsonl", layout="nonsense"))
 
 
+def test_field_layout_of_problems_without_chains(tmp_path: Path) -> None:
+    path = tmp_path / "problems.jsonl"
+    path.write_text(json.dumps({"uid": "p1", "problem": "What is 6*7?", "gold": 42}) + "\n", encoding="utf-8")
+    (record,) = read_records(path, layout="question=problem,answer=gold,id=uid")
+    t = record.trace
+    assert (t.id, t.question, t.thinking, t.answer, t.thinking_closed) == ("p1", "What is 6*7?", "", "", False)
+    assert t.meta["split"] == "no-chain" and t.meta["answer_field"] == "42"
+
+
 def test_lookup_field_prefers_a_whole_key_then_walks_a_path() -> None:
     record = {"a.b": 1, "a": {"b": 2, "c": [{"d": "x"}, {"d": "y"}]}}
     assert lookup_field(record, "a.b") == (("a.b",), 1)

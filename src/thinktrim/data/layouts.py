@@ -385,6 +385,8 @@ def field_layout(spec: str) -> FieldLayout | None:
     `response` is the model's output (thinking and answer in one text, split at `</think>`); with `thinking`
     it is the answer after a thinking kept in its own field. `answer` is the reference answer. A KEY names a
     top-level field, or a path into nested ones with dots and list indices (`outputs.0.text`).
+    `question=KEY,answer=KEY` alone reads problems without chains (benchmark-like files): empty thinking,
+    `closed=False`, split `no-chain`.
     """
     if "=" not in spec:
         return None
@@ -397,8 +399,9 @@ def field_layout(spec: str) -> FieldLayout | None:
         if role in roles:
             raise ValueError(f"layout {spec!r}: {role} is given twice")
         roles[role] = key
-    if "question" not in roles or not ({"response", "thinking"} & roles.keys()):
-        raise ValueError(f"layout {spec!r}: needs question=FIELD and response=FIELD or thinking=FIELD")
+    if "question" not in roles or not ({"response", "thinking", "answer"} & roles.keys()):
+        raise ValueError(f"layout {spec!r}: needs question=FIELD and response=FIELD or thinking=FIELD "
+                         "(or answer=FIELD alone, for problems without chains)")
     return FieldLayout(**roles)
 
 
@@ -452,7 +455,9 @@ def _parse_fields(r: dict[str, Any], layout: FieldLayout) -> Parsed:
         slot, thinking = _text_at(r, layout.thinking, required=True)
         answer = _text_at(r, layout.response, required=False)[1] if layout.response else ""
         return _from_fields(question, thinking, answer, slot, layout.response or "thinking-field", meta)
-    slot, text = _text_at(r, layout.response or "", required=True)
+    if layout.response is None:  # a problem without a chain
+        return Parsed(question, "", "", False, (), (0, 0), "no-chain", meta)
+    slot, text = _text_at(r, layout.response, required=True)
     return _from_response(question, text, slot, meta)
 
 
