@@ -65,7 +65,8 @@ def test_records_without_a_version_load() -> None:
     [
         ({"version": 2}, "written by a later version of thinktrim (annotation version 2; this one reads up to 1)"),
         ({"version": "1"}, "version '1' is not a version number"),
-        ({"status": None, "steps": None}, "not an annotation record (TypeError"),
+        ({"status": None}, "not an annotation record (ValueError: status None is not one of scored, no_units"),
+        ({"steps": None}, "not an annotation record (TypeError"),
         ({"answer_target": ...}, "not an annotation record (KeyError: 'answer_target')"),
         ({"steps": [{"start": 0, "end": 5, "kind": "progressive", "text": "four"}]}, "step 0 spans [0, 5) but its "
          "text is [0, 4)"),

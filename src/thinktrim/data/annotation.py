@@ -106,6 +106,8 @@ class ChainAnnotation:
             missing = [k for k in _REQUIRED if k not in rec]
             if missing:
                 raise KeyError(", ".join(missing))
+            if rec["status"] not in STATUSES:
+                raise ValueError(f"status {rec['status']!r} is not one of {', '.join(STATUSES)}")
             steps = [Step.from_dict(d) for d in rec["steps"]]
             texts = [d["text"] for d in rec["steps"]]
             _check_spans(steps, texts)

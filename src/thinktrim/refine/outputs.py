@@ -36,9 +36,9 @@ from thinktrim.data.store import write_json
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, RUN_FILE, iter_input, read_run, run_ids
 from thinktrim.refine.prune import UnitTable, refined_thinking
-from thinktrim.refine.stats import RunStats, print_summary, ratio_tag
+from thinktrim.refine.stats import SCORED, RunStats, print_summary, ratio_tag
 
-__all__ = ["AnnotationIndex", "print_summary", "ratio_tag", "write_outputs"]
+__all__ = ["SCORED", "AnnotationIndex", "print_summary", "ratio_tag", "write_outputs"]
 
 
 @dataclass
@@ -65,7 +65,7 @@ class AnnotationIndex:
             if offsets[i] >= 0:
                 raise ValueError(f"{path}: chain {ann.id!r} is annotated twice; rerun into a new folder")
             offsets[i] = offset
-            if ann.status == "scored":
+            if ann.status in SCORED:
                 chain_of[i] = units.add(ann.id, ann.steps)
         return cls(ids, position, offsets, units, chain_of)
 
