@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -29,6 +29,14 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
     for row in rows:
         table.add_row(*(format_cell(v) for v in row))
     Console(width=max(100, sum(len(c) + 6 for c in columns))).print(table)
+
+
+def print_counts(title: str, counts: Mapping[str, Mapping[str, int]], caption: str = "") -> None:
+    """Counters by reason (`thinktrim.data.counters.Counts.to_dict()`) as (counted, reason, count) rows;
+    nothing is printed when nothing was counted."""
+    rows = [[group, reason, n] for group, reasons in counts.items() for reason, n in reasons.items()]
+    if rows:
+        print_table(title, ["counted", "reason", "count"], rows, caption)
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

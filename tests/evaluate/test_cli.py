@@ -163,3 +163,20 @@ def test_grade_records_answer_sources_and_the_policy_options(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert [g["source"] for g in map(json.loads, out.read_text().splitlines())] == ["boxed", "phrase", None, None,
                                                                                    None]
+
+
+def test_grade_counts_verdicts_by_reason_and_errors_by_type(tmp_path: Path) -> None:
+    """A gold of 5,000 digits makes Python's int conversion raise (a real grading error): the verdict names
+    the exception and its message, and the counts by reason are printed."""
+    rows = [{"response": "\\boxed{3}", "answer": "3"}, {"response": "no idea", "answer": "3"},
+            {"response": "\\boxed{1}", "answer": "1" * 5000, "kind": "number"}]
+    path = tmp_path / "responses.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = _invoke("eval", "grade", path, "-o", tmp_path / "graded.jsonl", "--grade-processes", "0")
+    assert result.exit_code == 0, result.output
+    graded = [json.loads(line) for line in (tmp_path / "graded.jsonl").read_text().splitlines()]
+    assert [g["reason"] for g in graded] == ["ok", "no_answer", "error"]
+    assert graded[0]["error"] is None
+    assert graded[2]["error"].startswith("ValueError: Exceeds the limit (4300 digits) for integer string")
+    assert "Grading by reason" in result.output and "graded_by_reason" in result.output
+    assert "grading_errors" in result.output and "ValueError: Exceeds" in result.output

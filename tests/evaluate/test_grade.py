@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from thinktrim.evaluate.grade import Grade, grade_many, grade_response, is_equivalent
+from thinktrim.evaluate.records import grade_records, grading_counts
 
 PAIRS = Path(__file__).with_name("grading_pairs.jsonl")
 SLOW = "\\boxed{10^{10^{10}}}"  # sympy evaluates this for minutes: only a timeout ends it
@@ -180,3 +181,14 @@ def test_grade_many_validates_arguments():
         grade_many(ITEMS, processes=-1, progress=False)
     with pytest.raises(ValueError, match="timeout_s=0"):
         grade_many(ITEMS, timeout_s=0, progress=False)
+
+
+def test_grading_counts_by_reason_and_error() -> None:
+    huge = "1" * 5000  # longer than Python converts to an int by default: the comparison raises
+    graded = grade_records([{"response": "\\boxed{2}", "answer": "2"}, {"response": "\\boxed{2}", "answer": huge},
+                            {"response": "\\boxed{3}", "answer": huge}, {"response": "none", "answer": "2"}],
+                           processes=0, progress=False)
+    counts = grading_counts(graded)
+    assert counts["graded_by_reason"] == {"error": 2, "no_answer": 1, "ok": 1}
+    ((error, n),) = counts["grading_errors"].items()
+    assert n == 2 and error.startswith("ValueError: Exceeds the limit (4300 digits)") and len(error) <= 200

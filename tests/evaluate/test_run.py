@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,9 @@ def test_end_to_end_writes_samples_grades_and_results(tiny_run: Path) -> None:
     assert sum(sources.values()) == 4 and set(sources) == {"boxed", "phrase", "thinking", "last_number", "none"}
     assert sources["none"] == sum(g["source"] is None for g in graded)
     assert results["overall"]["answer_sources"] == sources
+    reasons = bench["counts"]["graded_by_reason"]  # every verdict counted under its reason
+    assert reasons == dict(Counter(g["reason"] for g in graded).most_common()) and sum(reasons.values()) == 4
+    assert results["overall"]["counts"] == bench["counts"]
     assert bench["inputs"]["ids"] == [g["question_id"] for g in graded[::2]] and bench["inputs"]["limit"] == 2
     assert results["config"]["generation"]["max_new_tokens"] == 24
     assert results["generation"]["generated"] == 4 and results["generation"]["resumed"] == 0

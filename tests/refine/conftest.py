@@ -1,8 +1,16 @@
 import json
+import random
 import re
+from collections import Counter, defaultdict
+from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
+
+from thinktrim.data.annotation import ChainAnnotation
+from thinktrim.data.formats import read_records, split_thinking
+from thinktrim.data.store import JsonlStore, file_fingerprint
 
 SAMPLE = Path(__file__).parents[2] / "src/thinktrim/data/samples/thought_anchors_sample.jsonl"
 
@@ -53,3 +61,95 @@ def tiny_sample(tmp_path_factory, sample_records) -> Path:
     path = tmp_path_factory.mktemp("data") / "tiny.jsonl"
     path.write_text(json.dumps(trimmed(sample_records[3], 1000)) + "\n", encoding="utf-8")
     return path
+
+
+def expected_removals(annotations: list[dict], ratio: float, scope: str) -> dict[str, set[int]]:
+    """Which units must go, recomputed from the annotation records apart from `thinktrim.refine.prune`: in each
+    (chain, mode) group (each mode across chains with dataset scope), the round(ratio · n) units of lowest
+    PIR, half up, ties by chain id then position."""
+    groups: dict[tuple[str, str], list[tuple[float, str, int, int]]] = defaultdict(list)
+    for a in annotations:
+        if a["status"] != "scored":
+            continue
+        first: dict[int, dict] = {}
+        for s in a["steps"]:
+            if s["unit"] is not None and s["pir"] is not None:
+                first.setdefault(s["unit"], s)
+        for unit, s in first.items():
+            groups[(a["id"] if scope == "chain" else "*", s["kind"])].append((s["pir"], a["id"], s["start"], unit))
+    removed: dict[str, set[int]] = defaultdict(set)
+    for units in groups.values():
+        k = int((Decimal(str(ratio)) * len(units)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        for _, chain_id, _, unit in sorted(units)[:k]:
+            removed[chain_id].add(unit)
+    return removed
+
+
+def assert_pruned_exactly(out: Path, stats: dict) -> None:
+    """Every refined file and LLaMA-Factory file holds, for each chain, exactly its original steps minus the
+    units `expected_removals` names, and stats.json counts those; something is removed at some ratio."""
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    lines = (out / "annotations.jsonl").read_text(encoding="utf-8").splitlines()
+    by_id = {a["id"]: a for a in map(json.loads, lines)}
+    anns = [by_id[i] for i in run["ids"]]
+    stem = Path(run["input"]).stem
+    removed_anywhere = 0
+    for ratio in run["ratios"]:
+        tag = f"r{ratio:g}"
+        drop = expected_removals(anns, ratio, run["scope"])
+        refined = {r.trace.id: r.trace for r in read_records(out / stats["files"][tag], layout=run["layout"],
+                                                              id_stem=stem)}
+        assert list(refined) == run["ids"]
+        messages = [json.loads(x)["messages"] for x in
+                    (out / "llamafactory" / f"{run['name'] or stem}_{tag}.jsonl").read_text().splitlines()]
+        closed = iter(messages)
+        by_kind: Counter[str] = Counter()
+        for a in anns:
+            gone = drop.get(a["id"], set())
+            expected = "".join(s["text"] for s in a["steps"] if s["unit"] is None or s["unit"] not in gone)
+            assert refined[a["id"]].thinking == expected, (tag, a["id"], sorted(gone))
+            if refined[a["id"]].thinking_closed:
+                assert split_thinking(next(closed)[-1]["content"])[0] == expected, (tag, a["id"])
+            by_kind.update({s["unit"]: s["kind"] for s in a["steps"] if s["unit"] in gone}.values())
+        assert next(closed, None) is None
+        assert stats["ratios"][tag]["units_removed"] == {k: by_kind[k] for k in
+                                                         ("verification", "multi_method", "error_correction")}
+        removed_anywhere += sum(by_kind.values())
+    assert removed_anywhere > 0, "no unit to remove at any ratio: the check would prove nothing"
+
+
+@pytest.fixture(scope="session")
+def pruned_exactly():
+    """`assert_pruned_exactly(out, stats)`: the refined outputs are the originals minus the right units."""
+    return assert_pruned_exactly
+
+
+@pytest.fixture(scope="session")
+def annotate_with_drawn_pirs():
+    """`annotate(cfg)`: annotate cfg.input's chains as refine does (real segmentation, markers, protection and
+    units) into cfg.output_dir, with each unit's PIR drawn from a few values (ties within and across chains)
+    instead of a model's, and write run.json: what the score phase leaves for the write phase, in a blink."""
+    from thinktrim.refine.annotate import annotate_steps
+    from thinktrim.refine.answer_mentions import final_value
+    from thinktrim.refine.pipeline import ANNOTATIONS, write_run
+
+    def annotate(cfg, seed: int = 7) -> list[str]:
+        rng = random.Random(seed)
+        ids = []
+        with JsonlStore(Path(cfg.output_dir) / ANNOTATIONS) as store:
+            for src in read_records(cfg.input, layout=cfg.layout, on_error="skip"):
+                if not hasattr(src, "trace"):
+                    continue  # a malformed record: the write phase lists it in rejects.jsonl
+                thinking = src.trace.thinking
+                value = final_value(src.trace)
+                steps = annotate_steps(thinking, value.text if value else None)
+                pir = {s.unit: rng.choice([-0.05, 0.0, 0.01, 0.02, 0.3]) for s in steps if s.unit is not None}
+                steps = [replace(s, pir=pir[s.unit]) if s.unit is not None else s for s in steps]
+                tokens = [len(s.text(thinking)) // 4 for s in steps]
+                store.append(ChainAnnotation(src.trace.id, thinking, steps, tokens, location=src.location,
+                                             answer_target="response").to_record())
+                ids.append(src.trace.id)
+        write_run(cfg, Path(cfg.output_dir), file_fingerprint(cfg.input), ids)
+        return ids
+
+    return annotate

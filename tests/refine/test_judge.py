@@ -1,6 +1,8 @@
 """The LLM judge against a real OpenAI-compatible server (llama.cpp serving the embedded model)."""
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from thinktrim.refine.annotate import annotate_steps
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.judge import JudgeConfig, LLMJudge, load_prompt, parse_verdict
 from thinktrim.refine.outputs import write_outputs
-from thinktrim.refine.pipeline import score_all
+from thinktrim.refine.pipeline import Refiner, score_all
 from thinktrim.refine.segment import SegmentConfig
 
 THINKING = (
@@ -118,3 +120,75 @@ def test_unreachable_judge_keeps_steps_progressive() -> None:
     steps = annotate_steps(THINKING, "84", judge=judge)
     assert judge.failures >= 1
     assert all(s.kind is StepKind.PROGRESSIVE for s in steps)
+
+
+class _BrokenJudgeServer(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that answers every chat request the same broken way (`server.reply`)."""
+
+    def do_GET(self) -> None:  # /v1/models: a server is there
+        self._send(200, {"data": []})
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, body = self.server.reply  # type: ignore[attr-defined]
+        self._send(status, body)
+
+    def _send(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def broken_judge_server():
+    """(base URL, server): set `server.reply = (status, body)` to choose what every chat request gets."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BrokenJudgeServer)
+    server.reply = (200, {"choices": [{"index": 0}]})
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ((200, {"choices": [{"index": 0}]}), "malformed reply"),
+        ((200, {"choices": []}), "malformed reply"),
+        ((200, {"object": "error"}), "malformed reply"),
+        ((200, {"choices": [{"message": {"content": "a step of thinking"}}]}), "invalid verdict"),
+        ((500, {"error": "down"}), "request failed: HTTP 500"),
+        ((400, {"error": "bad request"}), "request failed: HTTP 400"),
+    ],
+)
+def test_a_broken_judge_is_counted_by_reason_not_fatal(broken_judge_server, reply, reason: str) -> None:
+    url, server = broken_judge_server
+    server.reply = reply
+    judge = LLMJudge(JudgeConfig(base_url=url, model="m", timeout_s=5, retries=0, scope="all"))
+    judge.check_reachable()
+    steps = annotate_steps(THINKING, "84", SegmentConfig(target_sentences=1, max_sentences=2), judge=judge)
+    assert judge.failure_reasons == {reason: len(steps) - 1} == judge.last_failures
+    assert judge.failures == len(steps) - 1 >= 3
+    assert not any(s.marker == "judge" for s in steps), "every step keeps what the markers gave it"
+
+
+@pytest.mark.slow
+def test_judge_failures_by_reason_reach_stats_json(broken_judge_server, tiny_sample: Path, tmp_path: Path,
+                                                   embedded_scorer) -> None:
+    url, _ = broken_judge_server
+    out = tmp_path / "out"
+    cfg = RefineConfig(input=str(tiny_sample), output_dir=str(out), ratios=(0.5,), judge_url=url, judge_model="m",
+                       judge_scope="all", judge_retries=0)
+    score_all(cfg, Refiner(cfg, scorer=embedded_scorer))
+    stats = write_outputs(cfg)
+    ann = json.loads((out / "annotations.jsonl").read_text().split("\n")[0])
+    n = len(ann["steps"]) - 1
+    assert n >= 1 and ann["judge_failures"] == n and ann["judge_failures_by_reason"] == {"malformed reply": n}
+    assert stats["judge_failures"] == n and stats["counts"]["judge_failures_by_reason"] == {"malformed reply": n}

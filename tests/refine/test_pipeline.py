@@ -23,7 +23,7 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").split("\n") if x.strip()]
 
 
-def test_refine_writes_every_output(small_sample: Path, tmp_path: Path) -> None:
+def test_refine_writes_every_output(small_sample: Path, tmp_path: Path, pruned_exactly) -> None:
     cfg = RefineConfig(input=str(small_sample), output_dir=str(tmp_path / "out"), ratios=(0.2, 0.5), limit=2)
     score_all(cfg)
     stats = write_outputs(cfg)
@@ -48,6 +48,7 @@ def test_refine_writes_every_output(small_sample: Path, tmp_path: Path) -> None:
     r2, r5 = stats["ratios"]["r0.2"], stats["ratios"]["r0.5"]
     assert 0 <= r2["token_reduction"] <= r5["token_reduction"] < 1
     assert check_refined(out) == []
+    pruned_exactly(out, stats)  # refine-check alone would pass a prune that removes nothing
 
 
 def test_overlong_and_unclosed_chains_are_reported(small_sample: Path, tmp_path: Path, sample_records) -> None:

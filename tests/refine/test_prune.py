@@ -1,8 +1,13 @@
+import json
+from pathlib import Path
+
 import pytest
 
 from thinktrim.data.trace import Step, StepKind
+from thinktrim.refine.config import RefineConfig
+from thinktrim.refine.outputs import write_outputs
 from thinktrim.refine.prune import n_to_remove, refined_thinking, units_to_remove
-from thinktrim.refine.verify import removable_subsequence
+from thinktrim.refine.verify import check_refined, removable_subsequence
 
 V, M, P = StepKind.VERIFICATION, StepKind.MULTI_METHOD, StepKind.PROGRESSIVE
 
@@ -50,3 +55,21 @@ def test_refined_thinking_is_original_spans() -> None:
 def test_bad_ratio() -> None:
     with pytest.raises(ValueError, match="ratio"):
         units_to_remove({"a": A}, 1.5)
+
+
+@pytest.mark.parametrize("scope", ["chain", "dataset"])
+def test_refined_files_are_the_originals_minus_the_lowest_pir_units(
+    tmp_path: Path, sample_records: list[dict], scope: str, pruned_exactly, annotate_with_drawn_pirs
+) -> None:
+    """The write phase on six real traces, annotated as refine does, with PIRs drawn from a few values (ties
+    within and across chains): at each ratio each chain is its steps minus exactly the units recomputed from
+    the annotations."""
+    data = tmp_path / "traces.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in sample_records), encoding="utf-8")
+    out = tmp_path / "out"
+    cfg = RefineConfig(input=str(data), output_dir=str(out), ratios=(0.2, 0.3, 0.5), scope=scope)
+    annotate_with_drawn_pirs(cfg)
+    stats = write_outputs(cfg)
+    pruned_exactly(out, stats)
+    assert 0 < stats["ratios"]["r0.2"]["token_reduction"] < stats["ratios"]["r0.5"]["token_reduction"]
+    assert check_refined(out) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,7 @@ __all__ = [
     "THINK_CLOSE",
     "THINK_OPEN",
     "RecordError",
+    "RecordWriter",
     "SourceRecord",
     "assistant_text",
     "detect_format",
@@ -106,10 +108,12 @@ def _json_list(path: Path) -> tuple[list[Any], str | None]:
     except json.JSONDecodeError as e:
         raise RecordError(str(path), e.lineno, None, f"invalid JSON ({e.msg} at column {e.colno})") from None
     if isinstance(data, list):
+        _remember_container_key(path, None)
         return data, None
     if isinstance(data, dict):
         lists = [k for k, v in data.items() if isinstance(v, list)]
         if len(lists) == 1:
+            _remember_container_key(path, lists[0])
             return data[lists[0]], lists[0]
         keys = ", ".join(data) or "none"
         raise RecordError(
@@ -118,8 +122,26 @@ def _json_list(path: Path) -> tuple[list[Any], str | None]:
     raise RecordError(str(path), None, None, f"expected a list of records, got {type(data).__name__}")
 
 
+# The container key of the last JSON file read, by (path, size, mtime): a writer that mirrors a JSON input
+# learns it without parsing the whole file a second time.
+_CONTAINER_KEY: dict[tuple[str, int, int], str | None] = {}
+
+
+def _file_identity(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+def _remember_container_key(path: Path, key: str | None) -> None:
+    _CONTAINER_KEY.clear()
+    _CONTAINER_KEY[_file_identity(path)] = key
+
+
 def json_container_key(path: str | Path) -> str | None:
     """The key a JSON file keeps its record list under (`{"data": [...]}`), None for a bare list."""
+    identity = _file_identity(Path(path))
+    if identity in _CONTAINER_KEY:
+        return _CONTAINER_KEY[identity]
     return _json_list(Path(path))[1]
 
 
@@ -260,33 +282,82 @@ def with_thinking(record: SourceRecord, new_thinking: str) -> dict[str, Any]:
     return out
 
 
+class RecordWriter:
+    """Writes records one at a time as JSONL, JSON (a list, or `{json_key: [...]}`) or Parquet, atomically: the
+    file appears, whole, only when the block ends without an error.
+
+    Parquet goes out in row groups of `batch_rows` under `schema` (the input's, so types survive); without a
+    schema the rows are held and their types inferred at the end, as `pyarrow.Table.from_pylist` does.
+    """
+
+    def __init__(self, path: str | Path, file_format: str = "auto", json_key: str | None = None,
+                 schema: Any = None, batch_rows: int = 1024) -> None:
+        self.path = Path(path)
+        self.format = detect_format(path, file_format)
+        self.json_key, self.schema, self.batch_rows = json_key, schema, batch_rows
+        self.count = 0
+        self._stack = ExitStack()
+        self._rows: list[dict[str, Any]] = []
+        self._parquet: Any = None
+
+    def __enter__(self) -> RecordWriter:
+        binary = self.format == "parquet"
+        self._file = self._stack.enter_context(atomic_open(self.path, "wb" if binary else "w"))
+        if self.format == "json":
+            self._file.write(f"{{{json.dumps(self.json_key)}: [" if self.json_key is not None else "[")
+        if binary and self.schema is not None:
+            import pyarrow.parquet as pq
+
+            self._parquet = self._stack.enter_context(pq.ParquetWriter(self._file, self.schema))
+        return self
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.format == "parquet":
+            self._rows.append(record)
+            if self._parquet is not None and len(self._rows) >= self.batch_rows:
+                self._flush_parquet()
+        elif self.format == "jsonl":
+            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:  # one record a line keeps big JSON files diffable
+            self._file.write(("\n" if self.count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
+        self.count += 1
+
+    def _flush_parquet(self) -> None:
+        import pyarrow as pa
+
+        if self._rows:
+            self._parquet.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+            self._rows = []
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            try:
+                self._finish()
+            except BaseException as e:
+                self._stack.__exit__(type(e), e, e.__traceback__)  # drops the partial file
+                raise
+        self._stack.__exit__(exc_type, exc, tb)  # closes the file: into place, or dropped after an error
+
+    def _finish(self) -> None:
+        if self.format == "json":
+            self._file.write(("\n" if self.count else "") + ("]}\n" if self.json_key is not None else "]\n"))
+        elif self._parquet is not None:
+            self._flush_parquet()
+        elif self.format == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.Table.from_pylist(self._rows), self._file)
+
+
 def write_records(
     path: str | Path, records: Iterable[dict[str, Any]], file_format: str = "auto", json_key: str | None = None
 ) -> int:
     """Write records atomically as JSONL, JSON (a list, or `{json_key: [...]}`) or Parquet; returns the count."""
-    fmt = detect_format(path, file_format)
-    n = 0
-    if fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        rows = list(records)
-        with atomic_open(path, "wb") as f:
-            pq.write_table(pa.Table.from_pylist(rows), f)
-        return len(rows)
-    with atomic_open(path) as f:
-        if fmt == "json":
-            f.write(f"{{{json.dumps(json_key)}: [" if json_key is not None else "[")
+    with RecordWriter(path, file_format, json_key) as writer:
         for record in records:
-            line = json.dumps(record, ensure_ascii=False)
-            if fmt == "jsonl":
-                f.write(line + "\n")
-            else:  # one record a line keeps big JSON files diffable
-                f.write(("\n" if n == 0 else ",\n") + line)
-            n += 1
-        if fmt == "json":
-            f.write(("\n" if n else "") + ("]}\n" if json_key is not None else "]\n"))
-    return n
+            writer.write(record)
+    return writer.count
 
 
 def llamafactory_dataset_info(file_name: str, style: Literal["sharegpt", "messages"] = "sharegpt") -> dict:

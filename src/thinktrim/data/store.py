@@ -144,16 +144,35 @@ def numbered_jsonl_records(path: str | Path) -> Iterator[tuple[int, Any]]:
 
     Splits on '\\n' only: U+2028 inside a string is data, not a line break.
     """
+    for lineno, _, value in located_jsonl_records(path):
+        yield lineno, value
+
+
+def located_jsonl_records(path: str | Path) -> Iterator[tuple[int, int, Any]]:
+    """(1-based line number, byte offset of the line, decoded value) for each non-blank line: the offset lets
+    a caller keep a small index and read one record back later (`jsonl_record_at`)."""
+    offset = 0
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                yield lineno, json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: not UTF-8 ({e.reason} at byte {e.start})") from None
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from e
+            if raw.strip():
+                yield lineno, offset, decode_jsonl_line(raw, f"{path}:{lineno}")
+            offset += len(raw)
+
+
+def jsonl_record_at(f: IO[bytes], offset: int, where: str) -> Any:
+    """The record on the line starting at byte `offset` of an open JSONL file."""
+    f.seek(offset)
+    return decode_jsonl_line(f.readline(), where)
+
+
+def decode_jsonl_line(raw: bytes, where: str) -> Any:
+    """One JSONL line decoded; ValueError starting with `where` (file and line) when it is not UTF-8 JSON."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{where}: not UTF-8 ({e.reason} at byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from e
 
 
 def read_jsonl_records(path: str | Path) -> Iterator[dict[str, Any]]:

@@ -51,7 +51,7 @@ def run_grade(config: GradeConfig) -> None:
     from thinktrim.evaluate.records import grade_file
     from thinktrim.evaluate.run import writing
     from thinktrim.evaluate.summary import sources_line
-    from thinktrim.table import print_table
+    from thinktrim.table import print_counts, print_table
 
     try:
         res = grade_file(config.file, response_field=config.response_field, answer_field=config.answer_field,
@@ -67,6 +67,7 @@ def run_grade(config: GradeConfig) -> None:
     rows = [[name, value, res["metric_definitions"].get(name, "")] for name, value in res["metrics"].items()]
     print_table(f"{config.file}: {res['records']} responses, {res['questions']} questions",
                 ["metric", "value", "definition"], rows, caption=sources_line(res["answer_sources"]))
+    print_counts("Grading by reason", res["counts"])
     if config.output:
         typer.echo(f"graded: {config.output}")
 

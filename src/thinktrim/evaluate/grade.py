@@ -37,12 +37,21 @@ REASONS = ("ok", "no_answer", "truncated", "timeout", "parse_error", "error", "w
 @dataclass(frozen=True)
 class Grade:
     """Verdict for one response. `reason` is "ok" when a comparison ran; anything else means wrong.
-    `source` says where the extracted answer came from (`AnswerSource`), None when there is none."""
+    `source` says where the extracted answer came from (`AnswerSource`), None when there is none; `error`
+    names the exception and its message when the comparison raised (reason "error")."""
 
     correct: bool
     extracted: str | None
     reason: str
     source: AnswerSource | None = None
+    error: str | None = None
+
+
+def error_text(e: BaseException, limit: int = 200) -> str:
+    """`Type: message` of an exception, on one line and cut to `limit` characters, for counters."""
+    message = " ".join(str(e).split())
+    text = f"{type(e).__name__}: {message}" if message else type(e).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class GradeItem(NamedTuple):
@@ -160,8 +169,8 @@ def grade_response(response: str, gold: str, kind: AnswerKind, timeout_s: float 
             correct, reason = _compare(gold, extracted, kind)
     except GradingTimeout:
         return Grade(False, extracted, "timeout", source)
-    except Exception:  # a sympy bug on one odd answer must not stop a 10,000-response run; it is counted
-        return Grade(False, extracted, "error", source)
+    except Exception as e:  # a sympy bug on one odd answer must not stop a 10,000-response run; it is counted
+        return Grade(False, extracted, "error", source, error_text(e))
     return Grade(correct, extracted, reason, source)
 
 

@@ -1,7 +1,8 @@
 """From sample records to verdict records: grading `thinktrim eval` samples and response files (`eval grade`).
 
 A verdict record is the sample record without its response, plus `correct`, `extracted`, `source` (where the
-answer came from: boxed, phrase, thinking, last_number; None when none was found), `reason` and `truncated`.
+answer came from: boxed, phrase, thinking, last_number; None when none was found), `reason`, `error` (the
+exception and its message when grading raised, else None) and `truncated`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from thinktrim.answers import ANSWER_KINDS
 from thinktrim.data.benchmarks import load_benchmark
+from thinktrim.data.counters import Counts
 from thinktrim.data.formats import read_objects
 from thinktrim.data.layouts import lookup_field
 from thinktrim.evaluate.extract import ExtractionPolicy
@@ -35,8 +37,17 @@ def grade_records(rows: Sequence[dict[str, Any]], processes: int | None = None, 
     grades = grade_many([(r["response"], str(r["answer"]), r.get("kind") or "expression", cut)
                          for r, cut in zip(rows, truncated)], processes=processes, progress=progress, policy=policy)
     return [{**{k: v for k, v in r.items() if k != "response"}, "correct": g.correct, "extracted": g.extracted,
-             "source": g.source, "reason": g.reason, "truncated": cut}
+             "source": g.source, "reason": g.reason, "error": g.error, "truncated": cut}
             for r, g, cut in zip(rows, grades, truncated)]
+
+
+def grading_counts(graded: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Verdicts by reason (`grade.REASONS`: ok, no_answer, truncated, timeout, …) and grading errors by
+    exception (`Type: message`), for results.json and the printed summary."""
+    counts = Counts()
+    counts.add_all("graded_by_reason", (g["reason"] for g in graded))
+    counts.add_all("grading_errors", (g["error"] for g in graded if g.get("error")))
+    return counts.to_dict()
 
 
 def sample_results(graded: Sequence[dict[str, Any]], prefix: str = "") -> list[SampleResult]:
@@ -122,4 +133,4 @@ def grade_file(
         metrics = {k: v for k, v in metrics.items() if not k.startswith(("tokens:", "eff:", "acc:length"))}
     return {"file": str(path), "records": len(rows), "questions": len(per_question), "metrics": metrics,
             "metric_definitions": definitions_for([metrics]), "answer_sources": answer_sources(samples),
-            "graded": graded}
+            "counts": grading_counts(graded), "graded": graded}

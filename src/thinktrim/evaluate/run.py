@@ -33,7 +33,7 @@ from thinktrim.data.store import (
 )
 from thinktrim.evaluate.config import EvalConfig, slug
 from thinktrim.evaluate.metrics import answer_sources, summarize
-from thinktrim.evaluate.records import grade_records, sample_results
+from thinktrim.evaluate.records import grade_records, grading_counts, sample_results
 from thinktrim.evaluate.summary import AES_NAME, aes_against, definitions_for, load_results
 from thinktrim.lm.generation.factory import make_generator
 from thinktrim.lm.generation.types import Job
@@ -222,17 +222,20 @@ def evaluate(config: EvalConfig) -> dict[str, Any]:
                                     processes=config.grade_processes, policy=config.extraction))
     per_bench: dict[str, Any] = {}
     pooled: list[Any] = []
+    all_graded: list[dict[str, Any]] = []
     for bench, bench_rows in rows.items():
         graded = [next(graded_all) for _ in bench_rows]
+        all_graded += graded
         with writing(out / bench / "graded.jsonl"):
             write_jsonl(out / bench / "graded.jsonl", graded)
         samples = sample_results(graded)
         pooled += sample_results(graded, prefix=f"{bench}/")
         per_bench[bench] = {"questions": len(items[bench]), "samples": len(samples),
                             "inputs": inputs_record(items[bench], config), "metrics": summarize(samples, ks),
-                            "answer_sources": answer_sources(samples)}
+                            "answer_sources": answer_sources(samples), "counts": grading_counts(graded)}
     overall = {"questions": sum(b["questions"] for b in per_bench.values()), "samples": len(pooled),
-               "metrics": summarize(pooled, ks), "answer_sources": answer_sources(pooled)}
+               "metrics": summarize(pooled, ks), "answer_sources": answer_sources(pooled),
+               "counts": grading_counts(all_graded)}
     if baseline is not None:
         base_bench = baseline.get("benchmarks", {})
         same = {b: b in base_bench and _same_questions(r, base_bench[b]) for b, r in per_bench.items()}

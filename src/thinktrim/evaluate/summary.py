@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim.evaluate.metrics import aes, describe_metric
-from thinktrim.table import print_table
+from thinktrim.table import print_counts, print_table
 
 AES_NAME = "aes:alpha=1&beta=3&gamma=5"
 
@@ -92,6 +92,7 @@ def print_summary(results: dict[str, Any]) -> None:
                 "the token limit (wrong unless a boxed answer came first); EFF = ACC/TOK; AES vs --baseline. "
                 + (f"{sources_line(sources)}. " if sources else "") + "Definitions: results.json.",
     )
+    print_counts("Grading by reason (all benchmarks)", results["overall"].get("counts", {}))
 
 
 def _pct(x: float | None) -> float | None:

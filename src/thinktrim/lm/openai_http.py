@@ -13,7 +13,12 @@ RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 class ServerError(RuntimeError):
-    """The server failed (or kept failing) to answer a request."""
+    """The server failed (or kept failing) to answer a request; `reason` says how in a few words (`HTTP 503`,
+    `ConnectError`, `malformed reply`), for counters."""
+
+    def __init__(self, message: str, reason: str = "error") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def chat_url(base_url: str) -> str:
@@ -35,9 +40,11 @@ def check_server(client: Any, base_url: str, timeout_s: float = 10.0, api_key: s
     try:
         resp = client.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout_s)
     except (httpx.TransportError, httpx.InvalidURL) as e:
-        raise ServerError(f"{base_url}: cannot connect ({type(e).__name__}: {e or 'no answer'})") from None
+        raise ServerError(f"{base_url}: cannot connect ({type(e).__name__}: {e or 'no answer'})",
+                          type(e).__name__) from None
     if resp.status_code in (401, 403):
-        raise ServerError(f"{base_url}: the server refused the API key (HTTP {resp.status_code}; set OPENAI_API_KEY)")
+        raise ServerError(f"{base_url}: the server refused the API key (HTTP {resp.status_code}; set OPENAI_API_KEY)",
+                          f"HTTP {resp.status_code}")
 
 
 def post_chat(
@@ -55,17 +62,32 @@ def post_chat(
     key = api_key or os.environ.get("OPENAI_API_KEY") or "none"
     headers = {"Authorization": f"Bearer {key}"}
     url = chat_url(base_url)
-    last = ""
+    last = reason = ""
     for attempt in range(retries + 1):
         try:
             resp = client.post(url, json=payload, headers=headers, timeout=timeout_s)
             if resp.status_code == 200:
                 return resp.json()
-            last = f"HTTP {resp.status_code}: {resp.text[:300]}"
+            reason = f"HTTP {resp.status_code}"
+            last = f"{reason}: {resp.text[:300]}"
             if resp.status_code not in RETRY_STATUS:
                 break
         except (httpx.TransportError, ValueError) as e:
-            last = f"{type(e).__name__}: {e}"
+            reason, last = type(e).__name__, f"{type(e).__name__}: {e}"
         if attempt < retries:
             time.sleep(backoff_s * 2**attempt)
-    raise ServerError(f"{url}: {last} (after {retries + 1} attempt(s))")
+    raise ServerError(f"{url}: {last} (after {retries + 1} attempt(s))", reason)
+
+
+def first_choice(reply: Any, url: str) -> tuple[str, dict[str, Any]]:
+    """(message content, the choice) of a chat reply's first choice; ServerError (reason `malformed reply`)
+    when the reply has no `choices[0].message` with a string or null `content`."""
+    try:
+        choice = reply["choices"][0]
+        content = choice["message"]["content"]
+        if content is not None and not isinstance(content, str):
+            raise TypeError(f"content is a {type(content).__name__}")
+    except (KeyError, IndexError, TypeError):
+        raise ServerError(f"{url}: unexpected response (no choices[0].message.content): {str(reply)[:500]}",
+                          "malformed reply") from None
+    return content or "", choice

@@ -5,14 +5,16 @@ after the first, and the pairs (markers' mode, judge's mode) of the steps marker
 `last_comparison` for the agreement figures in stats.json. Its instructions are a plain-text file the user may
 replace (`judge_prompt.txt` by default); the answer format is fixed by `VERDICT_SCHEMA`.
 
-Called through any OpenAI-compatible endpoint with a JSON answer format. A request that keeps failing, or
-an answer that does not parse, leaves the step as the markers left it (progressive when unmarked: the safe
-choice, progressive steps are kept) and is counted in `failures`.
+Called through any OpenAI-compatible endpoint with a JSON answer format. A request that keeps failing, a
+reply without a message, or an answer that does not parse leaves the step as the markers left it (progressive
+when unmarked: the safe choice, progressive steps are kept) and is counted by reason in `failure_reasons`
+(`request failed: HTTP 503`, `malformed reply`, `invalid verdict`).
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from thinktrim.data.trace import Step, StepKind
-from thinktrim.lm.openai_http import ServerError, check_server, post_chat
+from thinktrim.lm.openai_http import ServerError, check_server, first_choice, post_chat
 
 JudgeScope = Literal["unmarked", "all"]
 JUDGE_SCOPES: tuple[str, ...] = get_args(JudgeScope)
@@ -109,9 +111,15 @@ class LLMJudge:
 
         self.config = config
         self.client = httpx.Client()
-        self.failures = 0
+        self.failure_reasons: Counter[str] = Counter()  # steps left unlabelled, by reason, over all chains
+        self.last_failures: Counter[str] = Counter()  # the same, in the last chain
         self.calls = 0
         self.last_comparison: list[tuple[str, str]] = []  # (markers' mode, judge's mode) in the last chain
+
+    @property
+    def failures(self) -> int:
+        """Steps the judge could not label, over all chains."""
+        return sum(self.failure_reasons.values())
 
     def check_reachable(self) -> None:
         """ValueError naming --judge-url when no server answers there (before any chain is judged)."""
@@ -128,7 +136,8 @@ class LLMJudge:
         user += thinking[steps[i].start : steps[i].end][:cut].strip()
         return [{"role": "system", "content": self.config.prompt}, {"role": "user", "content": user}]
 
-    def _ask(self, thinking: str, steps: list[Step], i: int) -> tuple[StepKind, int | None] | None:
+    def _ask(self, thinking: str, steps: list[Step], i: int) -> tuple[StepKind, int | None] | str:
+        """The verdict on step i, or why there is none."""
         payload: dict[str, Any] = {
             "model": self.config.model,
             "messages": self._messages(thinking, steps, i),
@@ -136,17 +145,24 @@ class LLMJudge:
             "max_tokens": 64,
             "response_format": response_format(self.config.response_format),
         }
+        failure = "invalid verdict"
         for _ in range(self.config.retries + 1):
             self.calls += 1
             try:
                 reply = post_chat(self.client, self.config.base_url, payload, self.config.timeout_s,
                                   self.config.retries, api_key=self.config.api_key)
-            except ServerError:
-                return None
-            verdict = parse_verdict(reply["choices"][0]["message"].get("content") or "", i)
+            except ServerError as e:
+                return f"request failed: {e.reason}"
+            try:
+                content, _ = first_choice(reply, self.config.base_url)
+            except ServerError as e:  # a reply without a message: asked again, like an unparsable verdict
+                failure = e.reason
+                continue
+            verdict = parse_verdict(content, i)
             if verdict is not None:
                 return verdict
-        return None
+            failure = "invalid verdict"
+        return failure
 
     def __call__(self, thinking: str, steps: list[Step]) -> list[Step]:
         every = self.config.scope == "all"
@@ -155,12 +171,14 @@ class LLMJudge:
             verdicts = list(pool.map(lambda i: self._ask(thinking, steps, i), todo))
         out = list(steps)
         self.last_comparison = []
+        self.last_failures = Counter()
         for i, verdict in zip(todo, verdicts):
-            if verdict is None:
-                self.failures += 1
+            if isinstance(verdict, str):
+                self.last_failures[verdict] += 1
                 continue
             kind, link = verdict  # the link is checked against the final kinds by link_to_progressive
             if steps[i].marker is not None:
                 self.last_comparison.append((steps[i].kind.value, kind.value))
             out[i] = replace(steps[i], kind=kind, link=link if kind.is_functional else None, marker="judge")
+        self.failure_reasons.update(self.last_failures)
         return out

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from thinktrim.data.annotation import ChainAnnotation, check_annotation_version
 from thinktrim.data.formats import RecordError, SourceRecord, read_records
 from thinktrim.data.store import JsonlStore, changed_settings, file_fingerprint, read_json_object, write_json
 from thinktrim.data.trace import Step, Trace
 from thinktrim.lm.scoring.types import AnswerScorer
 from thinktrim.refine.annotate import annotate_steps
-from thinktrim.refine.answer_mentions import FinalValue, final_value
+from thinktrim.refine.answer_mentions import final_value
 from thinktrim.refine.classify import MarkerLexicon
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.score import answer_text, apply_scores, scoring_task
@@ -32,50 +32,6 @@ _SCORING_KEYS = (
     "target_sentences", "max_sentences", "markers", "judge_url", "judge_model", "max_context",
     "weak_markers", "repeated_computation", "split_on_evidence", "end_at_progress", "judge_scope", "judge_prompt",
 )
-
-
-@dataclass
-class ChainOutcome:
-    """What happened to one chain, as stored in annotations.jsonl."""
-
-    trace: Trace
-    steps: list[Step]
-    status: str  # scored | no_units | unclosed | no_answer | overlong
-    reason: str = ""
-    answer_target: str = ""
-    step_tokens: list[int] = field(default_factory=list)
-    full_nll: float | None = None
-    answer_tokens: int | None = None
-    context_tokens: int | None = None
-    final_value: FinalValue | None = None
-    judge_failures: int = 0  # steps the judge could not label (left progressive)
-    judge_vs_markers: list[tuple[str, str]] | None = None  # (markers' mode, judge's mode), with a judge
-
-    @property
-    def protected_functional(self) -> int:
-        """Functional steps kept out of pruning because they state the final answer (or open the chain)."""
-        return sum(1 for s in self.steps if s.protected and s.kind.is_functional)
-
-    def to_record(self, location: str) -> dict[str, Any]:
-        return {
-            "id": self.trace.id,
-            "location": location,
-            "status": self.status,
-            "reason": self.reason,
-            "answer_target": self.answer_target,
-            "full_nll": self.full_nll,
-            "answer_tokens": self.answer_tokens,
-            "context_tokens": self.context_tokens,
-            "final_value": self.final_value.text if self.final_value else None,
-            "final_value_source": self.final_value.source if self.final_value else None,
-            "protected_functional": self.protected_functional,
-            "judge_failures": self.judge_failures,
-            **({"judge_vs_markers": self.judge_vs_markers} if self.judge_vs_markers is not None else {}),
-            "steps": [
-                {**s.to_dict(self.trace.thinking), "tokens": t}
-                for s, t in zip(self.steps, self.step_tokens or [None] * len(self.steps))
-            ],
-        }
 
 
 class Refiner:
@@ -133,15 +89,17 @@ class Refiner:
             return []
         return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
-    def process(self, trace: Trace) -> ChainOutcome:
+    def process(self, trace: Trace) -> ChainAnnotation:
+        """The chain annotated and, when it can be, scored; why not in `status` and `reason` otherwise."""
         answer, target = answer_text(trace, self.cfg.answer_target)  # type: ignore[arg-type]
         value = final_value(trace)
-        failures = self.judge.failures if self.judge else 0
         steps = annotate_steps(trace.thinking, value.text if value else None, self.segment_config, self.lexicon,
                                self.judge, self.cfg.classify_config)
-        outcome = ChainOutcome(trace, steps, "scored", answer_target=target, final_value=value)
+        outcome = ChainAnnotation(trace.id, trace.thinking, steps, location=trace.meta.get("location", ""),  # file:line
+                                  answer_target=target, final_value=value.text if value else None,
+                                  final_value_source=value.source if value else None)
         if self.judge is not None:
-            outcome.judge_failures = self.judge.failures - failures
+            outcome.judge_failures = dict(self.judge.last_failures)
             outcome.judge_vs_markers = list(self.judge.last_comparison)
         outcome.step_tokens = self.count_tokens(trace, steps)
         if not trace.thinking_closed and not self.cfg.whole_response_as_thinking:
@@ -178,6 +136,7 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
     """
     if not ((out / RUN_FILE).exists() and JsonlStore.stored_keys(out / ANNOTATIONS)):
         return  # nothing scored yet: nothing to mix with
+    check_annotation_version(out / ANNOTATIONS)
     previous = read_run(out)
     changed = changed_settings(previous, cfg.to_dict(), _SCORING_KEYS)
     if changed:
@@ -281,7 +240,7 @@ def score_all(cfg: RefineConfig, refiner: Refiner | None = None) -> None:
             if item.trace.id in store:
                 continue
             outcome = refiner.process(item.trace)
-            store.append(outcome.to_record(item.location))
+            store.append(outcome.to_record())
             counts[outcome.status] += 1
             bar.set_postfix(counts)
             bar.update(1)

@@ -3,9 +3,15 @@ functional units were removed. Used by the tests and by `thinktrim refine-check`
 
 from __future__ import annotations
 
+from itertools import zip_longest
 from pathlib import Path
 
+from thinktrim.data.annotation import AnnotationReader, read_annotations
+from thinktrim.data.formats import SourceRecord, read_records
+from thinktrim.data.store import file_fingerprint
 from thinktrim.data.trace import Step
+from thinktrim.refine.outputs import AnnotationIndex
+from thinktrim.refine.pipeline import ANNOTATIONS, read_run
 
 
 def removable_subsequence(refined: str, texts: list[str], removable: list[bool]) -> bool:
@@ -29,43 +35,41 @@ def check_refined(out_dir: str | Path) -> list[str]:
     """Problems found in the folder (empty when every refined file checks out).
 
     The chains checked are the ones `run.json` names (this run's, in input order); annotations.jsonl may hold
-    more, scored under a larger --limit. A folder that is not a refine output raises ValueError.
+    more, scored under a larger --limit. A folder that is not a refine output raises ValueError. Streams like
+    the write phase: one chain's annotation is read back at a time.
     """
-    from thinktrim.data.formats import read_records
-    from thinktrim.refine.outputs import load_annotations
-    from thinktrim.refine.pipeline import ANNOTATIONS, read_run
-
     out = Path(out_dir)
     if not (out / ANNOTATIONS).is_file():
         raise ValueError(f"{out}: no {ANNOTATIONS}: not a `thinktrim refine` output folder")
-    cached = load_annotations(out)
     run = read_run(out)
-    ids = run.get("ids") or list(cached)  # a folder written before run.json named its chains: all of them
-    problems: list[str] = [f"{i}: named in run.json but not annotated (an unfinished run?)" for i in ids
-                           if i not in cached]
-    anns = {i: cached[i] for i in ids if i in cached}
-    for ann in anns.values():
-        spans_ok = all(a.end == b.start for a, b in zip(ann.steps, ann.steps[1:]))
-        if not spans_ok or (ann.steps and ann.steps[0].start != 0):
-            problems.append(f"{ann.record['id']}: step spans are not contiguous")
-    problems += _check_spans_against_input(run, anns)
+    # a folder written before run.json named its chains: all of them (loading checks each chain's steps)
+    ids = run.get("ids") or [ann.id for _, ann in read_annotations(out / ANNOTATIONS)]
+    index = AnnotationIndex.build(out / ANNOTATIONS, [str(i) for i in ids])
+    problems = [f"{i}: named in run.json but not annotated (an unfinished run?)" for i, offset in
+                zip(index.ids, index.offsets) if offset < 0]
+    annotated = [offset for offset in index.offsets if offset >= 0]
     files = sorted(out.glob("refined_r*.*"))
     if not files:
         problems.append(f"{out}: no refined_r*.* files")
-    ordered = list(anns.values())
     layout = run.get("layout", "auto")  # a layout of the user's own is not auto-detected
-    for path in files:
-        items = list(read_records(path, layout=layout, on_error="skip"))
-        if len(items) != len(ordered):
-            problems.append(f"{path.name}: {len(items)} records but {len(ordered)} annotated chains")
-            continue
-        for item, ann in zip(items, ordered):
-            if not hasattr(item, "trace"):
-                problems.append(f"{path.name}: unreadable record: {item}")
-                continue
-            texts = [d["text"] for d in ann.record["steps"]]
-            if not removable_subsequence(item.trace.thinking, texts, [_removable(s) for s in ann.steps]):
-                problems.append(f"{path.name}: {ann.record['id']}: not the original steps minus functional units")
+    with AnnotationReader(out / ANNOTATIONS) as annotations:
+        problems += _check_spans_against_input(run, index, annotations)
+        for path in files:
+            found, bad = 0, []
+            for item, offset in zip_longest(read_records(path, layout=layout, on_error="skip"), annotated):
+                found += item is not None
+                if item is None or offset is None:
+                    continue
+                if not isinstance(item, SourceRecord):
+                    bad.append(f"{path.name}: unreadable record: {item}")
+                    continue
+                ann = annotations.at(offset)
+                if not removable_subsequence(item.trace.thinking, ann.texts(), [_removable(s) for s in ann.steps]):
+                    bad.append(f"{path.name}: {ann.id}: not the original steps minus functional units")
+            if found != len(annotated):
+                problems.append(f"{path.name}: {found} records but {len(annotated)} annotated chains")
+            else:
+                problems += bad
     return problems
 
 
@@ -73,11 +77,8 @@ def _removable(step: Step) -> bool:
     return step.kind.is_functional and step.unit is not None and not step.protected
 
 
-def _check_spans_against_input(run: dict, anns: dict) -> list[str]:
+def _check_spans_against_input(run: dict, index: AnnotationIndex, annotations: AnnotationReader) -> list[str]:
     """The annotated steps' texts must concatenate to the input's thinking, chain by chain."""
-    from thinktrim.data.formats import SourceRecord, read_records
-    from thinktrim.data.store import file_fingerprint
-
     if not run:
         return []
     if not Path(run["input"]).is_file():
@@ -88,7 +89,7 @@ def _check_spans_against_input(run: dict, anns: dict) -> list[str]:
         problems.append(f"{run['input']}: changed since the run read it (sha256 differs)")
     items = read_records(run["input"], layout=run["layout"], file_format=run["file_format"], on_error="skip")
     for item in items:
-        ann = anns.get(item.trace.id) if isinstance(item, SourceRecord) else None
-        if ann is not None and "".join(d["text"] for d in ann.record["steps"]) != item.trace.thinking:
-            problems.append(f"{ann.record['id']}: annotated steps do not concatenate to the original thinking")
+        offset = index.offset_of(item.trace.id) if isinstance(item, SourceRecord) else -1
+        if offset >= 0 and annotations.at(offset).thinking != item.trace.thinking:
+            problems.append(f"{item.trace.id}: annotated steps do not concatenate to the original thinking")
     return problems

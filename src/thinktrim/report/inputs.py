@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from thinktrim.data.store import numbered_jsonl_records, read_jsonl_records
-from thinktrim.data.trace import Step
-from thinktrim.refine.outputs import Annotation
+from thinktrim.data.annotation import ChainAnnotation, load_annotations
+from thinktrim.data.store import read_jsonl_records
 from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, RUN_FILE
 
 MARKERS = {"refine": ANNOTATIONS, "eval": "results.json", "train": "train.json", "curate": "audit.jsonl"}
@@ -28,7 +27,7 @@ class RefineFolder:
     path: Path
     run: dict[str, Any]
     stats: dict[str, Any] | None
-    annotations: dict[str, Annotation]
+    annotations: dict[str, ChainAnnotation]
     questions: dict[str, str] = field(default_factory=dict)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -110,28 +109,10 @@ def _json(path: Path) -> Any:
         raise ValueError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
 
 
-def read_annotations(path: Path) -> dict[str, Annotation]:
-    """Every chain of an annotations.jsonl (the schema `ChainOutcome.to_record` writes), naming the line and
-    field of a record it cannot read."""
-    anns: dict[str, Annotation] = {}
-    for lineno, rec in numbered_jsonl_records(path):
-        try:
-            missing = next((k for k in ("id", "status", "steps") if k not in rec), None)
-            if missing:
-                raise KeyError(missing)
-            steps = [Step.from_dict(d) for d in rec["steps"]]
-            anns[str(rec["id"])] = Annotation(rec, steps, [d.get("tokens") or 0 for d in rec["steps"]])
-        except KeyError as e:
-            raise ValueError(f"{path}:{lineno}: field {e.args[0]!r} missing") from None
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{path}:{lineno}: field 'steps': {e}") from None
-    return anns
-
-
 def read_refine(path: Path) -> RefineFolder:
     run = _json(path / RUN_FILE) if (path / RUN_FILE).is_file() else {}
     stats = _json(path / "stats.json") if (path / "stats.json").is_file() else None
-    folder = RefineFolder(path, run, stats, read_annotations(path / ANNOTATIONS))
+    folder = RefineFolder(path, run, stats, load_annotations(path / ANNOTATIONS))
     if (path / REJECTS).is_file():
         folder.rejects = list(read_jsonl_records(path / REJECTS))
     if stats is None:

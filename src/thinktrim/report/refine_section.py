@@ -84,7 +84,7 @@ def refine_summary(folder: RefineFolder, name: str) -> dict[str, Any]:
     status = {s: 0 for s in STATUSES}
     for ann in folder.annotations.values():
         status[ann.status] = status.get(ann.status, 0) + 1
-    not_scored = [{"id": i, "status": a.status, "reason": a.record.get("reason") or ""}
+    not_scored = [{"id": i, "status": a.status, "reason": a.reason or ""}
                   for i, a in folder.annotations.items() if a.status not in SCORED]
     not_scored += [{"id": r.get("location", ""), "status": "rejected",
                     "reason": f"{r.get('field')}: {r.get('reason')}" if r.get("field") else str(r.get("reason", ""))}
@@ -133,7 +133,7 @@ def chain_records(folder: RefineFolder, limit: int | None = None) -> Iterator[di
     for n, (cid, ann) in enumerate(folder.annotations.items()):
         if limit is not None and n >= limit:
             return
-        rec = ann.record
+        rec = ann.to_record()
         steps = [[d.get("text", ""), KIND_CODE[s.kind.value], s.link, s.unit,
                   None if s.pir is None else round(s.pir, 6), int(s.protected), t]
                  for d, s, t in zip(rec["steps"], ann.steps, ann.tokens)]

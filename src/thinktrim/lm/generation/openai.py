@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job
-from thinktrim.lm.openai_http import ServerError, chat_url, post_chat
+from thinktrim.lm.openai_http import ServerError, chat_url, first_choice, post_chat
 
 
 class OpenAIGenerator(GeneratorBase):
@@ -107,12 +107,7 @@ class OpenAIGenerator(GeneratorBase):
         return self._parse(data)
 
     def _parse(self, data: dict[str, Any]) -> Completion:
-        try:
-            choice = data["choices"][0]
-            text = choice["message"]["content"] or ""
-        except (KeyError, IndexError, TypeError):
-            raise ServerError(f"{self.url}: unexpected response (no choices[0].message.content): "
-                              f"{str(data)[:500]}") from None
+        text, choice = first_choice(data, self.url)
         reason = "length" if choice.get("finish_reason") == "length" else "stop"
         usage = data.get("usage") or {}
         tokens = usage.get("completion_tokens")
