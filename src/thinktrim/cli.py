@@ -30,13 +30,20 @@ def _root(
 
 def _register() -> None:
     # Each command group lives beside the code it drives; importing them stays light (no torch at import).
+    # refine and eval run through the executor layer, which picks where their model work runs (--executor).
+    from thinktrim.config import command
     from thinktrim.curate.cli import curate_command
     from thinktrim.evaluate.cli import eval_app
-    from thinktrim.refine.cli import refine_check_command, refine_command
+    from thinktrim.evaluate.config import EvalConfig
+    from thinktrim.executor.commands import run_eval, run_refine
+    from thinktrim.refine.cli import REFINE_DOC, refine_check_command, refine_merge_command
+    from thinktrim.refine.config import RefineConfig
     from thinktrim.report.cli import report_command
 
-    app.command("refine")(refine_command)
+    app.command("refine")(command(RefineConfig, run_refine, doc=REFINE_DOC))
+    app.command("refine-merge")(refine_merge_command)
     app.command("refine-check")(refine_check_command)
+    eval_app.callback(invoke_without_command=True)(command(EvalConfig, run_eval))
     app.command("curate")(curate_command)
     app.add_typer(eval_app, name="eval")
     app.command("report")(report_command)

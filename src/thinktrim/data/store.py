@@ -111,6 +111,12 @@ class JsonlStore:
         """The keys a store at `path` holds, read without opening (or repairing) it."""
         return cls._scan(Path(path), key)[0]
 
+    @classmethod
+    def complete_part(cls, path: str | Path, key: str = "id") -> tuple[set[str], int]:
+        """The keys a store at `path` holds and the byte length of the lines holding them (a torn last line
+        left out), read without opening (or repairing) it: what a merge of several stores copies."""
+        return cls._scan(Path(path), key)
+
     def __contains__(self, key: object) -> bool:
         return str(key) in self.done
 
@@ -137,6 +143,18 @@ class JsonlStore:
     def records(self) -> Iterator[dict[str, Any]]:
         self._file.flush()
         yield from read_jsonl_records(self.path)
+
+
+def copy_head(src: str | Path, dst: IO[bytes], size: int) -> None:
+    """Append the first `size` bytes of the file `src` to `dst` (the complete lines of a store, by
+    `JsonlStore.complete_part`), a block at a time."""
+    with open(src, "rb") as f:
+        while size > 0:
+            block = f.read(min(size, 1 << 20))
+            if not block:
+                raise ValueError(f"{src}: shorter than the {size} bytes left to copy (it changed while read)")
+            dst.write(block)
+            size -= len(block)
 
 
 def numbered_jsonl_records(path: str | Path) -> Iterator[tuple[int, Any]]:

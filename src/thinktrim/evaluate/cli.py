@@ -1,4 +1,4 @@
-"""`thinktrim eval`: run an evaluation (the group itself), `eval grade FILE`, `eval compare RUN…`.
+"""`thinktrim eval`: run an evaluation (the group itself), `eval grade FILE`, `eval compare RUN…`, `eval merge OUT`.
 
 Thin: each command's options come from its config dataclass (`thinktrim.evaluate.config`) through
 `thinktrim.config.command`; the work is in `thinktrim.evaluate.run` / `records` / `summary`. Nothing heavy is
@@ -8,12 +8,17 @@ imported here, so `thinktrim --help` stays fast.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from thinktrim.config import command
-from thinktrim.evaluate.config import CompareConfig, EvalConfig, GradeConfig
+from thinktrim.evaluate.config import CompareConfig, EvalConfig, EvalMergeConfig, GradeConfig
+
+if TYPE_CHECKING:
+    from thinktrim.lm.generation.types import GeneratorBase
 
 eval_app = typer.Typer(
     help="Evaluate accuracy and token cost of reasoning models.\n\n"
@@ -33,17 +38,37 @@ def fail(e: Exception | str) -> None:
     raise typer.Exit(2)
 
 
-def run_eval(config: EvalConfig) -> None:
+def run_eval(config: EvalConfig, make: Callable[[], GeneratorBase] | None = None) -> None:
+    """Evaluate (with `make`: the generator to use, e.g. Ray workers; default the backend in this process)."""
     from thinktrim.evaluate.run import evaluate
     from thinktrim.evaluate.summary import print_summary
 
     try:
-        results = evaluate(config)
+        results = evaluate(config, make)
     except (ValueError, RuntimeError, ImportError, OSError) as e:
         fail(e)
         return
+    if "shard" in results:
+        g = results["generation"]
+        typer.echo(f"shard {results['shard']}: {g['generated']} samples generated ({g['resumed']} already there) "
+                   f"in {results['output']}; once every shard is done: thinktrim eval merge "
+                   f"{config.output_dir}")
+        return
     print_summary(results)
     typer.echo(f"results: {Path(config.output_dir or '.') / 'results.json'}")
+
+
+def run_merge(config: EvalMergeConfig) -> None:
+    from thinktrim.evaluate.shards import merge_shards
+    from thinktrim.evaluate.summary import print_summary
+
+    try:
+        results = merge_shards(config)
+    except (ValueError, RuntimeError, OSError) as e:
+        fail(e)
+        return
+    print_summary(results)
+    typer.echo(f"results: {Path(config.output_dir) / 'results.json'}")
 
 
 def run_grade(config: GradeConfig) -> None:
@@ -89,6 +114,7 @@ def run_compare(config: CompareConfig) -> None:
                             "against the first run.")
 
 
-eval_app.callback(invoke_without_command=True)(command(EvalConfig, run_eval))
+# The group's own command (`thinktrim eval …`) is registered by `thinktrim.cli` with the executor it picks.
 eval_app.command("grade")(command(GradeConfig, run_grade))
 eval_app.command("compare")(command(CompareConfig, run_compare))
+eval_app.command("merge")(command(EvalMergeConfig, run_merge))

@@ -13,6 +13,7 @@ from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.lm.generation.types import BACKENDS, Backend, GenerationConfig
 from thinktrim.lm.load import check_device_name, check_model_name
+from thinktrim.lm.parallel import ParallelConfig
 
 
 def slug(name: str) -> str:
@@ -61,6 +62,8 @@ class EvalConfig(Config):
         "help": "Sampling settings shared by all backends."})
     extraction: ExtractionPolicy = field(default_factory=ExtractionPolicy, metadata={
         "help": "Where an answer may come from besides a box."})
+    parallel: ParallelConfig = field(default_factory=ParallelConfig, metadata={
+        "help": "Shards and Ray workers (thinktrim.lm.parallel)."})
 
     def __post_init__(self) -> None:
         if isinstance(self.benchmarks, str):
@@ -154,3 +157,12 @@ class CompareConfig(Config):
     runs: tuple[str, ...] = field(default=(), metadata={
         "help": "Run folders (or results.json files); the first is the baseline for AES.", "argument": True})
     json: bool = field(default=False, metadata={"help": "Print the table as JSON instead."})
+
+
+@dataclass
+class EvalMergeConfig(Config):
+    """Merge the shards of a `thinktrim eval --shard i/N` run, then grade and score them as one run."""
+
+    output_dir: str = field(default="", metadata={
+        "help": "The --output the shards were run with (it holds shards/i-of-N/).", "argument": True})
+    grade_processes: int | None = field(default=None, metadata={"help": EvalConfig.help_of("grade_processes")})

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 from thinktrim import __version__
 from thinktrim.data.benchmarks import load_benchmark, load_custom
 from thinktrim.data.chat import chat_messages
+from thinktrim.data.shards import Shard
 from thinktrim.data.store import (
     JsonlStore,
     changed_settings,
@@ -36,7 +37,7 @@ from thinktrim.evaluate.metrics import answer_sources, summarize
 from thinktrim.evaluate.records import grade_records, grading_counts, sample_results
 from thinktrim.evaluate.summary import AES_NAME, aes_against, definitions_for, load_results
 from thinktrim.lm.generation.factory import make_generator
-from thinktrim.lm.generation.types import Job
+from thinktrim.lm.generation.types import GeneratorBase, Job
 
 # Settings whose change would mix incomparable samples in one run folder.
 RESUME_KEYS = ("model", "system_prompt", "max_new_tokens", "temperature", "top_p", "stop")
@@ -129,8 +130,13 @@ def _resume_view_from(d: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path) -> dict[str, Any]:
-    """Generate every (question, sample) not yet in `<out>/<bench>/samples.jsonl`, appending each as it comes."""
+def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path,
+                     make: Callable[[], GeneratorBase] | None = None) -> dict[str, Any]:
+    """Generate every (question, sample) not yet in `<out>/<bench>/samples.jsonl`, appending each as it comes.
+
+    `make` builds the generator (default: the backend `config` names, in this process; Ray workers come from
+    `thinktrim.executor`); it is called only when something is left to generate.
+    """
     from tqdm.auto import tqdm
 
 
@@ -154,9 +160,9 @@ def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path)
         if not jobs:
             return stats
 
-        generator = make_generator(config.backend, config.model, device=config.device, dtype=config.dtype,
-                                   base_url=config.base_url, concurrency=config.concurrency,
-                                   tokenizer=config.tokenizer)
+        generator = make() if make else make_generator(
+            config.backend, config.model, device=config.device, dtype=config.dtype, base_url=config.base_url,
+            concurrency=config.concurrency, tokenizer=config.tokenizer)
         start = time.perf_counter()
         try:
             with tqdm(total=total, desc="generate", unit="sample", dynamic_ncols=True) as bar:
@@ -206,13 +212,38 @@ def _same_questions(res: dict[str, Any], base: dict[str, Any]) -> bool:
     return bool(res["questions"] == base["questions"])
 
 
-def evaluate(config: EvalConfig) -> dict[str, Any]:
-    """Run (or resume) an evaluation and write `results.json`; returns what it wrote."""
+def shard_key(bench: str, question_id: str) -> str:
+    """What puts a question in a shard: its benchmark and id (all its samples go to the same shard)."""
+    return f"{bench}/{question_id}"
+
+
+def shard_items(items: dict[str, list[Any]], shard: Shard) -> dict[str, list[Any]]:
+    """The questions of each benchmark that belong to `shard`, in their order."""
+    return {bench: [i for i in bench_items if shard.holds(shard_key(bench, i.id))] for bench, bench_items in
+            items.items()}
+
+
+def evaluate(config: EvalConfig, make: Callable[[], GeneratorBase] | None = None) -> dict[str, Any]:
+    """Run (or resume) an evaluation and write `results.json`; returns what it wrote. With --shard i/N, generate
+    the shard's samples into `<output>/shards/i-of-N/` only and return the generation stats: grading waits for
+    the merge (`thinktrim.evaluate.shards`). `make`: see `generate_missing`."""
 
     out = Path(config.output_dir or ".")
     items = load_items(config)
+    shard = config.parallel.shard_spec
+    if shard is not None:
+        out = shard.folder(out)
+        check_resume(out, config)
+        return {"shard": str(shard), "output": str(out),
+                "generation": generate_missing(config, shard_items(items, shard), out, make)}
     check_resume(out, config)
-    stats = generate_missing(config, items, out)
+    stats = generate_missing(config, items, out, make)
+    return write_results(config, items, out, stats)
+
+
+def write_results(config: EvalConfig, items: dict[str, list[Any]], out: Path,
+                  stats: dict[str, Any]) -> dict[str, Any]:
+    """Grade every stored sample of `items`, score them and write graded.jsonl and results.json."""
     n = config.generation.n
     ks = tuple(sorted({1, n}))
     baseline = load_results(Path(config.baseline)) if config.baseline else None

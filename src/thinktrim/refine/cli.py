@@ -1,5 +1,7 @@
-"""`thinktrim refine` and `thinktrim refine-check`: options come from `RefineConfig` (`thinktrim.config.command`);
-the work is in pipeline/outputs. Failures while running become one `error: …` line too."""
+"""`thinktrim refine`, `refine-merge` and `refine-check`: options come from `RefineConfig` / `RefineMergeConfig`
+(`thinktrim.config.command`); the work is in pipeline/outputs/shards. `thinktrim.cli` registers `refine` with
+the executor `--executor` picks (`thinktrim.executor.commands`). Failures while running become one `error: …`
+line too."""
 
 from __future__ import annotations
 
@@ -7,11 +9,15 @@ import contextlib
 import errno
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from thinktrim.config import command
-from thinktrim.refine.config import RefineConfig
+from thinktrim.refine.config import RefineConfig, RefineMergeConfig
+
+if TYPE_CHECKING:
+    from thinktrim.refine.pipeline import ChainScoring
 
 
 @contextlib.contextmanager
@@ -19,7 +25,7 @@ def one_line_errors() -> Iterator[None]:
     """Turn bad input, I/O failures and Ctrl-C into one `error: …` line and exit status 2 (130 for Ctrl-C)."""
     try:
         yield
-    except ValueError as e:
+    except (ValueError, ImportError) as e:  # bad input, or an optional extra missing (its message says which)
         fail(str(e))
     except OSError as e:
         what = f"{e.filename}: " if e.filename else ""
@@ -35,19 +41,35 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def run_refine(cfg: RefineConfig) -> None:
+def run_refine(cfg: RefineConfig, scoring: ChainScoring | None = None) -> None:
+    """Score (with `scoring`: where the chains are scored, this process by default), then write the outputs;
+    a shard (--shard i/N) only scores, the merge writes."""
     from thinktrim.refine.outputs import print_summary, write_outputs
     from thinktrim.refine.pipeline import score_all
 
     with one_line_errors():
-        score_all(cfg)
+        folder = score_all(cfg, scoring=scoring)
+        if cfg.parallel.shard is not None:
+            typer.echo(f"shard {cfg.parallel.shard} scored into {folder}; once every shard is done: "
+                       f"thinktrim refine-merge {cfg.output_dir}")
+            return
         stats = write_outputs(cfg)
     print_summary(stats, Path(cfg.output_dir))
 
 
-refine_command = command(RefineConfig, run_refine,
-                         doc="Refine a long chain-of-thought dataset with PIR: score functional steps, prune the "
-                             "unimportant ones.")
+REFINE_DOC = "Refine a long chain-of-thought dataset with PIR: score functional steps, prune the unimportant ones."
+
+
+def run_refine_merge(merge: RefineMergeConfig) -> None:
+    from thinktrim.refine.outputs import print_summary
+    from thinktrim.refine.shards import merge_shards
+
+    with one_line_errors():
+        stats = merge_shards(merge)
+    print_summary(stats, Path(merge.output_dir))
+
+
+refine_merge_command = command(RefineMergeConfig, run_refine_merge)
 
 
 def refine_check_command(

@@ -11,6 +11,7 @@ from thinktrim.config import Config
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.layouts import check_layout
 from thinktrim.lm.load import Dtype, check_device_name
+from thinktrim.lm.parallel import ParallelConfig
 from thinktrim.refine.judge import JudgeScope
 from thinktrim.refine.segment import SegmentConfig
 
@@ -141,6 +142,8 @@ class RefineConfig(Config):
     judge_concurrency: int = field(default=4, metadata={"help": "Parallel judge requests."})
     limit: int | None = field(default=None, metadata={"help": "Refine only the first N records."})
     name: str | None = field(default=None, metadata={"help": "Dataset name for the LLaMA-Factory entry."})
+    parallel: ParallelConfig = field(default_factory=ParallelConfig, metadata={
+        "help": "Shards and Ray workers (thinktrim.lm.parallel)."})
 
     def __post_init__(self) -> None:
         self.check_types()
@@ -191,3 +194,17 @@ class RefineConfig(Config):
 def help_of(name: str) -> str:
     """The help text of a RefineConfig field, so CLI options and YAML share one description."""
     return RefineConfig.help_of(name)
+
+
+@dataclass
+class RefineMergeConfig(Config):
+    """Merge the shards of a `thinktrim refine --shard i/N` run into the outputs one process would have written."""
+
+    output_dir: str = field(default="", metadata={
+        "help": "The --output-dir the shards were run with (it holds shards/i-of-N/).", "argument": True})
+    ratios: tuple[float, ...] | None = field(default=None, metadata={
+        "help": RefineConfig.help_of("ratios") + " Default: the shards' own."})
+    scope: Literal["chain", "dataset"] | None = field(default=None, metadata={
+        "help": RefineConfig.help_of("scope") + " Default: the shards' own."})
+    name: str | None = field(default=None, metadata={
+        "help": RefineConfig.help_of("name") + " Default: the shards' own."})

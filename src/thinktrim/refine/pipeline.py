@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from thinktrim.data.annotation import ChainAnnotation, check_annotation_version
 from thinktrim.data.formats import RecordError, SourceRecord, read_records
@@ -27,7 +28,7 @@ ANNOTATIONS = "annotations.jsonl"
 REJECTS = "rejects.jsonl"
 RUN_FILE = "run.json"
 # Settings that change scores: a resumed run must use the same ones.
-_SCORING_KEYS = (
+SCORING_KEYS = (
     "input", "model", "answer_target", "system_prompt", "layout", "whole_response_as_thinking",
     "target_sentences", "max_sentences", "markers", "judge_url", "judge_model", "max_context",
     "weak_markers", "repeated_computation", "split_on_evidence", "end_at_progress", "judge_scope", "judge_prompt",
@@ -138,7 +139,7 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
         return  # nothing scored yet: nothing to mix with
     check_annotation_version(out / ANNOTATIONS)
     previous = read_run(out)
-    changed = changed_settings(previous, cfg.to_dict(), _SCORING_KEYS)
+    changed = changed_settings(previous, cfg.to_dict(), SCORING_KEYS)
     if changed:
         names = ", ".join(c.split("=")[0] for c in changed)
         raise ValueError(f"{out} holds a run with different {names} ({'; '.join(changed)}); use a new "
@@ -151,10 +152,11 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
         )
 
 
-def write_run(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any], ids: list[str]) -> None:
-    """Record in `run.json` what this run is computed from: its settings, the input's fingerprint, its chains."""
+def write_run(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any], ids: list[str], **extra: Any) -> None:
+    """Record in `run.json` what this run is computed from: its settings, the input's fingerprint, its chains
+    (and what `extra` adds: the number of shards a merge read)."""
     write_json(out / RUN_FILE, {**cfg.to_dict(), "ratios": list(cfg.ratios), "input_fingerprint": fingerprint,
-                                "ids": ids})
+                                "ids": ids, **extra})
 
 
 def read_run(out: Path) -> dict[str, Any]:
@@ -210,38 +212,87 @@ def run_ids(cfg: RefineConfig) -> list[str]:
     return ids
 
 
-def score_all(cfg: RefineConfig, refiner: Refiner | None = None) -> None:
-    """Annotate and score every chain of this run not yet in annotations.jsonl, with a progress bar."""
+def scoring_folder(cfg: RefineConfig) -> Path:
+    """Where this run's annotations go: the output folder, or its shard's folder with --shard i/N."""
+    shard = cfg.parallel.shard_spec
+    return shard.folder(cfg.output_dir) if shard else Path(cfg.output_dir)
+
+
+class ChainScoring(Protocol):
+    """How chains get scored: entered before anything is written (models load then), it maps traces to their
+    annotation records, in any order. `LocalScoring` here; Ray workers in `thinktrim.executor`."""
+
+    def __enter__(self) -> ChainScoring: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def map(self, traces: Iterator[Trace]) -> Iterator[dict[str, Any]]: ...
+
+
+class LocalScoring:
+    """Scores chains one at a time in this process (the default executor)."""
+
+    def __init__(self, refiner: Refiner) -> None:
+        self.refiner = refiner
+
+    def __enter__(self) -> LocalScoring:
+        self.refiner.scorer  # noqa: B018 - loads the model
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def map(self, traces: Iterator[Trace]) -> Iterator[dict[str, Any]]:
+        for trace in traces:
+            yield self.refiner.process(trace).to_record()
+
+
+def score_all(cfg: RefineConfig, refiner: Refiner | None = None, scoring: ChainScoring | None = None) -> Path:
+    """Annotate and score every chain of this run (of its shard, with --shard) not yet in annotations.jsonl,
+    with a progress bar; returns the folder scored into. `scoring` spreads the work (default: this process)."""
     from tqdm import tqdm
 
-    out = Path(cfg.output_dir)
+    out = scoring_folder(cfg)
+    shard = cfg.parallel.shard_spec
     check_paths(cfg)
     fingerprint = file_fingerprint(cfg.input)
-    ids = run_ids(cfg)
+    ids = [i for i in run_ids(cfg) if shard is None or shard.holds(i)]
     check_resumable(cfg, out, fingerprint)
     # What can fail on a bad option fails before anything is written: the markers, the judge, the model.
-    refiner = refiner or Refiner(cfg)
+    scoring = scoring or LocalScoring(refiner or Refiner(cfg))
     stored = JsonlStore.stored_keys(out / ANNOTATIONS)
     done = sum(1 for i in ids if i in stored)
-    if done < len(ids):
-        refiner.scorer  # noqa: B018 - loads the model
-    out.mkdir(parents=True, exist_ok=True)
-    write_run(cfg, out, fingerprint, ids)
-    with JsonlStore(out / ANNOTATIONS) as store, JsonlStore(out / REJECTS, key="location") as rejects:
-        bar = tqdm(total=len(ids), desc="refine", unit="chain", dynamic_ncols=True, initial=done)
+    with ExitStack() as stack:
+        if done < len(ids):
+            stack.enter_context(scoring)
+        out.mkdir(parents=True, exist_ok=True)
+        write_run(cfg, out, fingerprint, ids)
+        store = stack.enter_context(JsonlStore(out / ANNOTATIONS))
+        rejects = stack.enter_context(JsonlStore(out / REJECTS, key="location"))
+        bar = stack.enter_context(tqdm(total=len(ids), desc="refine", unit="chain", dynamic_ncols=True,
+                                       initial=done))
         counts: Counter[str] = Counter()
-        for item in iter_input(cfg):
-            if isinstance(item, RecordError):
-                if item.location not in rejects:
-                    rejects.append({"location": item.location, "field": item.field, "reason": item.reason})
-                counts["rejected"] += 1
-                bar.set_postfix(counts)
-                continue
-            if item.trace.id in store:
-                continue
-            outcome = refiner.process(item.trace)
-            store.append(outcome.to_record())
-            counts[outcome.status] += 1
+
+        def todo() -> Iterator[Trace]:
+            """The chains still to score, in input order; bad records go to rejects.jsonl on the way."""
+            sent: set[str] = set()
+            for item in iter_input(cfg):
+                if isinstance(item, RecordError):
+                    if (shard is None or shard.holds(item.location)) and item.location not in rejects:
+                        rejects.append({"location": item.location, "field": item.field, "reason": item.reason})
+                        counts["rejected"] += 1
+                        bar.set_postfix(counts)
+                elif (shard is None or shard.holds(item.trace.id)) and item.trace.id not in store \
+                        and item.trace.id not in sent:  # a repeated id is scored once, as in one process
+                    sent.add(item.trace.id)
+                    yield item.trace
+
+        chains = todo()
+        for record in scoring.map(chains) if done < len(ids) else ():
+            store.append(record)
+            counts[record["status"]] += 1
             bar.set_postfix(counts)
             bar.update(1)
-        bar.close()
+        for _ in chains:  # nothing left to score: the rest of the input is read for its rejects only
+            pass
+    return out

@@ -7,11 +7,37 @@ freely; rows are ordered by prompt length to waste little on padding. Completion
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job, cut_at_stop
 
 DEFAULT_BATCH_SIZE = 8  # ~90 tok/s for the embedded model on 2 CPU cores, vs ~17 one at a time
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows decoded together, as (job index, sample index), and the seed the batch is drawn with."""
+
+    rows: tuple[tuple[int, int], ...]
+    seed: int | None
+
+
+def plan_batches(prompts: Sequence[Sequence[int]], jobs: Sequence[Job], config: GenerationConfig) -> list[Batch]:
+    """The batches a run decodes, in order: every (job, sample) row sorted by prompt length, cut into
+    `batch_size` rows, batch b seeded with `seed + b`. Ray workers decode the very same batches, so their
+    completions equal this process's, sampled ones included."""
+    rows = sorted(((j, s) for j, job in enumerate(jobs) for s in job.samples), key=lambda r: (len(prompts[r[0]]), r))
+    size = config.batch_size or DEFAULT_BATCH_SIZE
+    return [Batch(tuple(rows[start:start + size]), None if config.seed is None else config.seed + b)
+            for b, start in enumerate(range(0, len(rows), size))]
+
+
+def chat_prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
+    """The token ids of a chat prompt, ready for the assistant's turn."""
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    # The template already holds BOS and friends: add nothing more.
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
 class HFGenerator(GeneratorBase):
@@ -36,24 +62,18 @@ class HFGenerator(GeneratorBase):
         return cls(model, tokenizer)
 
     def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        # The template already holds BOS and friends: add nothing more.
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return chat_prompt_ids(self.tokenizer, messages)
 
     def stream(self, jobs: Sequence[Job], config: GenerationConfig) -> Iterator[tuple[int, int, Completion]]:
         prompts = [self.prompt_ids(job.chat()) for job in jobs]
-        rows = sorted(((j, s) for j, job in enumerate(jobs) for s in job.samples),
-                      key=lambda r: (len(prompts[r[0]]), r))
-        size = config.batch_size or DEFAULT_BATCH_SIZE
-        for b, start in enumerate(range(0, len(rows), size)):
-            batch = rows[start:start + size]
-            seed = None if config.seed is None else config.seed + b
-            outs = self._generate_batch([prompts[j] for j, _ in batch], config, seed)
-            for (j, s), completion in zip(batch, outs):
+        for batch in plan_batches(prompts, jobs, config):
+            outs = self.generate_batch([prompts[j] for j, _ in batch.rows], config, batch.seed)
+            for (j, s), completion in zip(batch.rows, outs):
                 yield j, s, completion
 
-    def _generate_batch(self, prompts: list[list[int]], config: GenerationConfig,
-                        seed: int | None) -> list[Completion]:
+    def generate_batch(self, prompts: list[list[int]], config: GenerationConfig,
+                       seed: int | None) -> list[Completion]:
+        """One batch of `plan_batches`: the completions of these prompt token ids, seeded with `seed`."""
         import torch
 
         width = max(len(p) for p in prompts)
