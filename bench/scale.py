@@ -1,0 +1,265 @@
+"""Refine past one process on this machine: throughput with 1 and 2 workers, local and on Ray, each worker with
+one torch thread; Ray's overhead; and the time to merge 100,000 annotated chains from 10 shards.
+
+Layouts (the embedded model, `--answer-target boxed`, real R1 traces from the shipped sample cut at several
+lengths):
+  local 1   one process (`--executor local`)
+  local 2   two processes side by side, one shard each (`--shard 0/2`, `--shard 1/2`): the split is by id
+            hash, so its balance is whatever the hash gives
+  ray 1/2   `--executor ray --num-workers K --worker-threads 1` on a local Ray started for the run
+Each layout loads its models first (timed: start-up, Ray's start included), then scores every chain (timed:
+steady state, from the moment all workers are loaded to the last result); each process runs in a fresh
+interpreter with OMP_NUM_THREADS=1. Targets: 2 workers >= 1.8x one worker; Ray 1 worker within 10 % of the
+local process. The merge part builds synthetic annotated chains (bench/write_phase.py's generator), splits
+them into shards by id as `--shard` would, and times `refine-merge` in a fresh process: the merge of the
+annotations, and the write phase after it.
+
+    flock /tmp/thinktrim-bench.lock .venv/bin/python bench/scale.py            # 24 chains, 100,000 merged
+    .venv/bin/python bench/scale.py --quick                                    # 6 chains, 2,000 merged
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+SAMPLE = BENCH.parent / "src/thinktrim/data/samples/thought_anchors_sample.jsonl"
+SETTINGS = {"ratios": (0.5,), "answer_target": "boxed", "device": "cpu"}
+
+
+def make_chains(path: Path, n: int) -> Path:
+    """n real traces: four R1 traces of the sample, each cut at growing lengths (one chain per cut)."""
+    records = [json.loads(x) for x in SAMPLE.read_text(encoding="utf-8").splitlines() if x.strip()]
+    rows = []
+    for k in range(n):
+        record, limit = records[(0, 1, 3, 5)[k % 4]], 1600 + 100 * (k // 4)
+        thinking, answer = record["response"].split("</think>", 1)
+        at = [m.end() for m in re.finditer(r"\n\n", thinking) if m.end() <= limit][-1]
+        rows.append({**record, "id": f"{record['id']}@{limit}", "response": thinking[:at] + "</think>" + answer})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def config(chains: Path, out: Path, **parallel: object):
+    from thinktrim.refine.config import RefineConfig
+
+    return RefineConfig.from_mapping({"input": str(chains), "output_dir": str(out), **SETTINGS,
+                                      "parallel": parallel})
+
+
+def traces_of(cfg) -> list:
+    from thinktrim.data.formats import SourceRecord
+    from thinktrim.refine.pipeline import iter_input
+
+    shard = cfg.parallel.shard_spec
+    return [i.trace for i in iter_input(cfg) if isinstance(i, SourceRecord) and (shard is None or
+                                                                                shard.holds(i.trace.id))]
+
+
+def measure_local(chains: Path, shard: str | None) -> None:
+    """One process (of a shard): load, say so, wait for `go` on stdin, score; print the times as JSON."""
+    import torch
+
+    from thinktrim.refine.pipeline import LocalScoring, Refiner
+
+    torch.set_num_threads(1)
+    cfg = config(chains, Path(tempfile.mkdtemp()), shard=shard)
+    start = time.time()
+    scoring = LocalScoring(Refiner(cfg)).__enter__()
+    loaded = time.time()
+    traces = traces_of(cfg)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    go = time.time()
+    records = list(scoring.map(iter(traces)))
+    print(json.dumps({"start": start, "loaded": loaded, "go": go, "end": time.time(), "chains": len(records)}))
+
+
+def measure_ray(chains: Path, workers: int) -> None:
+    """Ray workers on a local Ray: start (Ray and the workers' models), then score; print the times as JSON."""
+    from thinktrim.executor.refine import RayScoring
+
+    cfg = config(chains, Path(tempfile.mkdtemp()), executor="ray", num_workers=workers, worker_threads=1,
+                 ray_address="local")
+    traces = traces_of(cfg)
+    start = time.time()
+    with RayScoring(cfg) as scoring:
+        go = time.time()
+        records = list(scoring.map(iter(traces)))
+        end = time.time()
+    print(json.dumps({"start": start, "loaded": go, "go": go, "end": end, "chains": len(records)}))
+
+
+def child(*args: str) -> subprocess.Popen:
+    # one thread per process; no Ray usage stats, and no Ray token written to ~/.ray for a local bench
+    env = {"RAY_AUTH_MODE": "disabled", **os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE",
+           "RAY_USAGE_STATS_ENABLED": "0"}
+    return subprocess.Popen([sys.executable, __file__, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+
+
+def last_json(proc: subprocess.Popen) -> dict:
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        sys.exit(f"a measurement failed (exit {proc.returncode}); rerun it alone to see why: {proc.args}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_layout(kind: str, workers: int, chains: Path) -> dict:
+    """Start-up and steady-state times of one layout."""
+    if kind == "ray":
+        times = [last_json(child("--measure-ray", str(chains), str(workers)))]
+    else:
+        shards = [None] if workers == 1 else [f"{i}/{workers}" for i in range(workers)]
+        procs = [child("--measure-local", str(chains), *([s] if s else [])) for s in shards]
+        for p in procs:  # all loaded: then all start scoring at once
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        for p in procs:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        times = [last_json(p) for p in procs]
+    start, go, end = min(t["start"] for t in times), max(t["go"] for t in times), max(t["end"] for t in times)
+    load = max(t["loaded"] for t in times) - start
+    return {"layout": f"{kind} {workers}", "startup": load, "steady": end - go,
+            "chains": sum(t["chains"] for t in times), "split": [t["chains"] for t in times]}
+
+
+def build_shards(work: Path, n: int, count: int) -> Path:
+    """n synthetic annotated chains (write_phase.py's), split into `count` shard folders as --shard would
+    leave them; reused when complete."""
+    sys.path.insert(0, str(BENCH))
+    from write_phase import RATIOS, build
+
+    from thinktrim.data.shards import Shard
+    from thinktrim.data.store import file_fingerprint
+    from thinktrim.refine.config import RefineConfig
+    from thinktrim.refine.pipeline import write_run
+
+    base = build(work / f"n{n}", n)
+    out = work / f"n{n}-shards{count}"
+    if (out / "built").exists():
+        return out
+    shards = [Shard(i, count) for i in range(count)]
+    files = [(s.folder(out) / "annotations.jsonl") for s in shards]
+    ids: list[list[str]] = [[] for _ in shards]
+    for f in files:
+        f.parent.mkdir(parents=True, exist_ok=True)
+    handles = [f.open("w", encoding="utf-8") for f in files]
+    with (base / "out" / "annotations.jsonl").open(encoding="utf-8") as src:
+        for line in src:
+            chain_id = json.loads(line)["id"]
+            i = next(k for k, s in enumerate(shards) if s.holds(chain_id))
+            handles[i].write(line)
+            ids[i].append(chain_id)
+    for h in handles:
+        h.close()
+    fingerprint = file_fingerprint(base / "input.jsonl")
+    for s, shard_ids in zip(shards, ids):
+        cfg = RefineConfig.from_mapping({"input": str(base / "input.jsonl"), "output_dir": str(out),
+                                         "ratios": RATIOS, "parallel": {"shard": str(s)}})
+        write_run(cfg, s.folder(out), fingerprint, shard_ids)
+    (out / "built").touch()
+    return out
+
+
+def measure_merge(folder: Path) -> None:
+    """`refine-merge` once in this process, then its write phase alone again; print the times as JSON."""
+    from thinktrim.refine.config import RefineMergeConfig
+    from thinktrim.refine.outputs import write_outputs
+    from thinktrim.refine.pipeline import read_run
+    from thinktrim.refine.shards import config_of, merge_shards
+
+    start = time.perf_counter()
+    stats = merge_shards(RefineMergeConfig(output_dir=str(folder)))
+    merged = time.perf_counter() - start
+    cfg = config_of(read_run(folder), RefineMergeConfig(output_dir=str(folder)))
+    start = time.perf_counter()
+    write_outputs(cfg)
+    write = time.perf_counter() - start
+    print(json.dumps({"total": merged, "write": write, "chains": stats["chains"],
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chains", type=int, default=24, help="real chains scored per layout")
+    parser.add_argument("--merge-chains", type=int, default=100_000, help="synthetic chains merged")
+    parser.add_argument("--shards", type=int, default=10, help="shards they are split into")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 6 chains, 2,000 merged")
+    parser.add_argument("--skip", choices=("refine", "merge"), help="leave one part out")
+    parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "thinktrim-bench-scale"),
+                        help="where data is built (the synthetic shards are kept for reruns)")
+    parser.add_argument("--measure-local", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--measure-ray", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--measure-merge", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure_local:
+        return measure_local(Path(args.measure_local[0]), (args.measure_local[1:] or [None])[0])
+    if args.measure_ray:
+        return measure_ray(Path(args.measure_ray[0]), int(args.measure_ray[1]))
+    if args.measure_merge:
+        return measure_merge(Path(args.measure_merge))
+    if args.quick:
+        args.chains, args.merge_chains = 6, 2000
+
+    from thinktrim.table import print_table
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    loads = [load_average()]
+    if args.skip != "refine":
+        chains = make_chains(work / "chains.jsonl", args.chains)
+        rows = {}
+        for kind, workers in (("local", 1), ("local", 2), ("ray", 1), ("ray", 2)):
+            r = rows[(kind, workers)] = run_layout(kind, workers, chains)
+            print(f"{r['layout']}: {r}", file=sys.stderr)
+        loads.append(load_average())
+        print_table(f"refine throughput, {args.chains} chains, embedded model, 1 thread per worker",
+                    ["layout", "start-up s", "scoring s", "chains / s", "start-up + scoring s", "chains per worker"],
+                    [[r["layout"], f"{r['startup']:.1f}", f"{r['steady']:.1f}", f"{r['chains'] / r['steady']:.3f}",
+                      f"{r['startup'] + r['steady']:.1f}", "/".join(map(str, r["split"]))] for r in rows.values()],
+                    caption=f"load average {' → '.join(loads)}")
+
+        def speed(kind: str, workers: int) -> float:
+            return rows[(kind, workers)]["chains"] / rows[(kind, workers)]["steady"]
+
+        print_table("ratios (scoring throughput)", ["ratio", "value", "target"], [
+            ["local: 2 workers ÷ 1", f"{speed('local', 2) / speed('local', 1):.2f}×", ">= 1.8×"],
+            ["ray: 2 workers ÷ 1", f"{speed('ray', 2) / speed('ray', 1):.2f}×", ">= 1.8×"],
+            ["ray 1 worker ÷ local 1: overhead", f"{100 * (speed('local', 1) / speed('ray', 1) - 1):+.1f} %",
+             "<= 10 %"],
+            ["ray 2 workers ÷ local 2", f"{speed('ray', 2) / speed('local', 2):.2f}×", ""],
+        ])
+    if args.skip != "merge":
+        t0 = time.perf_counter()
+        folder = build_shards(work, args.merge_chains, args.shards)
+        print(f"{args.merge_chains:,} chains in {args.shards} shards ready in {time.perf_counter() - t0:.0f} s "
+              f"under {folder}", file=sys.stderr)
+        m = last_json(child("--measure-merge", str(folder)))
+        assert m["chains"] == args.merge_chains
+        loads.append(load_average())
+        print_table(f"refine-merge of {args.merge_chains:,} annotated chains from {args.shards} shards "
+                    "(ratios 0.2, 0.3, 0.5)",
+                    ["chains", "shards", "merge s (annotations)", "write phase s", "total s", "peak RSS MB"],
+                    [[f"{args.merge_chains:,}", args.shards, f"{m['total'] - m['write']:.1f}", f"{m['write']:.1f}",
+                      f"{m['total']:.1f}", f"{m['peak_rss_mb']:.0f}"]],
+                    caption=f"load average {' → '.join(loads)}")
+
+
+if __name__ == "__main__":
+    main()
