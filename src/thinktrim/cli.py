@@ -32,10 +32,12 @@ def _register() -> None:
     # Each command group lives beside the code it drives; importing them stays light (no torch at import).
     from thinktrim.evaluate.cli import eval_app
     from thinktrim.refine.cli import refine_check_command, refine_command
+    from thinktrim.train.cli import train_app
 
     app.command("refine")(refine_command)
     app.command("refine-check")(refine_check_command)
     app.add_typer(eval_app, name="eval")
+    app.add_typer(train_app, name="train")
 
 
 _register()

@@ -1,7 +1,9 @@
 """Everything `thinktrim refine` writes after scoring, derived from annotations.jsonl.
 
 - `refined_r{ratio}.{ext}`: the input with pruned thinking, in the input's own layout and file format;
-- `llamafactory/`: OpenAI-messages data per ratio plus a `dataset_info.json` LLaMA-Factory reads as is;
+- `llamafactory/`: OpenAI-messages data per ratio, a `dataset_info.json` LLaMA-Factory reads as is, and per ratio
+  `sft_limo_r{ratio}.yaml` (LIMO's recipe from `thinktrim.recipes`, with `ds_z3_config.json`) for
+  `llamafactory-cli train`;
 - `stats.json`: counts, skipped/unclosed ids, token share per step type, token reduction per ratio.
 """
 
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from thinktrim.data.formats import (
     SourceRecord,
     detect_format,
@@ -22,8 +26,9 @@ from thinktrim.data.formats import (
     with_thinking,
     write_records,
 )
-from thinktrim.data.store import read_jsonl_records, write_json, write_jsonl
+from thinktrim.data.store import atomic_open, read_jsonl_records, write_json, write_jsonl
 from thinktrim.data.trace import FUNCTIONAL_KINDS, Step, StepKind
+from thinktrim.recipes import deepspeed_zero3, llamafactory_sft
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, iter_input
 from thinktrim.refine.prune import kept_steps, refined_thinking, units_to_remove
@@ -98,10 +103,18 @@ def _write_llamafactory(
     folder: Path, name: str, ratios: tuple[float, ...], messages: dict[float, list[dict[str, Any]]]
 ) -> None:
     info = {}
+    deepspeed = folder / "ds_z3_config.json"
+    write_json(deepspeed, deepspeed_zero3())
     for r in ratios:
         entry = f"{name}_{ratio_tag(r)}"
         write_jsonl(folder / f"{entry}.jsonl", messages[r])
         info[entry] = llamafactory_dataset_info(f"{entry}.jsonl", style="messages")
+        recipe = llamafactory_sft(entry, str(folder.resolve()), f"saves/{entry}_limo", str(deepspeed.resolve()))
+        path = folder / f"sft_limo_{ratio_tag(r)}.yaml"
+        with atomic_open(path) as f:
+            f.write(f"# LIMO's recipe on {entry}: `llamafactory-cli train {path.name}` (8 GPUs: global batch 32;\n"
+                    "# output_dir is relative to where you run it). Written by thinktrim refine.\n")
+            yaml.safe_dump(recipe, f, sort_keys=False)
     write_json(folder / "dataset_info.json", info)
 
 

@@ -1,0 +1,81 @@
+"""What a run shows while it trains: a progress bar with loss and tokens/s, and the token counts behind it.
+
+`CountingCollator` wraps the trainer's collator and counts the real and the padded tokens of every batch it
+builds (so the padding share is measured, not estimated); `ProgressBar` replaces transformers' own bar.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from transformers import TrainerCallback
+
+
+class CountingCollator:
+    """A collator that counts real tokens (attention mask) and tensor positions (padding included)."""
+
+    def __init__(self, inner: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> None:
+        self.inner = inner
+        self.real_tokens = 0
+        self.padded_tokens = 0
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
+        batch = self.inner(examples)
+        mask = batch.get("attention_mask")
+        positions = batch["input_ids"].numel()
+        self.real_tokens += int(mask.sum()) if mask is not None else positions
+        self.padded_tokens += positions
+        return batch
+
+
+class ProgressBar(TrainerCallback):
+    """A tqdm bar of optimizer steps (rate, ETA) with the last loss and tokens/s; timing for the summary."""
+
+    def __init__(self, counter: CountingCollator) -> None:
+        self.counter = counter
+        self.bar: Any = None
+        self.loss: float | None = None
+        self.start_tokens = 0
+        self.start_time = 0.0
+        self.seconds = 0.0
+        self.tokens = 0
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.start_tokens, self.start_time = self.counter.real_tokens, time.perf_counter()
+        if state.is_world_process_zero:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="train", unit="step",
+                            dynamic_ncols=True)
+
+    def _elapsed(self) -> tuple[int, float]:
+        return self.counter.real_tokens - self.start_tokens, time.perf_counter() - self.start_time
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None,
+               **kwargs: Any) -> None:
+        if logs and "loss" in logs:
+            self.loss = float(logs["loss"])
+            self._show(state)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._show(state)
+
+    def _show(self, state: Any) -> None:
+        if self.bar is None:
+            return
+        tokens, seconds = self._elapsed()
+        postfix = {"tok/s": f"{tokens / seconds:,.0f}" if seconds > 0 else "–"}
+        if self.loss is not None:
+            postfix = {"loss": f"{self.loss:.4f}", **postfix}
+        delta = state.global_step - self.bar.n
+        self.bar.set_postfix(postfix, refresh=delta == 0)
+        if delta:
+            self.bar.update(delta)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.tokens, self.seconds = self._elapsed()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
