@@ -5,6 +5,7 @@ Nothing heavy is imported here, so `thinktrim --help` stays fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ def run_sft_command(cfg: TrainConfig) -> None:
     except (ValueError, RuntimeError, FileNotFoundError) as e:
         _fail(str(e))
         return
-    print_summary(record, Path(cfg.output_dir))
+    if os.environ.get("RANK", "0") == "0":  # under a launcher, the main process reports
+        print_summary(record, Path(cfg.output_dir))
 
 
 def print_summary(record: dict[str, Any], out: Path) -> None:

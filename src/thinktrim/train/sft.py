@@ -80,6 +80,14 @@ def build_trainer(cfg: TrainConfig, data: TrainingData, where: Placement) -> tup
     return trainer, tokenizer, report
 
 
+def _summed_over_processes(trainer: Any, *counts: int) -> list[int]:
+    """Token counts of every process added up (each process counts the batches it built)."""
+    import torch
+
+    total = trainer.accelerator.reduce(torch.tensor(counts, device=trainer.args.device), reduction="sum")
+    return [int(x) for x in total.tolist()]
+
+
 def run_sft(cfg: TrainConfig) -> dict[str, Any]:
     """Train, save, and return what train.json holds."""
     from accelerate import PartialState
@@ -116,6 +124,7 @@ def run_sft(cfg: TrainConfig) -> dict[str, Any]:
     trainer.add_callback(CompletionMarker())
     result = trainer.train(resume_from_checkpoint=str(resumed_from) if resumed_from else None)
     saved = save_trained_model(trainer, tokenizer, cfg.model_settings, where, out)
+    real, padded, trained = _summed_over_processes(trainer, counter.real_tokens, counter.padded_tokens, bar.tokens)
 
     record = {
         "command": "thinktrim train sft",
@@ -133,9 +142,9 @@ def run_sft(cfg: TrainConfig) -> dict[str, Any]:
             "mean_loss_this_run": result.training_loss,
             "resumed_from": resumed_from.name if resumed_from else None,
             "incomplete_checkpoints_removed": removed,
-            "tokens_this_run": bar.tokens, "seconds_this_run": bar.seconds,
-            "tokens_per_second": bar.tokens / bar.seconds if bar.seconds else None,
-            "padding_share": padding_share(counter.real_tokens, counter.padded_tokens),
+            "tokens_this_run": trained, "seconds_this_run": bar.seconds,
+            "tokens_per_second": trained / bar.seconds if bar.seconds else None,
+            "padding_share": padding_share(real, padded),
         },
         "saved": saved,
     }
