@@ -1,6 +1,7 @@
 """refine's llamafactory/ folder: per ratio, LIMO's recipe as a YAML `llamafactory-cli train` runs unchanged."""
 
 import json
+from pathlib import Path
 
 import yaml
 
@@ -27,7 +28,7 @@ def test_sft_yaml_parses_and_names_existing_datasets(tmp_path) -> None:
         dataset_file = folder / info[cfg["dataset"]]["file_name"]
         assert cfg["dataset_dir"] == str(folder.resolve()) and dataset_file.is_file()
         assert len(dataset_file.read_text().splitlines()) == len(traces)
-        deepspeed = json.loads(open(cfg["deepspeed"]).read())
+        deepspeed = json.loads(Path(cfg["deepspeed"]).read_text())
         assert deepspeed["zero_optimization"]["stage"] == 3
         assert (cfg["stage"], cfg["finetuning_type"], cfg["do_train"], cfg["train_on_prompt"]) == ("sft", "full",
                                                                                                   True, False)

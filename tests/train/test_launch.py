@@ -45,8 +45,8 @@ def test_two_processes_train_one_model(tiny_model_dir, tmp_path) -> None:
     """torch's launcher (what accelerate runs underneath) with 2 CPU processes over gloo: LoRA, merged on rank 0."""
     out = tmp_path / "ddp"
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()), "-m",
-         "thinktrim.cli", "train", "sft", str(SAMPLE), "-o", str(out), "--model", str(tiny_model_dir), "--lora",
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+         "-m", "thinktrim.cli", "train", "sft", str(SAMPLE), "-o", str(out), "--model", str(tiny_model_dir), "--lora",
          "--max-length", "256", "--overlong", "truncate", "--global-batch-size", "2", "--max-steps", "3"],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -1,39 +1,36 @@
 """What a run shows while it trains: a progress bar with loss and tokens/s, and the token counts behind it.
 
-`CountingCollator` wraps the trainer's collator and counts the real and the padded tokens of every batch it
-builds (so the padding share is measured, not estimated); `ProgressBar` replaces transformers' own bar.
+`TokenCount` adds up the real and the padded tokens of every batch the trainer trains on (so the padding share
+is measured, not estimated; counted at the training step, since the data loader reads one batch ahead);
+`ProgressBar` replaces transformers' own bar.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from transformers import TrainerCallback
 
 
-class CountingCollator:
-    """A collator that counts real tokens (attention mask) and tensor positions (padding included)."""
+class TokenCount:
+    """Real tokens (attention mask) and tensor positions (padding included) of the batches trained on."""
 
-    def __init__(self, inner: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> None:
-        self.inner = inner
+    def __init__(self) -> None:
         self.real_tokens = 0
         self.padded_tokens = 0
 
-    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Any]:
-        batch = self.inner(examples)
+    def add(self, batch: dict[str, Any]) -> None:
         mask = batch.get("attention_mask")
         positions = batch["input_ids"].numel()
         self.real_tokens += int(mask.sum()) if mask is not None else positions
         self.padded_tokens += positions
-        return batch
 
 
 class ProgressBar(TrainerCallback):
     """A tqdm bar of optimizer steps (rate, ETA) with the last loss and tokens/s; timing for the summary."""
 
-    def __init__(self, counter: CountingCollator) -> None:
+    def __init__(self, counter: TokenCount) -> None:
         self.counter = counter
         self.bar: Any = None
         self.loss: float | None = None

@@ -35,7 +35,7 @@ def finished_run(out: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def sft_trainer_class() -> type:
-    """TRL's SFTTrainer, computing the loss with the model's own head on a CPU.
+    """TRL's SFTTrainer, counting the tokens it trains on, with the model's own loss on a CPU.
 
     TRL's fused LM head saves GPU memory by scoring every position in chunks and recomputing them in the backward
     pass (plus entropy and accuracy metrics); on a CPU that triples the cost of the head (measured: 2.7 s against
@@ -44,7 +44,17 @@ def sft_trainer_class() -> type:
     from transformers import Trainer
     from trl import SFTTrainer
 
-    class SFTTrainerForCPU(SFTTrainer):
+    from thinktrim.train.progress import TokenCount
+
+    class ThinkTrimSFTTrainer(SFTTrainer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.token_count = TokenCount()
+
+        def training_step(self, model: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+            self.token_count.add(inputs)
+            return super().training_step(model, inputs, *args, **kwargs)
+
         def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False,
                          num_items_in_batch: Any = None) -> Any:
             if not self.args.use_cpu:
@@ -52,7 +62,7 @@ def sft_trainer_class() -> type:
             return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
                                         num_items_in_batch=num_items_in_batch)
 
-    return SFTTrainerForCPU
+    return ThinkTrimSFTTrainer
 
 
 def build_trainer(cfg: TrainConfig, data: TrainingData, where: Placement) -> tuple[Any, Any, LengthReport]:
@@ -94,7 +104,7 @@ def run_sft(cfg: TrainConfig) -> dict[str, Any]:
     from transformers import ProgressCallback
 
     from thinktrim.train.checkpoints import CompletionMarker, last_complete
-    from thinktrim.train.progress import CountingCollator, ProgressBar
+    from thinktrim.train.progress import ProgressBar
 
     out = Path(cfg.output_dir)
     where = placement(cfg.model_settings)
@@ -116,8 +126,7 @@ def run_sft(cfg: TrainConfig) -> dict[str, Any]:
         resumed_from = last_complete(out / CHECKPOINTS)
 
     trainer, tokenizer, lengths = build_trainer(cfg, data, where)
-    counter = CountingCollator(trainer.data_collator)
-    trainer.data_collator = counter
+    counter = trainer.token_count
     bar = ProgressBar(counter)
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(bar)
