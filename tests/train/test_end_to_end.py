@@ -51,3 +51,16 @@ def test_train_then_eval_loads_the_output(tmp_path, kind, flags) -> None:
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "already holds this run's model" in again.output
 
+    if kind == "merged":  # refine scores with the trained model too
+        record = json.loads(SAMPLE.read_text().split("\n")[0])
+        thinking, answer = record["response"].split("</think>", 1)
+        short = tmp_path / "short.jsonl"
+        short.write_text(json.dumps({**record, "response": thinking[:thinking.index("\n\n", 1200)] + "</think>"
+                                     + answer}) + "\n")
+        refined = CliRunner().invoke(app, ["refine", str(short), "-o", str(tmp_path / "refine"), "--model", str(out),
+                                           "--ratios", "0.5"])
+        assert refined.exit_code == 0, refined.output
+        annotation = json.loads((tmp_path / "refine" / "annotations.jsonl").read_text())
+        assert annotation["status"] in ("scored", "no_units")
+        assert json.loads((tmp_path / "refine" / "stats.json").read_text())["model"] == str(out)
+

@@ -37,7 +37,6 @@ class ProgressBar(TrainerCallback):
         self.start_tokens = 0
         self.start_time = 0.0
         self.seconds = 0.0
-        self.tokens = 0
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.start_tokens, self.start_time = self.counter.real_tokens, time.perf_counter()
@@ -72,7 +71,7 @@ class ProgressBar(TrainerCallback):
             self.bar.update(delta)
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self.tokens, self.seconds = self._elapsed()
+        self.seconds = self._elapsed()[1]
         if self.bar is not None:
             self.bar.close()
             self.bar = None

@@ -78,7 +78,7 @@ def build_trainer(cfg: TrainConfig, data: TrainingData, where: Placement) -> tup
     tokenizer = load_tokenizer_for_training(ms.model)
     model = load_base_model(ms.model, where)
     trainer = sft_trainer_class()(model=model, args=args, train_dataset=Dataset.from_list(data.rows),
-                         processing_class=tokenizer, peft_config=lora_config(ms) if ms.lora else None)
+                                  processing_class=tokenizer, peft_config=lora_config(ms) if ms.lora else None)
     prepared = trainer.train_dataset
     assert optim.max_length is not None
     _, kept, report = apply_overlong(list(zip(prepared["input_ids"], prepared["labels"])), prepared["location"],
@@ -91,7 +91,7 @@ def build_trainer(cfg: TrainConfig, data: TrainingData, where: Placement) -> tup
 
 
 def _summed_over_processes(trainer: Any, *counts: int) -> list[int]:
-    """Token counts of every process added up (each process counts the batches it built)."""
+    """Token counts of every process added up (each process counts the batches it trained on)."""
     import torch
 
     total = trainer.accelerator.reduce(torch.tensor(counts, device=trainer.args.device), reduction="sum")
@@ -126,14 +126,13 @@ def run_sft(cfg: TrainConfig) -> dict[str, Any]:
         resumed_from = last_complete(out / CHECKPOINTS)
 
     trainer, tokenizer, lengths = build_trainer(cfg, data, where)
-    counter = trainer.token_count
-    bar = ProgressBar(counter)
+    bar = ProgressBar(trainer.token_count)
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(bar)
     trainer.add_callback(CompletionMarker())
     result = trainer.train(resume_from_checkpoint=str(resumed_from) if resumed_from else None)
     saved = save_trained_model(trainer, tokenizer, cfg.model_settings, where, out)
-    real, padded, trained = _summed_over_processes(trainer, counter.real_tokens, counter.padded_tokens, bar.tokens)
+    real, padded = _summed_over_processes(trainer, trainer.token_count.real_tokens, trainer.token_count.padded_tokens)
 
     record = {
         "command": "thinktrim train sft",
@@ -151,8 +150,8 @@ def run_sft(cfg: TrainConfig) -> dict[str, Any]:
             "mean_loss_this_run": result.training_loss,
             "resumed_from": resumed_from.name if resumed_from else None,
             "incomplete_checkpoints_removed": removed,
-            "tokens_this_run": trained, "seconds_this_run": bar.seconds,
-            "tokens_per_second": trained / bar.seconds if bar.seconds else None,
+            "tokens_this_run": real, "seconds_this_run": bar.seconds,
+            "tokens_per_second": real / bar.seconds if bar.seconds else None,
             "padding_share": padding_share(real, padded),
         },
         "saved": saved,
