@@ -53,8 +53,11 @@ def test_loss_mask_is_the_assistant_turn_token_by_token(tiny_model_dir, tmp_path
 
 def test_the_trainer_loss_is_the_completion_cross_entropy(tiny_model_dir, tmp_path) -> None:
     trainer, _, _, _ = trainer_for(tiny_model_dir, tmp_path, max_length=8192)
-    batch = trainer.data_collator([trainer.train_dataset[0], trainer.train_dataset[1]])  # padded batch of two
-    assert (batch["labels"][batch["attention_mask"] == 0] == -100).all()
+    ds = trainer.train_dataset
+    shortest = sorted(range(len(ds)), key=lambda i: len(ds[i]["input_ids"]))[:2]
+    batch = trainer.data_collator([ds[i] for i in shortest])  # a padded batch of two
+    padding = batch["attention_mask"] == 0
+    assert padding.any() and (batch["labels"][padding] == -100).all()
     model = trainer.model
     with torch.no_grad():
         loss = trainer.compute_loss(model, dict(batch))
