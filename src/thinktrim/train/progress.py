@@ -27,6 +27,18 @@ class TokenCount:
         self.padded_tokens += positions
 
 
+class TokenCounting:
+    """Mixin for a transformers Trainer subclass (listed first): `token_count` adds up the batches trained on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.token_count = TokenCount()
+
+    def training_step(self, model: Any, inputs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        self.token_count.add(inputs)
+        return super().training_step(model, inputs, *args, **kwargs)  # type: ignore[misc]
+
+
 class ProgressBar(TrainerCallback):
     """A tqdm bar of optimizer steps (rate, ETA) with the last loss and tokens/s; timing for the summary."""
 
