@@ -44,8 +44,16 @@ def placement(settings: ModelSettings) -> Placement:
     return Placement(kind, weights, bf16, checkpointing)
 
 
+def _cannot_load(name: str, e: OSError) -> ValueError:
+    """transformers' OSError (several lines, a hub URL) as one line naming the model."""
+    return ValueError(f"model: cannot load {name!r}: {str(e).strip().splitlines()[0]}")
+
+
 def load_tokenizer_for_training(name: str) -> Any:
-    tokenizer = load_tokenizer(name)
+    try:
+        tokenizer = load_tokenizer(name)
+    except OSError as e:
+        raise _cannot_load(name, e) from None
     if getattr(tokenizer, "chat_template", None) is None:
         raise ValueError(f"model: the tokenizer of {name!r} has no chat template; training data are chat "
                          "conversations (use an instruct model or add a template)")
@@ -58,7 +66,10 @@ def load_base_model(name: str, where: Placement) -> Any:
     from transformers import AutoModelForCausalLM
 
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[where.weights_dtype]
-    return AutoModelForCausalLM.from_pretrained(resolve_model(name), dtype=dtype)
+    try:
+        return AutoModelForCausalLM.from_pretrained(resolve_model(name), dtype=dtype)
+    except OSError as e:
+        raise _cannot_load(name, e) from None
 
 
 def lora_config(settings: ModelSettings) -> Any:
