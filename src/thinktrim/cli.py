@@ -8,7 +8,8 @@ from thinktrim import __version__
 
 app = typer.Typer(
     name="thinktrim",
-    help="Make reasoning models think less and answer better: refine long-CoT data, evaluate accuracy and cost.",
+    help="Make reasoning models think less and answer better: refine long-CoT data, fine-tune on it, evaluate "
+         "accuracy and cost.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
