@@ -8,7 +8,8 @@ from thinktrim import __version__
 
 app = typer.Typer(
     name="thinktrim",
-    help="Make reasoning models think less and answer better: refine long-CoT data, evaluate accuracy and cost.",
+    help="Make reasoning models think less and answer better: refine long-CoT data, fine-tune on it, evaluate "
+         "accuracy and cost.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -34,12 +35,14 @@ def _register() -> None:
     from thinktrim.evaluate.cli import eval_app
     from thinktrim.refine.cli import refine_check_command, refine_command
     from thinktrim.report.cli import report_command
+    from thinktrim.train.cli import train_app
 
     app.command("refine")(refine_command)
     app.command("refine-check")(refine_check_command)
     app.command("curate")(curate_command)
     app.add_typer(eval_app, name="eval")
     app.command("report")(report_command)
+    app.add_typer(train_app, name="train")
 
 
 _register()
