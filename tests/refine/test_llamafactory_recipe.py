@@ -6,18 +6,24 @@ from pathlib import Path
 import yaml
 
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
-from thinktrim.data.formats import read_records, to_messages
+from thinktrim.data.formats import llamafactory_dataset_info, read_records, to_messages
+from thinktrim.data.store import write_json, write_jsonl
 from thinktrim.recipes import LLAMAFACTORY_GPUS, RECIPES
-from thinktrim.refine.outputs import _write_llamafactory
+from thinktrim.refine.outputs import _write_llamafactory_recipes
 
 from .conftest import SAMPLE
 
 
 def test_sft_yaml_parses_and_names_existing_datasets(tmp_path) -> None:
     traces = [r.trace for r in read_records(SAMPLE)]
-    messages = {r: [{"messages": to_messages(t, DEFAULT_SYSTEM_PROMPT)} for t in traces] for r in (0.2, 0.5)}
     folder = tmp_path / "out" / "llamafactory"
-    _write_llamafactory(folder, "sample", (0.2, 0.5), messages)
+    entries = {0.2: "sample_r0.2", 0.5: "sample_r0.5"}
+    for entry in entries.values():  # the datasets as the write phase leaves them
+        write_jsonl(folder / f"{entry}.jsonl", [{"messages": to_messages(t, DEFAULT_SYSTEM_PROMPT)} for t in traces])
+    write_json(folder / "dataset_info.json",
+               {e: llamafactory_dataset_info(f"{e}.jsonl", style="messages") for e in entries.values()})
+    assert _write_llamafactory_recipes(folder, entries) == ["ds_z3_config.json", "sft_limo_r0.2.yaml",
+                                                            "sft_limo_r0.5.yaml"]
     info = json.loads((folder / "dataset_info.json").read_text())
     limo = RECIPES["limo"]
     for tag in ("r0.2", "r0.5"):
