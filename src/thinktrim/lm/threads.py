@@ -11,7 +11,9 @@ OpenMP work of its own. Call `prefer_passive_wait()` before importing torch (or 
 to get the command's behaviour.
 
 The thread count stays torch's own by default (one per core torch sees, or OMP_NUM_THREADS): with idle threads
-asleep, all cores cost nothing next to another job and are fastest alone (README, Performance: Shared cores).
+asleep it was the only count that kept both eval and refine within 2.5× of their time alone next to another
+torch job, since the scheduler shares cores per thread and a 1-thread job gets less of them (README,
+Performance: Shared cores).
 `threads_field()` is the one definition of the `threads` setting that every command running a model adds to its
 config; `use_threads()` applies it, and `thinktrim.lm.load.load_causal_lm` calls it before loading a model.
 """
@@ -43,8 +45,8 @@ def threads_field() -> Any:
     return field(default=None, metadata={
         "min": 1,
         "help": "CPU threads torch uses for the model (default: torch's own, one per core, or OMP_NUM_THREADS "
-                "when set). Idle threads sleep rather than spin (OMP_WAIT_POLICY=PASSIVE unless you set it), "
-                "so the default also behaves next to other jobs; fewer only if you want cores kept free.",
+                "when set). Idle threads sleep rather than spin (OMP_WAIT_POLICY=PASSIVE unless you set it), so "
+                "the default shares cores well; fewer threads keep cores free but get a smaller share of them.",
     })
 
 

@@ -20,8 +20,8 @@ class GenerationProgress:
         from tqdm.auto import tqdm
 
         self.samples, self.max_new_tokens, self.done = samples, max_new_tokens, 0
-        self.bar = tqdm(total=samples * max_new_tokens, desc=desc, unit="tok", unit_scale=True,
-                        dynamic_ncols=True, postfix={"samples": f"0/{samples}"}, **tqdm_kwargs)
+        self.bar = tqdm(total=samples * max_new_tokens, desc=desc, unit="tok", dynamic_ncols=True,
+                        postfix={"samples": f"0/{samples}"}, **tqdm_kwargs)
 
     def tokens(self, count: int) -> None:
         self.bar.update(count)
