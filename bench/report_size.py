@@ -1,7 +1,7 @@
 """Report size and open time for synthetic refine folders of 1,000 and 10,000 chains, side by side.
 
 Each folder holds what `thinktrim refine` writes for the report (annotations.jsonl, run.json, stats.json; the
-stats from refine's own `compute_stats`). Chains are made of random words from the bundled sample traces, so
+stats from refine's own `RunStats`). Chains are made of random words from the bundled sample traces, so
 they compress like real text, with ~30 steps of ~250 characters (about the bundled R1 traces; `--steps` and
 `--step-chars` for longer ones). Open time is measured in headless Chromium: navigation start → the page's
 "ready" flag (summary charts drawn and the first chain shown), median of `--repeats` fresh loads.
@@ -22,12 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from thinktrim.data.annotation import ChainAnnotation
 from thinktrim.data.store import write_json, write_jsonl
 from thinktrim.data.trace import Step, StepKind
 from thinktrim.refine.classify import assign_units, link_to_progressive
 from thinktrim.refine.config import RefineConfig
-from thinktrim.refine.outputs import Annotation, compute_stats
 from thinktrim.refine.prune import units_to_remove
+from thinktrim.refine.stats import RunStats
 from thinktrim.report.browser import chromium, missing, open_report
 from thinktrim.report.build import build_report
 from thinktrim.report.config import ReportConfig
@@ -64,20 +65,18 @@ def build_folder(out: Path, n: int, n_steps: int, step_chars: int, seed: int = 0
     """A refine output folder of `n` scored synthetic chains (no refined files: the report does not read them)."""
     rng, words = random.Random(seed), vocabulary()
     cfg = RefineConfig(input=str(out / "input.jsonl"), output_dir=str(out), ratios=(0.2, 0.3, 0.5))
-    records, anns = [], {}
+    anns = []
     for i in range(n):
         thinking, steps = synthetic_chain(rng, words, max(2, round(n_steps * rng.uniform(0.5, 1.5))), step_chars)
-        rec = {"id": f"chain-{i:05d}", "location": f"input.jsonl:{i + 1}", "status": "scored", "reason": "",
-               "answer_target": "response", "steps": [{**s.to_dict(thinking), "tokens": (s.end - s.start) // 4}
-                                                      for s in steps]}
-        records.append(rec)
-        anns[rec["id"]] = Annotation(rec, steps, [d["tokens"] for d in rec["steps"]])
-    write_jsonl(out / "annotations.jsonl", records)
+        anns.append(ChainAnnotation(f"chain-{i:05d}", thinking, steps, [(s.end - s.start) // 4 for s in steps],
+                                    location=f"input.jsonl:{i + 1}", answer_target="response"))
+    write_jsonl(out / "annotations.jsonl", (a.to_record() for a in anns))
     write_json(out / "run.json", {**cfg.to_dict(), "ratios": list(cfg.ratios)})
-    scored = {i: a.steps for i, a in anns.items()}
-    stats = compute_stats(cfg, anns, {r: units_to_remove(scored, r, cfg.scope) for r in cfg.ratios})
-    stats["files"] = {}
-    write_json(out / "stats.json", stats)
+    removal = {r: units_to_remove({a.id: a.steps for a in anns}, r, cfg.scope) for r in cfg.ratios}
+    stats = RunStats(cfg.ratios)
+    for a in anns:
+        stats.add(a, {r: removal[r].get(a.id, set()) for r in cfg.ratios})
+    write_json(out / "stats.json", {**stats.to_dict(cfg), "files": {}})
 
 
 def measure(n: int, args: argparse.Namespace, root: Path) -> dict[str, float]:

@@ -6,7 +6,7 @@ lengths):
   local 1   one process (`--executor local`)
   local 2   two processes side by side, one shard each (`--shard 0/2`, `--shard 1/2`): the split is by id
             hash, so its balance is whatever the hash gives
-  ray 1/2   `--executor ray --num-workers K --worker-threads 1` on a local Ray started for the run
+  ray 1/2   `--executor ray --num-workers K --threads 1` on a local Ray started for the run
 Each layout loads its models first (timed: start-up, Ray's start included), then scores every chain (timed:
 steady state, from the moment all workers are loaded to the last result); each process runs in a fresh
 interpreter with OMP_NUM_THREADS=1. Targets: 2 workers >= 1.8x one worker; Ray 1 worker within 10 % of the
@@ -52,7 +52,7 @@ def make_chains(path: Path, n: int) -> Path:
 def config(chains: Path, out: Path, **parallel: object):
     from thinktrim.refine.config import RefineConfig
 
-    return RefineConfig.from_mapping({"input": str(chains), "output_dir": str(out), **SETTINGS,
+    return RefineConfig.from_mapping({"input": str(chains), "output_dir": str(out), **SETTINGS, "threads": 1,
                                       "parallel": parallel})
 
 
@@ -88,8 +88,7 @@ def measure_ray(chains: Path, workers: int) -> None:
     """Ray workers on a local Ray: start (Ray and the workers' models), then score; print the times as JSON."""
     from thinktrim.executor.refine import RayScoring
 
-    cfg = config(chains, Path(tempfile.mkdtemp()), executor="ray", num_workers=workers, worker_threads=1,
-                 ray_address="local")
+    cfg = config(chains, Path(tempfile.mkdtemp()), executor="ray", num_workers=workers, ray_address="local")
     traces = traces_of(cfg)
     start = time.time()
     with RayScoring(cfg) as scoring:

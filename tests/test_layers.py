@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "thinktrim"
 # data, lm, then the commands. A module may import its own package and lower layers; sibling packages of one
 # layer stay independent of each other.
 LAYERS = {
-    "answers": 0, "config": 0, "table": 0,
+    "answers": 0, "config": 0, "table": 0, "recipes": 0,
     "data": 1,
     "lm": 2,
     "refine": 3, "evaluate": 3,

@@ -1,14 +1,23 @@
-"""The `thinktrim` command line: thin wrappers that build a config and call the library."""
+"""The `thinktrim` command line: thin wrappers that build a config and call the library.
+
+Importing this module (as `thinktrim` and `python -m thinktrim.cli` do) sets OMP_WAIT_POLICY=PASSIVE unless the
+user set it, before anything imports torch: idle OpenMP threads then sleep instead of spinning on cores that
+other jobs need (`thinktrim.lm.threads`).
+"""
 
 from __future__ import annotations
 
 import typer
 
 from thinktrim import __version__
+from thinktrim.lm.threads import prefer_passive_wait
+
+prefer_passive_wait()  # nothing above imports torch, and the commands import it lazily
 
 app = typer.Typer(
     name="thinktrim",
-    help="Make reasoning models think less and answer better: refine long-CoT data, evaluate accuracy and cost.",
+    help="Make reasoning models think less and answer better: refine long-CoT data, fine-tune on it, evaluate "
+         "accuracy and cost.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -39,6 +48,7 @@ def _register() -> None:
     from thinktrim.refine.cli import REFINE_DOC, refine_check_command, refine_merge_command
     from thinktrim.refine.config import RefineConfig
     from thinktrim.report.cli import report_command
+    from thinktrim.train.cli import train_app
 
     app.command("refine")(command(RefineConfig, run_refine, doc=REFINE_DOC))
     app.command("refine-merge")(refine_merge_command)
@@ -47,6 +57,7 @@ def _register() -> None:
     app.command("curate")(curate_command)
     app.add_typer(eval_app, name="eval")
     app.command("report")(report_command)
+    app.add_typer(train_app, name="train")
 
 
 _register()

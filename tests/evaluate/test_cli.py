@@ -139,7 +139,7 @@ def test_eval_command_runs_and_prints_the_table(tmp_path: Path) -> None:
     assert "thinktrim eval" in result.output and "gsm8k" in result.output and "ACC %" in result.output
     assert (out / "results.json").exists()
     bad = runner.invoke(app, ["eval", "--benchmark", "gsm8k", "--temperature", "-1", "-o", str(out)])
-    assert bad.exit_code == 2 and "GenerationConfig.temperature: got -1.0" in bad.output
+    assert bad.exit_code == 2 and "--temperature: got -1.0" in bad.output
 
 
 def test_grade_records_answer_sources_and_the_policy_options(tmp_path: Path) -> None:

@@ -10,13 +10,16 @@ from thinktrim.lm.generation.types import GenerationConfig, Job
 from thinktrim.lm.parallel import ParallelConfig
 
 
-def ray(**kw) -> ParallelConfig:
-    return ParallelConfig(executor="ray", **kw)
+def plan(settings: dict, *args):
+    """plan_workers for `settings`: ParallelConfig fields, and the command's `threads`."""
+    settings = dict(settings)
+    threads = settings.pop("threads", None)
+    return plan_workers(ParallelConfig(executor="ray", **settings), threads, *args)
 
 
-@pytest.mark.parametrize(("settings", "cpus", "gpus", "device", "engine", "plan"), [
+@pytest.mark.parametrize(("settings", "cpus", "gpus", "device", "engine", "expected"), [
     ({}, 2, 0, "auto", False, WorkerPlan(2, 1, 0.0, 0, "cpu")),  # one worker per core
-    ({"worker_threads": 2}, 8, 0, "cpu", False, WorkerPlan(4, 2, 0.0, 0, "cpu")),
+    ({"threads": 2}, 8, 0, "cpu", False, WorkerPlan(4, 2, 0.0, 0, "cpu")),  # --threads per worker
     ({"num_workers": 3}, 16, 0, "auto", False, WorkerPlan(3, 5, 0.0, 0, "cpu")),  # cores ÷ workers
     ({}, 16, 8, "auto", False, WorkerPlan(8, 2, 1.0, 0, "cuda")),  # one worker per GPU
     ({"gpus_per_worker": 0.5}, 16, 2, "cuda", False, WorkerPlan(4, 4, 0.5, 0, "cuda")),  # two per GPU
@@ -24,8 +27,8 @@ def ray(**kw) -> ParallelConfig:
     ({"gpus_per_worker": 2}, 16, 8, "auto", True, WorkerPlan(4, 4, 2.0, 2, "cuda")),  # vLLM TP 2 × DP 4
     ({"gpus_per_worker": 4, "num_workers": 1}, 8, 8, "auto", True, WorkerPlan(1, 8, 4.0, 4, "cuda")),
 ])
-def test_layouts(settings, cpus, gpus, device, engine, plan) -> None:
-    assert plan_workers(ray(**settings), cpus, gpus, device, engine) == plan
+def test_layouts(settings, cpus, gpus, device, engine, expected) -> None:
+    assert plan(settings, cpus, gpus, device, engine) == expected
 
 
 @pytest.mark.parametrize(("settings", "cpus", "gpus", "device", "engine", "message"), [
@@ -36,12 +39,12 @@ def test_layouts(settings, cpus, gpus, device, engine, plan) -> None:
     ({"gpus_per_worker": 1}, 16, 4, "cpu", False, "--gpus-per-worker 1: GPUs for workers told --device cpu"),
     ({"gpus_per_worker": 2}, 16, 4, "auto", False, "a transformers worker uses one GPU"),
     ({"gpus_per_worker": 1.5}, 16, 4, "auto", True, "a tensor-parallel size, a whole number"),
-    ({"worker_threads": 4}, 2, 0, "auto", False, "cannot hold one worker of 4 CPU(s)"),
+    ({"threads": 4}, 2, 0, "auto", False, "cannot hold one worker of 4 CPU(s)"),
     ({"gpus_per_worker": 2, "num_workers": 2}, 2, 4, "auto", True, "needs 4 CPUs"),  # one CPU per TP rank
 ])
 def test_layouts_that_do_not_fit_are_named(settings, cpus, gpus, device, engine, message) -> None:
     with pytest.raises(ValueError, match=r"^--") as e:
-        plan_workers(ray(**settings), cpus, gpus, device, engine)
+        plan(settings, cpus, gpus, device, engine)
     assert message in str(e.value)
 
 

@@ -25,7 +25,7 @@ CHAINS = 4
 def refine_on(cluster: Cluster, chains: Path, out: Path) -> subprocess.Popen:
     args = ["refine", chains, "-o", out, "--ratios", "0.5", "--scope", REFINE["scope"], "--answer-target",
             REFINE["answer_target"], "--device", "cpu", "--executor", "ray", "--ray-address", cluster.address,
-            "--num-workers", "2", "--worker-threads", "1"]
+            "--num-workers", "2", "--threads", "1"]
     return subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -21,7 +21,7 @@ from thinktrim.refine.pipeline import score_all
 from .conftest import REFINE, same_outputs
 
 pytestmark = pytest.mark.slow
-ON_RAY = {"executor": "ray", "num_workers": 2, "worker_threads": 1}
+ON_RAY = {"threads": 1, "parallel": {"executor": "ray", "num_workers": 2}}  # one torch thread per worker
 
 
 def test_refine_on_two_workers_equals_one_process(tmp_path: Path, chains: Path, tiny_model_dir: Path, local_ray,
@@ -33,7 +33,7 @@ def test_refine_on_two_workers_equals_one_process(tmp_path: Path, chains: Path, 
     with one_thread():
         score_all(single)
     write_outputs(single)
-    cfg = RefineConfig.from_mapping({**base, "output_dir": str(tmp_path / "ray"), "parallel": ON_RAY})
+    cfg = RefineConfig.from_mapping({**base, "output_dir": str(tmp_path / "ray"), **ON_RAY})
     scoring = RayScoring(cfg)
     score_all(cfg, scoring=scoring)
     write_outputs(cfg)
@@ -43,10 +43,10 @@ def test_refine_on_two_workers_equals_one_process(tmp_path: Path, chains: Path, 
     assert scoring.workers.actors == []  # released when scoring ended
 
 
-def eval_config(out: Path, model: Path, **parallel) -> EvalConfig:
+def eval_config(out: Path, model: Path, **settings) -> EvalConfig:
     return EvalConfig.from_mapping({"benchmarks": ["gsm8k"], "limit": 3, "model": str(model), "device": "cpu",
                                     "output_dir": str(out), "grade_processes": 0, "n": 3, "max_new_tokens": 8,
-                                    "temperature": 0.7, "batch_size": 2, "parallel": parallel})
+                                    "temperature": 0.7, "batch_size": 2, **settings})
 
 
 def samples(out: Path) -> list[tuple]:
@@ -73,7 +73,7 @@ def test_a_worker_that_cannot_load_fails_once_with_its_own_error(tmp_path: Path,
     from thinktrim.executor.refine import RayScoring
 
     cfg = RefineConfig.from_mapping({"input": str(chains), "output_dir": str(tmp_path / "out"), **REFINE,
-                                     "model": str(tmp_path / "no-model"), "parallel": ON_RAY})
+                                     "model": str(tmp_path / "no-model"), **ON_RAY})
     start = time.monotonic()
     with pytest.raises(ValueError, match=r"^--model .*no-model: no such folder"):
         score_all(cfg, scoring=RayScoring(cfg))

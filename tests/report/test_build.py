@@ -68,9 +68,9 @@ def test_bad_inputs_get_one_line(tmp_path: Path) -> None:
     bad.mkdir()
     (bad / "annotations.jsonl").write_text('{"id": "a", "status": "scored", "steps": []}\n{"id": "b", "steps": []}\n')
     line = report_error(str(bad), "-o", str(tmp_path / "r.html"))
-    assert f"{bad / 'annotations.jsonl'}:2: field 'status' missing" in line
+    assert f"{bad / 'annotations.jsonl'}:2: not an annotation record: field 'status' missing" in line
     (bad / "annotations.jsonl").write_text('{"id": "a", "status": "scored", "steps": [{"start": 0}]}\n')
-    assert ":1: field 'end' missing" in report_error(str(bad), "-o", str(tmp_path / "r.html"))
+    assert ":1: not an annotation record: field 'end' missing" in report_error(str(bad), "-o", str(tmp_path / "r.html"))
     assert "should end in .html" in report_error(str(bad), "-o", str(tmp_path / "r.txt"))
 
 

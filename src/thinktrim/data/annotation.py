@@ -24,7 +24,7 @@ from thinktrim.data.trace import Step
 ANNOTATION_VERSION = 1
 # scored: PIR on every functional unit; the others pass through unpruned, for the reason their name says
 STATUSES = ("scored", "no_units", "unclosed", "no_answer", "overlong")
-_REQUIRED = ("id", "status", "answer_target", "steps")
+_REQUIRED = ("id", "status", "steps")
 
 
 class AnnotationVersionError(ValueError):
@@ -105,7 +105,7 @@ class ChainAnnotation:
         try:
             missing = [k for k in _REQUIRED if k not in rec]
             if missing:
-                raise KeyError(", ".join(missing))
+                raise ValueError(f"field {missing[0]!r} missing")
             if rec["status"] not in STATUSES:
                 raise ValueError(f"status {rec['status']!r} is not one of {', '.join(STATUSES)}")
             steps = [Step.from_dict(d) for d in rec["steps"]]
@@ -123,7 +123,7 @@ class ChainAnnotation:
                 status=rec["status"],
                 reason=rec.get("reason", ""),
                 location=rec.get("location", ""),
-                answer_target=rec["answer_target"],
+                answer_target=rec.get("answer_target", ""),
                 full_nll=rec.get("full_nll"),
                 answer_tokens=rec.get("answer_tokens"),
                 context_tokens=rec.get("context_tokens"),
@@ -133,7 +133,11 @@ class ChainAnnotation:
                 judge_vs_markers=None if pairs is None else [(str(m), str(j)) for m, j in pairs],
                 version=version,
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+        except ValueError as e:
+            raise ValueError(f"not an annotation record: {e}") from None
+        except KeyError as e:
+            raise ValueError(f"not an annotation record: field {e.args[0]!r} missing") from None
+        except (TypeError, AttributeError) as e:
             raise ValueError(f"not an annotation record ({type(e).__name__}: {e})") from None
 
 

@@ -20,7 +20,7 @@ from thinktrim.evaluate.config import EvalConfig
 from thinktrim.executor.ray_workers import RayWorkers, resolved
 from thinktrim.lm.generation.factory import make_generator
 from thinktrim.lm.generation.hf import chat_prompt_ids, plan_batches
-from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job
+from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job, TokenCallback
 from thinktrim.lm.generation.vllm import DEFAULT_BATCH_SIZE as VLLM_BATCH_SIZE
 
 BatchTask = tuple[tuple[tuple[int, int], ...], list[list[int]], GenerationConfig, "int | None"]
@@ -73,10 +73,20 @@ class RayGenerator(GeneratorBase):
         else:
             tensor_parallel = int(config.parallel.gpus_per_worker or 1)
             make = partial(VLLMChunkWorker, model, config.dtype, tensor_parallel)
-        self.workers = RayWorkers(config.parallel, make, config.device, multi_gpu_engine=config.backend == "vllm")
+        self.workers = RayWorkers(config.parallel, config.threads, make, config.device,
+                                  multi_gpu_engine=config.backend == "vllm")
         self.workers.__enter__()
 
-    def stream(self, jobs: Sequence[Job], config: GenerationConfig) -> Iterator[tuple[int, int, Completion]]:
+    def stream(self, jobs: Sequence[Job], config: GenerationConfig,
+               on_tokens: TokenCallback | None = None) -> Iterator[tuple[int, int, Completion]]:
+        """The completions as workers finish them; `on_tokens` hears of each completion's tokens when it arrives
+        (a worker's decoding steps stay on the worker)."""
+        for j, s, completion in self._stream(jobs, config):
+            if on_tokens is not None:
+                on_tokens(completion.tokens)
+            yield j, s, completion
+
+    def _stream(self, jobs: Sequence[Job], config: GenerationConfig) -> Iterator[tuple[int, int, Completion]]:
         if self.config.backend == "vllm":
             workers = self.workers.plan.workers if self.workers.plan else 1
             for triples in self.workers.map(vllm_chunks(jobs, config, workers)):

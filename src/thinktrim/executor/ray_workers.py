@@ -1,9 +1,10 @@
 """Ray actors that each hold one model, and the driver loop that streams items to them and results back.
 
 - Layout (`plan_workers`, pure): `--num-workers` actors, each holding `--gpus-per-worker` GPUs (none on CPU)
-  and `--worker-threads` CPU slots, which is also its torch thread count; defaults fill the cluster (one worker
-  per GPU, or one per core). A vLLM engine spanning several GPUs (tensor parallelism) gets a placement group of
-  one GPU bundle per rank, which the engine's own Ray workers join (vLLM's documented pattern).
+  and `--threads` CPU slots, which is also its torch thread count; defaults fill the cluster (one worker
+  per GPU, or one per core; threads: the cluster's CPUs ÷ workers). A vLLM engine spanning several GPUs
+  (tensor parallelism) gets a placement group of one GPU bundle per rank, which the engine's own Ray workers
+  join (vLLM's documented pattern).
 - Loading: each actor builds its worker once (the model loads in the constructor); a failure there (a model
   that does not exist) is raised in the driver once, as the error it is, not retried.
 - Streaming (`RayWorkers.map`): at most `IN_FLIGHT` items queued per actor, results yielded as they finish.
@@ -13,7 +14,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import sys
@@ -57,9 +57,10 @@ class WorkerPlan:
                 f"{gpus:g} GPUs")
 
 
-def plan_workers(parallel: ParallelConfig, cpus: float, gpus: float, device: str = "auto",
+def plan_workers(parallel: ParallelConfig, threads: int | None, cpus: float, gpus: float, device: str = "auto",
                  multi_gpu_engine: bool = False) -> WorkerPlan:
-    """The layout for a cluster with `cpus` and `gpus`; ValueError naming the setting that cannot be met.
+    """The layout for a cluster with `cpus` and `gpus`, with the command's `threads` per worker; ValueError
+    naming the setting that cannot be met.
 
     `multi_gpu_engine`: the worker's engine can span several GPUs (vLLM: `gpus_per_worker` is its tensor-parallel
     size); a transformers worker uses one GPU, or a fraction of one.
@@ -79,7 +80,6 @@ def plan_workers(parallel: ParallelConfig, cpus: float, gpus: float, device: str
                          "workers on one); more than one is the tensor-parallel size of a vllm engine")
     if per > 1 and per != int(per):
         raise ValueError(f"--gpus-per-worker {per:g}: above 1 it is a tensor-parallel size, a whole number")
-    threads = parallel.worker_threads
     workers = parallel.num_workers
     if workers is None:
         workers = int(gpus // per) if per else int(cpus // (threads or 1))
@@ -96,7 +96,7 @@ def plan_workers(parallel: ParallelConfig, cpus: float, gpus: float, device: str
     cpus_needed = workers * (engine_gpus or threads)
     if cpus_needed > cpus + 1e-9:
         raise ValueError(f"--num-workers {workers}: × {engine_gpus or threads} CPU(s) each needs {cpus_needed} CPUs; "
-                         f"the Ray cluster has {cpus:g} (lower --num-workers or --worker-threads)")
+                         f"the Ray cluster has {cpus:g} (lower --num-workers or --threads)")
     return WorkerPlan(workers, threads, per, engine_gpus, "cuda" if per else ("cpu" if device == "auto" else device))
 
 
@@ -108,7 +108,10 @@ class ThinktrimWorker:
         self.worker: Callable[[Any], Any] | None = None
         self.error: Exception | None = None
         try:
-            set_torch_threads(threads)
+            from thinktrim.lm.threads import use_threads
+
+            os.environ["OMP_NUM_THREADS"] = str(threads)  # for what the worker starts
+            use_threads(threads)  # before the model loads: workers sharing a machine must not oversubscribe it
             self.worker = make(device)
         except Exception as e:  # raised to the driver by ready()/run(), where it is reported once
             self.error = e
@@ -129,24 +132,15 @@ class ThinktrimWorker:
         return self.worker(item)
 
 
-def set_torch_threads(threads: int) -> None:
-    """Pin torch's CPU threads before the model loads: workers sharing a machine must not oversubscribe it."""
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    import torch
-
-    torch.set_num_threads(threads)
-    with contextlib.suppress(RuntimeError):  # it can be set once per process, before any parallel work
-        torch.set_num_interop_threads(1)
-
-
 class RayWorkers:
     """Workers on Ray, each holding what `make(device)` builds (a callable: item → result). Entering connects to
     Ray (`--ray-address`; a local Ray is started and stopped with the run when none is given or found) and
     waits until every worker has loaded; `map` streams items to them."""
 
-    def __init__(self, parallel: ParallelConfig, make: WorkerFactory, device: str = "auto",
+    def __init__(self, parallel: ParallelConfig, threads: int | None, make: WorkerFactory, device: str = "auto",
                  multi_gpu_engine: bool = False) -> None:
-        self.parallel, self.make, self.device, self.multi_gpu_engine = parallel, make, device, multi_gpu_engine
+        self.parallel, self.threads, self.make = parallel, threads, make
+        self.device, self.multi_gpu_engine = device, multi_gpu_engine
         self.actors: list[Any] = []
         self.groups: list[Any] = []
         self.started_ray = False
@@ -161,7 +155,8 @@ class RayWorkers:
         try:
             resources = ray.cluster_resources()
             cpus, gpus = resources.get("CPU", 0.0), resources.get("GPU", 0.0)
-            self.plan = plan = plan_workers(self.parallel, cpus, gpus, self.device, self.multi_gpu_engine)
+            self.plan = plan = plan_workers(self.parallel, self.threads, cpus, gpus, self.device,
+                                                 self.multi_gpu_engine)
             actor = ray.remote(ThinktrimWorker)
             self.actors = [actor.options(**self._placement(ray, plan)).remote(self.make, plan.device, plan.threads)
                            for _ in range(plan.workers)]

@@ -32,7 +32,7 @@ class RayScoring:
         # paths the workers read, made absolute: they may run in another folder
         self.cfg = replace(cfg, model=resolved(cfg.model) or cfg.model, markers=resolved(cfg.markers),
                            judge_prompt=resolved(cfg.judge_prompt))
-        self.workers = RayWorkers(cfg.parallel, partial(ChainScorer, self.cfg), cfg.device)
+        self.workers = RayWorkers(cfg.parallel, cfg.threads, partial(ChainScorer, self.cfg), cfg.device)
 
     def __enter__(self) -> RayScoring:
         self.workers.__enter__()

@@ -5,7 +5,8 @@ its fields are options of their own on the command line and may be written flat 
 - `--shard i/N`: this process takes the items whose id hashes to shard i and writes its own resumable store
   under `<output>/shards/i-of-N/`; a merge command turns the N shards into the single-process outputs.
 - `--executor ray`: the driver (this process) reads the input and keeps the one store; Ray actors each load
-  the model once and score or generate what the driver streams to them (`thinktrim.executor`).
+  the model once and score or generate what the driver streams to them (`thinktrim.executor`). Each worker
+  uses the command's own `--threads` (torch threads, and the CPU slots it holds on Ray).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Literal
 from thinktrim.data.shards import Shard
 
 Executor = Literal["local", "ray"]
-_RAY_ONLY = ("num_workers", "gpus_per_worker", "worker_threads", "ray_address")
+_RAY_ONLY = ("num_workers", "gpus_per_worker", "ray_address")
 
 
 @dataclass
@@ -34,8 +35,6 @@ class ParallelConfig:
     gpus_per_worker: float | None = field(default=None, metadata={
         "help": "ray: GPUs each worker holds (default: 1 when the cluster has GPUs, else 0; a fraction packs "
                 "several workers on one GPU; vllm: the tensor-parallel size of each engine)."})
-    worker_threads: int | None = field(default=None, metadata={
-        "help": "ray: torch CPU threads (and CPU slots) per worker (default: the cluster's cores ÷ workers)."})
     ray_address: str | None = field(default=None, metadata={
         "help": "ray: cluster to join, as for ray.init(address=…): HOST:PORT, auto, or local (a new local Ray "
                 "for this run); default: $RAY_ADDRESS, else the latest `ray start` on this machine, else local."})
@@ -48,7 +47,7 @@ class ParallelConfig:
                 raise ValueError(f"shard: {e}") from None
         if self.executor not in ("local", "ray"):
             raise ValueError(f"executor: {self.executor!r} is not one of local, ray")
-        for name, low in (("num_workers", 1), ("worker_threads", 1), ("gpus_per_worker", 0)):
+        for name, low in (("num_workers", 1), ("gpus_per_worker", 0)):
             value = getattr(self, name)
             if value is not None and value < low:
                 raise ValueError(f"{name}: must be >= {low}, got {value}")

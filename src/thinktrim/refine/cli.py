@@ -44,10 +44,13 @@ def fail(message: str) -> None:
 def run_refine(cfg: RefineConfig, scoring: ChainScoring | None = None) -> None:
     """Score (with `scoring`: where the chains are scored, this process by default), then write the outputs;
     a shard (--shard i/N) only scores, the merge writes."""
+    from thinktrim.lm.threads import use_threads
     from thinktrim.refine.outputs import print_summary, write_outputs
     from thinktrim.refine.pipeline import score_all
 
     with one_line_errors():
+        if scoring is None:
+            use_threads(cfg.threads)  # before the scoring model loads (the pipeline's Refiner loads it)
         folder = score_all(cfg, scoring=scoring)
         if cfg.parallel.shard is not None:
             typer.echo(f"shard {cfg.parallel.shard} scored into {folder}; once every shard is done: "

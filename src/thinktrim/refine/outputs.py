@@ -1,7 +1,9 @@
 """Everything `thinktrim refine` writes after scoring, derived from annotations.jsonl.
 
 - `refined_r{ratio}.{ext}`: the input with pruned thinking, in the input's own layout and file format;
-- `llamafactory/`: OpenAI-messages data per ratio plus a `dataset_info.json` LLaMA-Factory reads as is;
+- `llamafactory/`: OpenAI-messages data per ratio, a `dataset_info.json` LLaMA-Factory reads as is, and per ratio
+  `sft_limo_r{ratio}.yaml` (LIMO's recipe from `thinktrim.recipes`, with `ds_z3_config.json`) for
+  `llamafactory-cli train`;
 - `stats.json`: counts, skipped/unclosed ids, token share per step type, token reduction per ratio
   (`thinktrim.refine.stats`).
 
@@ -21,6 +23,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from thinktrim.data.annotation import AnnotationReader, ChainAnnotation, read_annotations
 from thinktrim.data.formats import (
     RecordError,
@@ -32,7 +36,8 @@ from thinktrim.data.formats import (
     to_messages,
     with_thinking,
 )
-from thinktrim.data.store import write_json
+from thinktrim.data.store import atomic_open, write_json
+from thinktrim.recipes import deepspeed_zero3, llamafactory_sft
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, RUN_FILE, iter_input, read_run, run_ids
 from thinktrim.refine.prune import UnitTable, refined_thinking
@@ -145,9 +150,11 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
                              "`thinktrim refine`")
     info = {e: llamafactory_dataset_info(f"{e}.jsonl", style="messages") for e in entries.values()}
     write_json(folder / "dataset_info.json", info)
+    recipes = _write_llamafactory_recipes(folder, entries)
 
     written = [ANNOTATIONS, RUN_FILE, "stats.json", *files.values(),
-               *(f"{folder.name}/{e}.jsonl" for e in entries.values()), f"{folder.name}/dataset_info.json"]
+               *(f"{folder.name}/{e}.jsonl" for e in entries.values()), f"{folder.name}/dataset_info.json",
+               *(f"{folder.name}/{name}" for name in recipes)]
     if rejected:
         written.append(REJECTS)
     result = stats.to_dict(cfg, rejected)
@@ -156,6 +163,22 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
     result["outputs"] = written
     write_json(out / "stats.json", result)
     return result
+
+
+def _write_llamafactory_recipes(folder: Path, entries: dict[float, str]) -> list[str]:
+    """LIMO's recipe on each ratio's dataset, for `llamafactory-cli train` (and its DeepSpeed ZeRO-3 config)."""
+    deepspeed = folder / "ds_z3_config.json"
+    write_json(deepspeed, deepspeed_zero3())
+    names = [deepspeed.name]
+    for r, entry in entries.items():
+        recipe = llamafactory_sft(entry, str(folder.resolve()), f"saves/{entry}_limo", str(deepspeed.resolve()))
+        path = folder / f"sft_limo_{ratio_tag(r)}.yaml"
+        with atomic_open(path) as f:
+            f.write(f"# LIMO's recipe on {entry}: `llamafactory-cli train {path.name}` (8 GPUs: global batch 32;\n"
+                    "# output_dir is relative to where you run it). Written by thinktrim refine.\n")
+            yaml.safe_dump(recipe, f, sort_keys=False)
+        names.append(path.name)
+    return names
 
 
 def _write_chain(src: SourceRecord, ann: ChainAnnotation, removed: dict[float, set[int]],

@@ -23,7 +23,8 @@ PIR_POINTS = 400  # PIR values drawn per type in the distribution chart (all go 
 QUESTION_CHARS = 2000
 # Fields of an annotation record the viewer shows in their own place, or that mean little to a reader; any
 # other scalar field (newer versions add some) is listed under the chain's title as is.
-_NOT_LISTED = {"id", "status", "reason", "steps", "location", "full_nll", "context_tokens"}
+_NOT_LISTED = {"id", "status", "reason", "steps", "location", "full_nll", "context_tokens", "version",
+               "judge_failures"}  # judge failures are counted by reason in the run summary
 
 
 def removal_by_ratio(folder: RefineFolder) -> dict[float, dict[str, set[int]]]:

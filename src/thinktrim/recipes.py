@@ -1,0 +1,130 @@
+"""Fine-tuning recipes: the published settings of LIMO and s1 (METHODS.md §2) and a small CPU one, in one place.
+
+`thinktrim train sft --recipe NAME` fills every setting the user did not give from here, and `thinktrim refine`
+writes the LIMO recipe as a LLaMA-Factory YAML beside its `dataset_info.json` (`llamafactory_sft`), so the two
+never disagree. This module is a leaf: it imports nothing else of thinktrim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One recipe's optimisation settings. Learning rates are for full fine-tuning (see `LORA_LR_SCALE`)."""
+
+    description: str
+    learning_rate: float
+    lr_scheduler: str
+    warmup_ratio: float
+    epochs: float
+    weight_decay: float
+    adam_beta2: float
+    max_length: int
+    global_batch_size: int
+    per_device_batch_size: int
+    save_total_limit: int | None  # None keeps every checkpoint
+    accelerate: str | None  # the shipped accelerate config the authors' setup corresponds to on many GPUs
+
+    def settings(self) -> dict[str, Any]:
+        """The values that fill a training config (everything but the description and launcher)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("description", "accelerate")}
+
+
+RECIPES: dict[str, Recipe] = {
+    # LIMO's released LLaMA-Factory recipe: Qwen2.5-32B-Instruct, full fine-tuning, ZeRO-3, 4 nodes x 8 GPUs with
+    # one sequence each (global batch 32), bf16, no packing, a checkpoint per epoch (epoch 9 of 15 was released).
+    "limo": Recipe(
+        description="LIMO (arXiv 2502.03387): lr 5e-6 cosine, no warm-up, 15 epochs, cutoff 16,384, global batch 32",
+        learning_rate=5e-6, lr_scheduler="cosine", warmup_ratio=0.0, epochs=15, weight_decay=0.0, adam_beta2=0.999,
+        max_length=16384, global_batch_size=32, per_device_batch_size=1, save_total_limit=None, accelerate="zero3",
+    ),
+    # s1 (LIMOPro trains S1-32B-P with it): TRL SFT on FSDP, 16 GPUs with one sequence each.
+    "s1": Recipe(
+        description="s1 (arXiv 2501.19393): lr 1e-5 cosine, warm-up 5 %, 5 epochs, wd 1e-4, beta2 0.95, block 32,768",
+        learning_rate=1e-5, lr_scheduler="cosine", warmup_ratio=0.05, epochs=5, weight_decay=1e-4, adam_beta2=0.95,
+        max_length=32768, global_batch_size=16, per_device_batch_size=1, save_total_limit=2, accelerate="fsdp",
+    ),
+    # For trying the loop on a laptop with the embedded 135M model: LIMO's shape, fewer epochs, a short cutoff.
+    "cpu": Recipe(
+        description="small CPU run: lr 1e-5 cosine, warm-up 5 %, 3 epochs, cutoff 2,048, global batch 4",
+        learning_rate=1e-5, lr_scheduler="cosine", warmup_ratio=0.05, epochs=3, weight_decay=0.0, adam_beta2=0.999,
+        max_length=2048, global_batch_size=4, per_device_batch_size=1, save_total_limit=1, accelerate=None,
+    ),
+}
+
+# LoRA learns best at about ten times the full fine-tuning learning rate (Schulman et al., "LoRA Without
+# Regret", 2025); a recipe's rate is used times this with --lora unless a rate is given.
+LORA_LR_SCALE = 10.0
+
+# What LLaMA-Factory needs beyond the recipe to train LIMO's way (its own names).
+LIMO_BASE_MODEL = "Qwen/Qwen2.5-32B-Instruct"
+LIMO_TEMPLATE = "qwen"
+LLAMAFACTORY_GPUS = 8  # gradient accumulation is written for one node of 8 GPUs
+
+
+def get_recipe(name: str) -> Recipe:
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ValueError(f"recipe: {name!r} is not one of {', '.join(RECIPES)}") from None
+
+
+def llamafactory_sft(dataset: str, dataset_dir: str, output_dir: str, deepspeed: str,
+                     recipe: str = "limo") -> dict[str, Any]:
+    """A LLaMA-Factory `llamafactory-cli train` config for `recipe` on one dataset of a `dataset_info.json`.
+
+    Loss on the response only is LLaMA-Factory's default (`train_on_prompt: false`). Note that its
+    `cutoff_len` truncates longer examples (LIMO's recipe does so), cutting the answer and end-of-turn token.
+    """
+    r = get_recipe(recipe)
+    per_step = r.per_device_batch_size * LLAMAFACTORY_GPUS
+    return {
+        "model_name_or_path": LIMO_BASE_MODEL,
+        "stage": "sft",
+        "do_train": True,
+        "finetuning_type": "full",
+        "deepspeed": deepspeed,
+        "dataset": dataset,
+        "dataset_dir": dataset_dir,
+        "template": LIMO_TEMPLATE,
+        "cutoff_len": r.max_length,
+        "train_on_prompt": False,
+        "packing": False,
+        "output_dir": output_dir,
+        "logging_steps": 1,
+        "save_strategy": "epoch",
+        "per_device_train_batch_size": r.per_device_batch_size,
+        "gradient_accumulation_steps": max(1, r.global_batch_size // per_step),
+        "learning_rate": r.learning_rate,
+        "num_train_epochs": float(r.epochs),
+        "lr_scheduler_type": r.lr_scheduler,
+        "warmup_ratio": r.warmup_ratio,
+        "weight_decay": r.weight_decay,
+        "adam_beta2": r.adam_beta2,
+        "bf16": True,
+        "report_to": "none",
+    }
+
+
+def deepspeed_zero3() -> dict[str, Any]:
+    """A DeepSpeed ZeRO-3 config for the HF Trainer ("auto" values are filled from the training arguments)."""
+    return {
+        "train_batch_size": "auto",
+        "train_micro_batch_size_per_gpu": "auto",
+        "gradient_accumulation_steps": "auto",
+        "gradient_clipping": "auto",
+        "zero_allow_untested_optimizer": True,
+        "bf16": {"enabled": "auto"},
+        "zero_optimization": {
+            "stage": 3,
+            "overlap_comm": True,
+            "contiguous_gradients": True,
+            "reduce_bucket_size": "auto",
+            "stage3_prefetch_bucket_size": "auto",
+            "stage3_param_persistence_threshold": "auto",
+            "stage3_gather_16bit_weights_on_model_save": True,
+        },
+    }

@@ -1,0 +1,94 @@
+"""Training files → conversational prompt/completion rows, every drop counted by reason.
+
+Each record is read with the dataset readers (any layout `thinktrim refine` reads) and turned into chat messages
+with `to_messages`, the one definition of the think template refine's exports use: the prompt is the system and
+user turns, the completion the assistant turn (`<think>\\n…\\n</think>\\n\\nanswer`). TRL trains on the completion
+only for such rows. A chain that never closes its thinking is skipped: training on it would teach the model to
+stop mid-thought, and there is no answer to learn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from thinktrim.data.formats import RecordError, SourceRecord, read_records, to_messages
+
+UNCLOSED = "thinking never closed (no </think>)"
+REJECTED = "malformed record (see rejects.jsonl)"
+OVER_LIMIT = "beyond --limit"
+
+
+@dataclass
+class DataFile:
+    """One input file as it was read: its fingerprint and what came of its records."""
+
+    path: str
+    sha256: str
+    bytes: int
+    records: int = 0
+    examples: int = 0
+
+
+@dataclass
+class TrainingData:
+    """Rows for TRL plus the accounting of where they came from and what was dropped."""
+
+    rows: list[dict[str, Any]]
+    files: list[DataFile]
+    dropped: Counter[str] = field(default_factory=Counter)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def example_row(record: SourceRecord, system_prompt: str | None) -> dict[str, Any]:
+    """The prompt/completion row of one record; `location` names it in error messages and is not trained on."""
+    messages = to_messages(record.trace, system_prompt)
+    return {"prompt": messages[:-1], "completion": messages[-1:], "location": record.location}
+
+
+def read_training_data(
+    paths: tuple[str, ...] | list[str],
+    system_prompt: str | None,
+    layout: str = "auto",
+    file_format: str = "auto",
+    on_error: str = "raise",
+    limit: int | None = None,
+) -> TrainingData:
+    """Read and convert every file in order. Malformed records raise (naming file, line and field) unless
+    `on_error="skip"`, which collects them as rejects."""
+    if not paths:
+        raise ValueError("data: give at least one training file")
+    data = TrainingData(rows=[], files=[])
+    for path in paths:
+        p = Path(path)
+        if not p.is_file():
+            raise ValueError(f"{path}: no such file")
+        info = DataFile(str(p.resolve()), file_sha256(p), p.stat().st_size)
+        data.files.append(info)
+        for item in read_records(p, layout=layout, file_format=file_format, on_error=on_error):  # type: ignore[arg-type]
+            info.records += 1
+            if isinstance(item, RecordError):
+                data.dropped[REJECTED] += 1
+                data.rejects.append({"location": item.location, "field": item.field, "reason": item.reason})
+            elif not item.trace.thinking_closed:
+                data.dropped[UNCLOSED] += 1
+            elif limit is not None and len(data.rows) >= limit:
+                data.dropped[OVER_LIMIT] += 1
+            else:
+                data.rows.append(example_row(item, system_prompt))
+                info.examples += 1
+    if not data.rows:
+        reasons = ", ".join(f"{n} {r}" for r, n in data.dropped.items()) or "the files hold no records"
+        raise ValueError(f"data: no training example left ({reasons})")
+    return data

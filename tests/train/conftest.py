@@ -1,0 +1,21 @@
+import json
+from pathlib import Path
+
+import pytest
+
+SAMPLE = Path(__file__).parents[2] / "src/thinktrim/data/samples/thought_anchors_sample.jsonl"
+
+
+@pytest.fixture(scope="session")
+def sample_records() -> list[dict]:
+    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, make_tiny_llama) -> Path:
+    """A 2-layer random Llama with the embedded tokenizer and chat template, saved as a model folder."""
+    model, tokenizer = make_tiny_llama(max_positions=4096)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

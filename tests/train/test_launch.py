@@ -1,0 +1,58 @@
+"""Many processes: the shipped accelerate configs, the launch command, and a real 2-process DDP run on CPU."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+from accelerate.commands.config.config_args import load_config_from_file
+from typer.testing import CliRunner
+
+from thinktrim.cli import app
+from thinktrim.train.launch import config_path, launch_command, shipped_configs
+
+from ..conftest import free_port
+from .conftest import SAMPLE
+
+
+def test_shipped_configs_load_in_accelerate() -> None:
+    configs = {name: load_config_from_file(str(path)) for name, path in shipped_configs().items()}
+    assert set(configs) == {"ddp", "fsdp", "zero3"}
+    assert configs["zero3"].distributed_type == "DEEPSPEED" and configs["zero3"].deepspeed_config["zero_stage"] == 3
+    assert configs["zero3"].deepspeed_config["zero3_init_flag"] is True
+    assert configs["fsdp"].distributed_type == "FSDP" and configs["ddp"].distributed_type == "MULTI_GPU"
+    assert all(c.mixed_precision == "bf16" for c in configs.values())
+
+
+def test_launch_command(tmp_path) -> None:
+    argv = launch_command(config_path("zero3"), ["train", "sft"], ("a.jsonl", "b.jsonl"), tmp_path / "s.yaml", 4)
+    assert argv == [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_path("zero3")),
+                    "--num_processes", "4", "-m", "thinktrim.cli", "train", "sft", "a.jsonl", "b.jsonl", "--config",
+                    str(tmp_path / "s.yaml")]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("deepspeed") is not None, reason="DeepSpeed is installed")
+def test_zero3_without_deepspeed_is_one_line(tmp_path) -> None:
+    result = CliRunner().invoke(app, ["train", "sft", str(SAMPLE), "-o", str(tmp_path / "o"), "--accelerate-config",
+                                      "zero3"])
+    assert result.exit_code == 2 and result.output.strip() == (
+        "error: accelerate_config: zero3.yaml uses DeepSpeed, which is not installed (pip install deepspeed)")
+
+
+@pytest.mark.slow
+def test_two_processes_train_one_model(tiny_model_dir, tmp_path) -> None:
+    """torch's launcher (what accelerate runs underneath) with 2 CPU processes over gloo: LoRA, merged on rank 0."""
+    out = tmp_path / "ddp"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+         "-m", "thinktrim.cli", "train", "sft", str(SAMPLE), "-o", str(out), "--model", str(tiny_model_dir), "--lora",
+         "--max-length", "256", "--overlong", "truncate", "--global-batch-size", "2", "--max-steps", "3"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((out / "train.json").read_text())
+    assert record["resolved"]["processes"] == 2 and record["resolved"]["gradient_accumulation_steps"] == 1
+    assert record["training"]["steps"] == 3 and record["saved"] == "merged"
+    assert record["training"]["tokens_this_run"] == 3 * 2 * 256  # both processes' batches
+    assert result.stdout.count("Training data") == 1  # one summary, from the main process
+    assert (out / "model.safetensors").is_file() and (out / "adapter" / "adapter_model.safetensors").is_file()
