@@ -4,11 +4,13 @@ and Ray runtimes isolated from anything else on the machine (their own temp fold
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,8 +74,6 @@ def embedded_scorer():
 @pytest.fixture(scope="session")
 def one_thread():
     """Run a block with one torch thread, as each Ray worker of these tests does (--threads 1)."""
-    import contextlib
-
     import torch
 
     @contextlib.contextmanager
@@ -142,8 +142,9 @@ def free_port() -> int:
 
 
 class Cluster:
-    """A Ray cluster of `ray start` nodes on loopback, each node a blocking `ray start` process: terminating it
-    drains and stops that node's processes."""
+    """A Ray cluster of `ray start` nodes on loopback, each node a blocking `ray start` process in a session of
+    its own: terminating it drains and stops that node's processes (what `ray stop` does, but for this cluster
+    only: `ray stop` would stop every Ray of the machine), and whatever is left of its session is killed."""
 
     def __init__(self, root: str) -> None:
         self.root = Path(root)
@@ -159,7 +160,7 @@ class Cluster:
             proc = subprocess.Popen([*RAY, "start", "--block", *args, "--node-ip-address=127.0.0.1",
                                      f"--num-cpus={cpus}", "--num-gpus=0", f"--temp-dir={self.root}",
                                      "--object-store-memory=100000000", "--disable-usage-stats"],
-                                    stdout=out, stderr=subprocess.STDOUT)
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.nodes.append(proc)
         deadline = time.monotonic() + 120
         while b"Ray runtime started" not in log.read_bytes():
@@ -182,6 +183,8 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            with contextlib.suppress(ProcessLookupError):  # nothing of the node outlives the test
+                os.killpg(proc.pid, signal.SIGKILL)
         self.nodes = []
 
 
