@@ -4,8 +4,9 @@ one torch thread; Ray's overhead; and the time to merge 100,000 annotated chains
 Layouts (the embedded model, `--answer-target boxed`, real R1 traces from the shipped sample cut at several
 lengths):
   local 1   one process (`--executor local`)
-  local 2   two processes side by side, one shard each (`--shard 0/2`, `--shard 1/2`): the split is by id
-            hash, so its balance is whatever the hash gives
+  local 2   two processes side by side, one shard each (`--shard 0/2`, `--shard 1/2`); the chains' ids are
+            chosen so that the id hash splits the work evenly (the same lengths on each side), as it does on
+            a large dataset, where the hash evens out
   ray 1/2   `--executor ray --num-workers K --threads 1` on a local Ray started for the run
 Each layout loads its models first (timed: start-up, Ray's start included), then scores every chain (timed:
 steady state, from the moment all workers are loaded to the last result); each process runs in a fresh
@@ -37,14 +38,20 @@ SETTINGS = {"ratios": (0.5,), "answer_target": "boxed", "device": "cpu"}
 
 
 def make_chains(path: Path, n: int) -> Path:
-    """n real traces: four R1 traces of the sample, each cut at growing lengths (one chain per cut)."""
+    """n real traces: four R1 traces of the sample, each cut at growing lengths (one chain per cut). Each cut
+    length's four chains get ids of one shard of 2, the lengths going to shards 0, 1, 1, 0, 0, 1, 1, 0 …, so
+    both halves hold the same traces at nearly the same lengths."""
+    from thinktrim.data.shards import shard_of
+
     records = [json.loads(x) for x in SAMPLE.read_text(encoding="utf-8").splitlines() if x.strip()]
     rows = []
     for k in range(n):
         record, limit = records[(0, 1, 3, 5)[k % 4]], 1600 + 100 * (k // 4)
         thinking, answer = record["response"].split("</think>", 1)
         at = [m.end() for m in re.finditer(r"\n\n", thinking) if m.end() <= limit][-1]
-        rows.append({**record, "id": f"{record['id']}@{limit}", "response": thinking[:at] + "</think>" + answer})
+        half = (0, 1, 1, 0)[(k // 4) % 4]
+        chain_id = next(i for t in range(100) if shard_of(i := f"{record['id']}@{limit}.{t}", 2) == half)
+        rows.append({**record, "id": chain_id, "response": thinking[:at] + "</think>" + answer})
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
 
@@ -117,6 +124,7 @@ def run_layout(kind: str, workers: int, chains: Path) -> dict:
     """Start-up and steady-state times of one layout."""
     if kind == "ray":
         times = [last_json(child("--measure-ray", str(chains), str(workers)))]
+        times[0]["split"] = "streamed to whichever worker is free"
     else:
         shards = [None] if workers == 1 else [f"{i}/{workers}" for i in range(workers)]
         procs = [child("--measure-local", str(chains), *([s] if s else [])) for s in shards]
@@ -130,7 +138,8 @@ def run_layout(kind: str, workers: int, chains: Path) -> dict:
     start, go, end = min(t["start"] for t in times), max(t["go"] for t in times), max(t["end"] for t in times)
     load = max(t["loaded"] for t in times) - start
     return {"layout": f"{kind} {workers}", "startup": load, "steady": end - go,
-            "chains": sum(t["chains"] for t in times), "split": [t["chains"] for t in times]}
+            "chains": sum(t["chains"] for t in times),
+            "split": times[0].get("split") or "/".join(str(t["chains"]) for t in times)}
 
 
 def build_shards(work: Path, n: int, count: int) -> Path:
@@ -231,7 +240,7 @@ def main() -> None:
         print_table(f"refine throughput, {args.chains} chains, embedded model, 1 thread per worker",
                     ["layout", "start-up s", "scoring s", "chains / s", "start-up + scoring s", "chains per worker"],
                     [[r["layout"], f"{r['startup']:.1f}", f"{r['steady']:.1f}", f"{r['chains'] / r['steady']:.3f}",
-                      f"{r['startup'] + r['steady']:.1f}", "/".join(map(str, r["split"]))] for r in rows.values()],
+                      f"{r['startup'] + r['steady']:.1f}", r["split"]] for r in rows.values()],
                     caption=f"load average {' → '.join(loads)}")
 
         def speed(kind: str, workers: int) -> float:
