@@ -10,10 +10,13 @@ lengths):
   ray 1/2   `--executor ray --num-workers K --threads 1` on a local Ray started for the run
 Each layout loads its models first (timed: start-up, Ray's start included), then scores every chain (timed:
 steady state, from the moment all workers are loaded to the last result); each process runs in a fresh
-interpreter with OMP_NUM_THREADS=1. Targets: 2 workers >= 1.8x one worker; Ray 1 worker within 10 % of the
-local process. The merge part builds synthetic annotated chains (bench/write_phase.py's generator), splits
-them into shards by id as `--shard` would, and times `refine-merge` in a fresh process: the merge of the
-annotations, and the write phase after it.
+interpreter with OMP_NUM_THREADS=1. Beside wall time it counts the CPU seconds the scoring took in every
+process of the layout (driver and workers, from /proc), which other jobs on the machine inflate far less than
+wall time: equal CPU seconds a chain for 1 and 2 workers means 2 workers run twice as fast on free cores.
+`--repeats R` runs the four layouts R times in turn and keeps each layout's fastest scoring. Targets: 2 workers >=
+1.8x one worker; Ray 1 worker within 10 % of the local process. The merge part builds synthetic annotated chains
+(bench/write_phase.py's generator), splits them into shards by id as `--shard` would, and times `refine-merge` in
+a fresh process: the merge of the annotations, and the write phase after it.
 
     flock /tmp/thinktrim-bench.lock .venv/bin/python bench/scale.py            # 24 chains, 100,000 merged
     .venv/bin/python bench/scale.py --quick                                    # 6 chains, 2,000 merged
@@ -35,6 +38,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 SAMPLE = BENCH.parent / "src/thinktrim/data/samples/thought_anchors_sample.jsonl"
 SETTINGS = {"ratios": (0.5,), "answer_target": "boxed", "device": "cpu"}
+LAYOUTS = (("local", 1), ("local", 2), ("ray", 1), ("ray", 2))
 
 
 def make_chains(path: Path, n: int) -> Path:
@@ -74,21 +78,21 @@ def traces_of(cfg) -> list:
 
 def measure_local(chains: Path, shard: str | None) -> None:
     """One process (of a shard): load, say so, wait for `go` on stdin, score; print the times as JSON."""
-    import torch
-
+    from thinktrim.lm.threads import use_threads
     from thinktrim.refine.pipeline import LocalScoring, Refiner
 
-    torch.set_num_threads(1)
     cfg = config(chains, Path(tempfile.mkdtemp()), shard=shard)
+    use_threads(cfg.threads)
     start = time.time()
     scoring = LocalScoring(Refiner(cfg)).__enter__()
     loaded = time.time()
     traces = traces_of(cfg)
     print("ready", flush=True)
     sys.stdin.readline()
-    go = time.time()
+    go, cpu = time.time(), cpu_seconds([os.getpid()])
     records = list(scoring.map(iter(traces)))
-    print(json.dumps({"start": start, "loaded": loaded, "go": go, "end": time.time(), "chains": len(records)}))
+    print(json.dumps({"start": start, "loaded": loaded, "go": go, "end": time.time(), "chains": len(records),
+                      "cpu": cpu_seconds([os.getpid()]) - cpu}))
 
 
 def measure_ray(chains: Path, workers: int) -> None:
@@ -99,10 +103,21 @@ def measure_ray(chains: Path, workers: int) -> None:
     traces = traces_of(cfg)
     start = time.time()
     with RayScoring(cfg) as scoring:
-        go = time.time()
+        pids = [os.getpid(), *(h["pid"] for h in scoring.workers.hosts)]  # the driver and its workers
+        go, cpu = time.time(), cpu_seconds(pids)
         records = list(scoring.map(iter(traces)))
-        end = time.time()
-    print(json.dumps({"start": start, "loaded": go, "go": go, "end": end, "chains": len(records)}))
+        end, cpu = time.time(), cpu_seconds(pids) - cpu
+    print(json.dumps({"start": start, "loaded": go, "go": go, "end": end, "chains": len(records), "cpu": cpu}))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def child(*args: str) -> subprocess.Popen:
@@ -124,7 +139,7 @@ def run_layout(kind: str, workers: int, chains: Path) -> dict:
     """Start-up and steady-state times of one layout."""
     if kind == "ray":
         times = [last_json(child("--measure-ray", str(chains), str(workers)))]
-        times[0]["split"] = "streamed to whichever worker is free"
+        times[0]["split"] = "streamed"  # to whichever worker is free
     else:
         shards = [None] if workers == 1 else [f"{i}/{workers}" for i in range(workers)]
         procs = [child("--measure-local", str(chains), *([s] if s else [])) for s in shards]
@@ -137,7 +152,7 @@ def run_layout(kind: str, workers: int, chains: Path) -> dict:
         times = [last_json(p) for p in procs]
     start, go, end = min(t["start"] for t in times), max(t["go"] for t in times), max(t["end"] for t in times)
     load = max(t["loaded"] for t in times) - start
-    return {"layout": f"{kind} {workers}", "startup": load, "steady": end - go,
+    return {"layout": f"{kind} {workers}", "startup": load, "steady": end - go, "cpu": sum(t["cpu"] for t in times),
             "chains": sum(t["chains"] for t in times),
             "split": times[0].get("split") or "/".join(str(t["chains"]) for t in times)}
 
@@ -198,9 +213,9 @@ def measure_merge(folder: Path) -> None:
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def load_average() -> str:
+def load_average(fields: int = 3) -> str:
     with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
+        return " ".join(f.read().split()[:fields])
 
 
 def main() -> None:
@@ -208,6 +223,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=24, help="real chains scored per layout")
     parser.add_argument("--merge-chains", type=int, default=100_000, help="synthetic chains merged")
     parser.add_argument("--shards", type=int, default=10, help="shards they are split into")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds of the four layouts (fastest kept)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 6 chains, 2,000 merged")
     parser.add_argument("--skip", choices=("refine", "merge"), help="leave one part out")
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "thinktrim-bench-scale"),
@@ -232,27 +248,40 @@ def main() -> None:
     loads = [load_average()]
     if args.skip != "refine":
         chains = make_chains(work / "chains.jsonl", args.chains)
-        rows = {}
-        for kind, workers in (("local", 1), ("local", 2), ("ray", 1), ("ray", 2)):
-            r = rows[(kind, workers)] = run_layout(kind, workers, chains)
-            print(f"{r['layout']}: {r}", file=sys.stderr)
+        rows: dict[tuple[str, int], dict] = {}
+        for _ in range(args.repeats):
+            for kind, workers in LAYOUTS:
+                before = load_average(1)
+                r = {**run_layout(kind, workers, chains), "load": f"{before} → {load_average(1)}"}
+                print(f"{r['layout']}: {r}", file=sys.stderr)
+                if (kind, workers) not in rows or r["steady"] < rows[(kind, workers)]["steady"]:
+                    rows[(kind, workers)] = r
         loads.append(load_average())
-        print_table(f"refine throughput, {args.chains} chains, embedded model, 1 thread per worker",
-                    ["layout", "start-up s", "scoring s", "chains / s", "start-up + scoring s", "chains per worker"],
+        print_table(f"refine throughput, {args.chains} chains, embedded model, 1 thread per worker"
+                    + (f", fastest of {args.repeats}" if args.repeats > 1 else ""),
+                    ["layout", "start-up s", "scoring s", "chains / s", "CPU s / chain", "chains per worker",
+                     "load"],
                     [[r["layout"], f"{r['startup']:.1f}", f"{r['steady']:.1f}", f"{r['chains'] / r['steady']:.3f}",
-                      f"{r['startup'] + r['steady']:.1f}", r["split"]] for r in rows.values()],
+                      f"{r['cpu'] / r['chains']:.2f}", r["split"], r["load"]] for r in rows.values()],
                     caption=f"load average {' → '.join(loads)}")
 
-        def speed(kind: str, workers: int) -> float:
-            return rows[(kind, workers)]["chains"] / rows[(kind, workers)]["steady"]
+        def speed(layout: tuple[str, int]) -> float:
+            return rows[layout]["chains"] / rows[layout]["steady"]
 
-        print_table("ratios (scoring throughput)", ["ratio", "value", "target"], [
-            ["local: 2 workers ÷ 1", f"{speed('local', 2) / speed('local', 1):.2f}×", ">= 1.8×"],
-            ["ray: 2 workers ÷ 1", f"{speed('ray', 2) / speed('ray', 1):.2f}×", ">= 1.8×"],
-            ["ray 1 worker ÷ local 1: overhead", f"{100 * (speed('local', 1) / speed('ray', 1) - 1):+.1f} %",
-             "<= 10 %"],
-            ["ray 2 workers ÷ local 2", f"{speed('ray', 2) / speed('local', 2):.2f}×", ""],
-        ])
+        def cpu(layout: tuple[str, int]) -> float:
+            return rows[layout]["cpu"] / rows[layout]["chains"]
+
+        one, two, ray1, ray2 = LAYOUTS
+        print_table("ratios: wall-clock throughput, and CPU seconds a chain", ["ratio", "wall", "CPU", "target"], [
+            ["local: 2 workers ÷ 1", f"{speed(two) / speed(one):.2f}×", f"{cpu(one) / cpu(two) * 2:.2f}×",
+             ">= 1.8×"],
+            ["ray: 2 workers ÷ 1", f"{speed(ray2) / speed(ray1):.2f}×", f"{cpu(ray1) / cpu(ray2) * 2:.2f}×",
+             ">= 1.8×"],
+            ["ray 1 worker against local 1: overhead", f"{100 * (speed(one) / speed(ray1) - 1):+.1f} %",
+             f"{100 * (cpu(ray1) / cpu(one) - 1):+.1f} %", "<= 10 %"],
+            ["ray 2 workers ÷ local 2", f"{speed(ray2) / speed(two):.2f}×", f"{cpu(two) / cpu(ray2):.2f}×", ""],
+        ], caption="CPU column: what the wall ratio would be on free cores (2 workers: 2 × the CPU seconds a chain "
+                   "of 1 ÷ those of 2; overhead: CPU seconds a chain, Ray ÷ local)")
     if args.skip != "merge":
         t0 = time.perf_counter()
         folder = build_shards(work, args.merge_chains, args.shards)
