@@ -72,7 +72,11 @@ def test_without_the_cli_nothing_changes() -> None:
 
 
 def test_threads_is_one_setting_of_every_model_command() -> None:
-    assert RefineConfig.help_of("threads") == EvalConfig.help_of("threads")
+    from thinktrim.curate.config import CurateConfig
+    from thinktrim.train.config import ModelSettings
+
+    helps = {cls.__name__: cls.help_of("threads") for cls in (RefineConfig, EvalConfig, ModelSettings, CurateConfig)}
+    assert len(set(helps.values())) == 1, helps
     assert RefineConfig(input="x.jsonl").threads is None
     with pytest.raises(ValueError, match="threads: must be >= 1, got 0"):
         RefineConfig(input="x.jsonl", threads=0)

@@ -25,7 +25,7 @@ def _like(cls: type, name: str) -> Any:
 
 # Settings passed through to eval's loop as they are.
 EVAL_SETTINGS = ("backend", "device", "dtype", "base_url", "concurrency", "tokenizer", "system_prompt",
-                 "grade_processes")
+                 "grade_processes", "threads")
 GENERATION_SETTINGS = ("max_new_tokens", "temperature", "top_p", "seed", "batch_size")
 
 
@@ -94,6 +94,7 @@ class CurateConfig(Config):
     tokenizer: str | None = _like(EvalConfig, "tokenizer")
     system_prompt: str | None = _like(EvalConfig, "system_prompt")
     grade_processes: int | None = _like(EvalConfig, "grade_processes")
+    threads: int | None = _like(EvalConfig, "threads")
     max_new_tokens: int = _like(GenerationConfig, "max_new_tokens")
     temperature: float = _like(GenerationConfig, "temperature")
     top_p: float = _like(GenerationConfig, "top_p")
