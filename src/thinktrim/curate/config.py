@@ -15,6 +15,7 @@ from thinktrim.config import Config
 from thinktrim.data.layouts import check_layout
 from thinktrim.evaluate.config import EvalConfig
 from thinktrim.lm.generation.types import GenerationConfig
+from thinktrim.lm.threads import threads_field
 
 
 def _like(cls: type, name: str) -> Any:
@@ -94,7 +95,7 @@ class CurateConfig(Config):
     tokenizer: str | None = _like(EvalConfig, "tokenizer")
     system_prompt: str | None = _like(EvalConfig, "system_prompt")
     grade_processes: int | None = _like(EvalConfig, "grade_processes")
-    threads: int | None = _like(EvalConfig, "threads")
+    threads: int | None = threads_field()  # eval's, less what it means with Ray workers (curate has none)
     max_new_tokens: int = _like(GenerationConfig, "max_new_tokens")
     temperature: float = _like(GenerationConfig, "temperature")
     top_p: float = _like(GenerationConfig, "top_p")

@@ -17,6 +17,9 @@ from typing import Literal
 from thinktrim.data.shards import Shard
 
 Executor = Literal["local", "ray"]
+# What `--threads` (thinktrim.lm.threads) means for the commands that have Ray workers.
+WORKER_THREADS_HELP = ("With --executor ray: per worker, and the CPU slots each worker holds on Ray (default: the "
+                       "cluster's CPUs ÷ workers, so 1 when --num-workers is left at one worker per core).")
 _RAY_ONLY = ("num_workers", "gpus_per_worker", "ray_address")
 
 

@@ -40,15 +40,15 @@ def prefer_passive_wait() -> bool:
     return True
 
 
-def threads_field() -> Any:
-    """The `threads` field of a command's config: `threads: int | None = threads_field()`."""
+def threads_field(more: str = "") -> Any:
+    """The `threads` field of a command's config: `threads: int | None = threads_field()`; `more` is added to
+    its help (what the count means in that command beyond this process)."""
     return field(default=None, metadata={
         "min": 1,
         "help": "CPU threads torch uses for the model (default: torch's own, one per core, or OMP_NUM_THREADS "
                 "when set). Idle threads sleep rather than spin (OMP_WAIT_POLICY=PASSIVE unless you set it), so "
-                "the default shares cores well; fewer threads keep cores free but get a smaller share of them. "
-                "With --executor ray: per worker, and the CPU slots each worker holds on Ray (default: the "
-                "cluster's CPUs ÷ workers, so 1 when --num-workers is left to one worker per core).",
+                "the default shares cores well; fewer threads keep cores free but get a smaller share of them."
+                + (f" {more}" if more else ""),
     })
 
 
