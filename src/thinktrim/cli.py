@@ -36,12 +36,14 @@ def _register() -> None:
     from thinktrim.refine.cli import refine_check_command, refine_command
     from thinktrim.report.cli import report_command
     from thinktrim.train.cli import train_app
+    from thinktrim.train.o1_pruner.cli import o1_app
 
     app.command("refine")(refine_command)
     app.command("refine-check")(refine_check_command)
     app.command("curate")(curate_command)
     app.add_typer(eval_app, name="eval")
     app.command("report")(report_command)
+    train_app.add_typer(o1_app, name="o1-pruner")
     app.add_typer(train_app, name="train")
 
 

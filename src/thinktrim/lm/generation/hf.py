@@ -36,9 +36,7 @@ class HFGenerator(GeneratorBase):
         return cls(model, tokenizer)
 
     def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        # The template already holds BOS and friends: add nothing more.
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return chat_prompt_ids(self.tokenizer, messages)
 
     def stream(self, jobs: Sequence[Job], config: GenerationConfig) -> Iterator[tuple[int, int, Completion]]:
         prompts = [self.prompt_ids(job.chat()) for job in jobs]
@@ -95,6 +93,14 @@ class HFGenerator(GeneratorBase):
 
     def close(self) -> None:
         self.model = None
+
+
+def chat_prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
+    """The tokens a chat model generates after: its template with the generation prompt (O1-Pruner's `fit`
+    scores its samples after exactly these)."""
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    # The template already holds BOS and friends: add nothing more.
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
