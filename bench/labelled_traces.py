@@ -94,7 +94,7 @@ def align_pieces(text: str, pieces: Sequence[str], window: int = 400) -> list[tu
 
 def labelled_trace(tid: str, response: str, pieces: Sequence[tuple[str, str]]) -> LabelledTrace:
     """Place `(text, label)` pieces on a response and keep the spans inside its thinking."""
-    from thinktrim.data.layouts import split_thinking
+    from thinktrim.data.thinking import split_thinking
 
     thinking, answer, _ = split_thinking(response)
     start = response.find(thinking) if thinking else 0
@@ -172,7 +172,7 @@ def iter_sets(traces: Path, names: Sequence[str]) -> Iterator[tuple[str, list[La
 
 def load_r1_aime(traces: Path) -> list[tuple[str, str]]:
     """(thinking, answer) of DeepSeek-R1's closed AIME 2024 chains (reasoningflow): no labels, shares only."""
-    from thinktrim.data.layouts import split_thinking
+    from thinktrim.data.thinking import split_thinking
 
     path = traces / "reasoningflow_aime24" / "DeepSeek-R1_aime2024_responses.jsonl"
     if not path.exists():

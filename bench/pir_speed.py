@@ -59,7 +59,7 @@ class Chain:
 
 def read_source(source: str, traces: Path) -> list[tuple[str, str, str, str]]:
     """(id, question, thinking, answer) of every closed chain of one source."""
-    from thinktrim.data.layouts import split_thinking
+    from thinktrim.data.thinking import split_thinking
 
     out = []
     if source in ("r1-aime", "qwq-aime"):

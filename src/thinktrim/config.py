@@ -16,7 +16,8 @@ Errors name what to fix in one line: `--limit: must be >= 1, got 0` for an optio
 an integer, got 'ten'` for a file. A dataclass's own checks (`__post_init__`) raise ValueError("name: …"),
 and the name is mapped to the option or the file that gave the value.
 
-This module is a leaf: it imports nothing else of thinktrim.
+This module is a leaf: it imports nothing else of thinktrim. (A little over 400 lines: types, the mapping to a
+config and the Typer wiring are one mechanism; split, each part would need the others' rules.)
 """
 
 from __future__ import annotations

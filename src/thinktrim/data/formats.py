@@ -23,9 +23,9 @@ from thinktrim.data.layouts import (
     detect_layout,
     lookup_field,
     parse_record,
-    split_thinking,
 )
 from thinktrim.data.store import atomic_open
+from thinktrim.data.thinking import split_thinking
 from thinktrim.data.trace import Trace
 
 __all__ = [

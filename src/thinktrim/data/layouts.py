@@ -2,17 +2,19 @@
 
 Pure functions over one decoded record (a dict): `detect_layout` names the layout, `parse_record` finds the
 question, the thinking (as a span of one string field, so it can be replaced in place) and the answer.
-File I/O lives in `formats.py`.
+File I/O lives in `formats.py`, the think markers in `thinking.py`. (A little over 400 lines: one parser per
+layout, side by side with the detection table, so a new layout is added in one place.)
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
+
+from thinktrim.data.thinking import final_answer_start, split_spans, strip_span
 
 LAYOUTS: tuple[str, ...] = ("limo", "s1k", "messages", "sharegpt", "alpaca", "response")
 
@@ -21,16 +23,6 @@ RESPONSE_KEYS = ("response", "output", "completion", "generation")
 # Ground-truth names first: a bare `answer` beside a model response is often the model's own answer.
 ANSWER_KEYS = ("correct_answer", "gt_answer", "answer")
 REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")  # DeepSeek API / vLLM / HF chat templates
-
-# (opening, closing, solution opening, solution closing); the opening marker is optional (QwQ omits it).
-_MARKERS = (
-    ("<|begin_of_thought|>", "<|end_of_thought|>", "<|begin_of_solution|>", "<|end_of_solution|>"),
-    ("<think>", "</think>", None, None),
-)
-# LIMO-style closing part: a line that starts (after markdown decoration) with "Final Answer".
-_FINAL_ANSWER = re.compile(r"(?im)^[ \t>#*_]*final answer\b")
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
-
 
 class RecordError(ValueError):
     """A malformed record, naming file, line (JSONL, 1-based) or record index (JSON/Parquet) and field."""
@@ -82,77 +74,6 @@ class Parsed:
     joined: bool = False  # s1K list of several trajectories, read joined: written back as one element
 
 
-# ---------------------------------------------------------------------------------------------- think split
-
-
-def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """Shrink [start, end) to exclude outer whitespace, with exactly str.strip()'s notion of whitespace."""
-    part = text[start:end]
-    lead = len(part) - len(part.lstrip())
-    if lead == len(part):
-        return start, start
-    return start + lead, end - (len(part) - len(part.rstrip()))
-
-
-@dataclass(frozen=True)
-class _Split:
-    thinking: tuple[int, int]
-    answer: tuple[int, int]
-    closed: bool
-    marker: str
-
-
-def _split_spans(text: str) -> _Split | None:
-    """Spans of thinking and answer in a response with think markers; None when it has no marker at all."""
-    for opening, closing, sol_open, sol_close in _MARKERS:
-        o, c = text.find(opening), text.find(closing)
-        if o < 0 and c < 0:
-            continue
-        start = 0
-        if o >= 0 and (c < 0 or o < c):  # an opening after the closing is text, not a marker
-            start = o + len(opening)
-            c = text.find(closing, start)
-        if c < 0:
-            return _Split(_strip_span(text, start, len(text)), (len(text), len(text)), False, "unclosed")
-        a_start, a_end = c + len(closing), len(text)
-        if sol_open is not None and (s := text.find(sol_open, a_start)) >= 0:
-            a_start = s + len(sol_open)
-            e = text.find(sol_close, a_start) if sol_close else -1
-            a_end = e if e >= 0 else len(text)
-        return _Split(_strip_span(text, start, c), _strip_span(text, a_start, a_end), True, closing)
-    return None
-
-
-def split_thinking(response: str) -> tuple[str, str, bool]:
-    """(thinking, answer, closed) of a model response.
-
-    Understands `<think>…</think>answer` (opening optional, as QwQ writes it) and
-    `<|begin_of_thought|>…<|end_of_thought|>` with an optional `<|begin_of_solution|>…<|end_of_solution|>`
-    answer. A response that never closes its thinking (or has no marker at all) is all thinking:
-    `(thinking, "", False)`. Both parts are stripped of outer whitespace.
-    """
-    sp = _split_spans(response)
-    if sp is None:
-        a, b = _strip_span(response, 0, len(response))
-        return response[a:b], "", False
-    return response[slice(*sp.thinking)], response[slice(*sp.answer)], sp.closed
-
-
-def _final_answer_start(text: str) -> tuple[int, str] | None:
-    """Where a LIMO solution's closing part starts: its last "Final Answer" line, else the paragraph with
-    the last `\\boxed{`. None when there is none, or when it would leave no thinking before it."""
-    heads = list(_FINAL_ANSWER.finditer(text))
-    if heads:
-        start, how = heads[-1].start(), "final-answer"
-    else:
-        box = text.rfind("\\boxed")
-        if box < 0:
-            return None
-        breaks = list(_PARAGRAPH_BREAK.finditer(text, 0, box))
-        start, how = (breaks[-1].end() if breaks else 0), "boxed-paragraph"
-    return (start, how) if text[:start].strip() else None
-
-
 # ----------------------------------------------------------------------------------------- field checking
 
 
@@ -187,9 +108,9 @@ def _answer_meta(record: dict[str, Any], keys: tuple[str, ...] = ANSWER_KEYS) ->
 
 
 def _from_response(question: str, text: str, slot: tuple[str | int, ...], meta: dict[str, Any]) -> Parsed:
-    sp = _split_spans(text)
+    sp = split_spans(text)
     if sp is None:
-        span = _strip_span(text, 0, len(text))
+        span = strip_span(text, 0, len(text))
         return Parsed(question, text[slice(*span)], "", False, slot, span, "unclosed", meta)
     split = sp.marker if sp.closed else "unclosed"
     thinking, answer = text[slice(*sp.thinking)], text[slice(*sp.answer)]
@@ -205,7 +126,7 @@ def _from_fields(
     meta: dict[str, Any],
 ) -> Parsed:
     """Thinking and answer kept in separate fields: closed exactly when there is an answer."""
-    span = _strip_span(thinking_text, 0, len(thinking_text))
+    span = strip_span(thinking_text, 0, len(thinking_text))
     answer = answer_text.strip()
     closed = bool(answer)
     return Parsed(
@@ -228,14 +149,14 @@ def _parse_limo(r: dict[str, Any]) -> Parsed:
     question = _str_field(r, qkey, nonempty=True)
     solution = _str_field(r, "solution")
     meta = _answer_meta(r, ("answer",))
-    if _split_spans(solution) is not None:  # a LIMO-like file that does carry think markers
+    if split_spans(solution) is not None:  # a LIMO-like file that does carry think markers
         return _from_response(question, solution, ("solution",), meta)
-    found = _final_answer_start(solution)
+    found = final_answer_start(solution)
     if found is None:
-        span = _strip_span(solution, 0, len(solution))
+        span = strip_span(solution, 0, len(solution))
         return Parsed(question, solution[slice(*span)], "", False, ("solution",), span, "unclosed", meta)
     start, how = found
-    span = _strip_span(solution, 0, start)
+    span = strip_span(solution, 0, start)
     answer = solution[start:].strip()
     return Parsed(question, solution[slice(*span)], answer, True, ("solution",), span, how, meta)
 
