@@ -15,7 +15,6 @@ from thinktrim.data.layouts import check_layout
 from thinktrim.evaluate.config import EvalConfig
 from thinktrim.lm.generation.types import GenerationConfig
 
-
 # Settings passed through to eval's loop as they are.
 EVAL_SETTINGS = ("backend", "device", "dtype", "base_url", "concurrency", "tokenizer", "system_prompt",
                  "grade_processes")

@@ -7,8 +7,8 @@ Nothing heavy is imported here, so `thinktrim --help` stays fast.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer

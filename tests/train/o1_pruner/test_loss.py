@@ -82,7 +82,7 @@ def test_loss_and_gradient_equal_a_hand_computation(tiny) -> None:
     ours = gradients(completion_mean_logps(forward(), batch["input_ids"], batch["completion_mask"]))
     plain = gradients(hand_mean_logps(forward(), batch))
     for name, grad in plain.items():
-        torch.testing.assert_close(ours[name], grad, rtol=1e-4, atol=1e-6, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(ours[name], grad, rtol=1e-4, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}")
     assert any(g.abs().sum() > 0 for g in ours.values())
 
 

@@ -38,14 +38,14 @@ class SampleConfig(Config):
     question_field: str = like(EvalConfig, "question_field")
     answer_field: str = like(EvalConfig, "answer_field")
     id_field: str | None = like(EvalConfig, "id_field")
-    kind: AnswerKind = like(EvalConfig, "kind")
+    kind: AnswerKind = like(EvalConfig, "kind")  # noqa: RUF009 (like() returns a dataclasses.field)
     path: str | None = like(EvalConfig, "path")
     limit: int | None = like(EvalConfig, "limit")
     output_dir: str = field(default="o1-pruner-samples", metadata={
         "help": "Run folder (an eval run: config.json, <problems>/samples.jsonl, graded.jsonl, results.json) "
                 "plus reference.jsonl.", "short": "-o"})
     model: str = like(EvalConfig, "model")
-    backend: Backend = like(EvalConfig, "backend")
+    backend: Backend = like(EvalConfig, "backend")  # noqa: RUF009 (like() returns a dataclasses.field)
     device: str = like(EvalConfig, "device")
     dtype: str = like(EvalConfig, "dtype")
     base_url: str | None = like(EvalConfig, "base_url")
@@ -53,7 +53,7 @@ class SampleConfig(Config):
     tokenizer: str | None = like(EvalConfig, "tokenizer")
     system_prompt: str | None = like(EvalConfig, "system_prompt")
     grade_processes: int | None = like(EvalConfig, "grade_processes")
-    extraction: ExtractionPolicy = like(EvalConfig, "extraction")
+    extraction: ExtractionPolicy = like(EvalConfig, "extraction")  # noqa: RUF009 (like() returns a dataclasses.field)
     n: int = like(GenerationConfig, "n", default=16, help="K: samples per problem (O1-Pruner: 16).")
     max_new_tokens: int = like(GenerationConfig, "max_new_tokens", default=8192)
     temperature: float = like(GenerationConfig, "temperature", default=0.5)
@@ -129,7 +129,7 @@ class FitConfig(Config):
     limit: int | None = like(TrainConfig, "limit")
     resume: bool = like(TrainConfig, "resume")
     accelerate_config: str | None = like(TrainConfig, "accelerate_config")
-    model_settings: ModelSettings = like(TrainConfig, "model_settings")
+    model_settings: ModelSettings = like(TrainConfig, "model_settings")  # noqa: RUF009 (like() returns a dataclasses.field)
     optim: O1OptimSettings = field(default_factory=O1OptimSettings, metadata={"help": "Optimisation settings."})
 
     def __post_init__(self) -> None:

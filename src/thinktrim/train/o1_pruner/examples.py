@@ -67,7 +67,7 @@ def read_reward_data(paths: Sequence[str], advantage_field: str, on_error: str =
             raise ValueError(f"{path}: no such file")
         info = DataFile(str(p.resolve()), file_sha256(p), p.stat().st_size)
         data.files.append(info)
-        for pos, where, raw in read_rows(p):
+        for _, where, raw in read_rows(p):
             info.records += 1
             try:
                 if isinstance(raw, RecordError):
