@@ -27,6 +27,7 @@ class Demo(Config):
     ratios: tuple[float, ...] = field(default=(0.2, 0.3), metadata={"help": "Ratios."})
     scope: Literal["chain", "dataset"] = field(default="chain", metadata={"help": "Scope."})
     limit: int | None = field(default=None, metadata={"help": "Limit."})
+    workers: int | None = field(default=None, metadata={"help": "Workers.", "min": 1})
     skip: bool = field(default=False, metadata={"help": "Skip bad records."})
     file_format: str = field(default="auto", metadata={"help": "File format.", "flag": "--format"})
     secret: str = field(default="x", metadata={"help": "YAML only.", "cli": False})
@@ -77,6 +78,8 @@ def test_yaml_under_command_line(tmp_path) -> None:
     ("args", "yaml_text", "message"),
     [
         (["--limit", "0"], None, "error: --limit: must be >= 1, got 0"),
+        (["--workers", "0"], None, "error: --workers: must be >= 1, got 0"),
+        ([], "workers: -2\n", "bad.yaml: workers: must be >= 1, got -2"),
         (["--ratios", "0.1,b"], None, "error: --ratios: expected numbers (a list, or comma-separated), got '0.1,b'"),
         ([], "ratio: [0.9]\n", "unknown settings ['ratio']"),
         ([], "limit: many\n", "limit: expected an integer, got 'many'"),

@@ -1,10 +1,18 @@
-"""The `thinktrim` command line: thin wrappers that build a config and call the library."""
+"""The `thinktrim` command line: thin wrappers that build a config and call the library.
+
+Importing this module (as `thinktrim` and `python -m thinktrim.cli` do) sets OMP_WAIT_POLICY=PASSIVE unless the
+user set it, before anything imports torch: idle OpenMP threads then sleep instead of spinning on cores that
+other jobs need (`thinktrim.lm.threads`).
+"""
 
 from __future__ import annotations
 
 import typer
 
 from thinktrim import __version__
+from thinktrim.lm.threads import prefer_passive_wait
+
+prefer_passive_wait()  # nothing above imports torch, and the commands import it lazily
 
 app = typer.Typer(
     name="thinktrim",

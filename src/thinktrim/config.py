@@ -7,7 +7,8 @@ file. Field metadata may also say:
 
 - `flag`: the option's name when it is not `--field-name` (e.g. `--format`), `short`: a short flag (`-o`);
 - `argument`: the field is a positional argument (a `tuple[str, ...]` one takes several);
-- `cli`: False keeps a field out of the command line (YAML only).
+- `cli`: False keeps a field out of the command line (YAML only);
+- `min`: the lowest value a number may take (`--threads: must be >= 1, got 0`).
 
 A field whose type is itself a dataclass (eval's `generation`) contributes its fields as options of their own;
 in YAML it may be written nested (`generation: {temperature: 0.5}`) or flat (`temperature: 0.5`).
@@ -67,7 +68,7 @@ class Config:
         """Coerce every field to its declared type, for configs built in Python (call from __post_init__)."""
         hints = _hints(type(self))
         for f in _fields(type(self)):
-            setattr(self, f.name, coerce(getattr(self, f.name), hints[f.name], f.name))
+            setattr(self, f.name, check_min(f, coerce(getattr(self, f.name), hints[f.name], f.name)))
 
 
 # ---- types ---------------------------------------------------------------------------------------------------
@@ -186,6 +187,14 @@ def _nested(cls: type) -> dict[str, type]:
     return {f.name: hints[f.name] for f in _fields(cls) if dataclasses.is_dataclass(hints[f.name])}
 
 
+def check_min(f: dataclasses.Field, value: Any) -> Any:
+    """`value`, or a ConfigError when it is below the field's `min` metadata."""
+    low = f.metadata.get("min")
+    if low is not None and isinstance(value, (int, float)) and value < low:
+        raise ConfigError(f"must be >= {low}, got {value}", f.name)
+    return value
+
+
 def setting_names(cls: type) -> set[str]:
     """Every setting of a config, nested configs' included."""
     return {f.name for f in _fields(cls)} | {f.name for sub in _nested(cls).values() for f in _fields(sub)}
@@ -202,7 +211,8 @@ def from_mapping(cls: type[C], data: Mapping[str, Any], source: str | None = Non
         raise ConfigError(f"expected a mapping of settings, got {type(data).__name__}", source=source)
     data = {str(k).replace("-", "_"): v for k, v in data.items()}
     hints = _hints(cls)
-    names = {f.name for f in _fields(cls)}
+    by_name = {f.name: f for f in _fields(cls)}
+    names = set(by_name)
     values: dict[str, Any] = {}
     for name, sub in _nested(cls).items():
         inner = {f.name for f in _fields(sub)}
@@ -220,7 +230,7 @@ def from_mapping(cls: type[C], data: Mapping[str, Any], source: str | None = Non
         raise ConfigError(f"unknown settings {unknown}", source=source)
     try:
         for name, value in data.items():
-            values[name] = coerce(value, hints[name], name)
+            values[name] = check_min(by_name[name], coerce(value, hints[name], name))
         return cls(**values)
     except ConfigError as e:
         raise ConfigError(e.message, e.setting, e.source or source) from None

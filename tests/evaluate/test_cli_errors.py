@@ -87,6 +87,7 @@ def test_eval_options_fail_before_any_model_loads(tmp_path: Path, questions: Pat
     _one_error(_run(*common, "--grade-processes", "-1"), "--grade-processes", "-1")
     _one_error(_run(*common, "--device", "gpu0"), "device", "gpu0")
     _one_error(_run(*common, "--limit", "0"), "limit")
+    _one_error(_run(*common, "--threads", "0"), "--threads: must be >= 1, got 0")
     _one_error(_run("eval", "--data", tmp_path, "-o", tmp_path / "run"), "data", str(tmp_path))
     _one_error(_run(*common, "--question-field", "q"), "q.jsonl:1", "'q'")
     _one_error(_run(*common, "--baseline", tmp_path), "baseline", "results.json")

@@ -170,7 +170,7 @@ def test_full_disk_is_one_line_and_the_run_resumes(files: Path, tmp_path: Path) 
     no partial output file left, and once space is free the same command finishes without rescoring."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    if shutil.which("mount") is None or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)],
+    if shutil.which("mount") is None or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(disk)],
                                                        capture_output=True).returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root)")
     try:
@@ -181,7 +181,7 @@ def test_full_disk_is_one_line_and_the_run_resumes(files: Path, tmp_path: Path) 
         data = files / "big.jsonl"
         data.write_text(json.dumps(big) + "\n", encoding="utf-8")
         filler = disk / "filler"
-        filler.write_bytes(b"\0" * 28_000)  # leaves room for run.json and the annotations, not the outputs
+        filler.write_bytes(b"\0" * 80_000)  # leaves room for run.json and the annotations, not the outputs
         cmd = [sys.executable, "-m", "thinktrim.cli", "refine", str(data), "-o", str(disk / "out"), "--ratios", "0.5"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         err = proc.stderr.strip().splitlines()[-1]

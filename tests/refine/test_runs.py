@@ -75,7 +75,8 @@ def test_smaller_then_larger_limit(runs_sample: Path, tmp_path: Path, embedded_s
     stats = refine(embedded_scorer, **{**base, "ratios": (0.2, 0.3), "name": "other"})
     assert sorted(p.name for p in out.glob("refined_*")) == ["refined_r0.2.jsonl", "refined_r0.3.jsonl"]
     assert sorted(p.name for p in (out / "llamafactory").iterdir()) == [
-        "dataset_info.json", "other_r0.2.jsonl", "other_r0.3.jsonl"]
+        "dataset_info.json", "ds_z3_config.json", "other_r0.2.jsonl", "other_r0.3.jsonl",
+        "sft_limo_r0.2.yaml", "sft_limo_r0.3.yaml"]
     assert set(stats["outputs"]) >= {"refined_r0.2.jsonl", "llamafactory/other_r0.3.jsonl", "run.json"}
     assert lines(out / "annotations.jsonl") == annotations
     assert check_refined(out) == []

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 
@@ -48,11 +49,20 @@ def test_two_processes_train_one_model(tiny_model_dir, tmp_path) -> None:
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
          "-m", "thinktrim.cli", "train", "sft", str(SAMPLE), "-o", str(out), "--model", str(tiny_model_dir), "--lora",
          "--max-length", "256", "--overlong", "truncate", "--global-batch-size", "2", "--max-steps", "3"],
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+        # gloo finds its address from the host name by default, which some containers resolve to an unusable
+        # address (IPv6 ::1 with IPv6 off: the rank aborts); loopback is what a one-machine run needs
+        capture_output=True, text=True, timeout=600, env={**os.environ, "GLOO_SOCKET_IFNAME": "lo"})
+    assert result.returncode == 0, failure_lines(result.stderr)
     record = json.loads((out / "train.json").read_text())
     assert record["resolved"]["processes"] == 2 and record["resolved"]["gradient_accumulation_steps"] == 1
     assert record["training"]["steps"] == 3 and record["saved"] == "merged"
     assert record["training"]["tokens_this_run"] == 3 * 2 * 256  # both processes' batches
     assert result.stdout.count("Training data") == 1  # one summary, from the main process
     assert (out / "model.safetensors").is_file() and (out / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def failure_lines(stderr: str) -> str:
+    """The lines that say why a rank died (they sit far above the launcher's own report), then the tail."""
+    why = [line for line in stderr.splitlines()
+           if any(k in line for k in ("Error", "error:", "terminate", "what()", "Exception"))]
+    return "\n".join(why[:40]) + "\n...\n" + stderr[-1500:]

@@ -17,7 +17,7 @@ from thinktrim.lm.generation.types import GenerationConfig
 
 # Settings passed through to eval's loop as they are.
 EVAL_SETTINGS = ("backend", "device", "dtype", "base_url", "concurrency", "tokenizer", "system_prompt",
-                 "grade_processes")
+                 "grade_processes", "threads")
 GENERATION_SETTINGS = ("max_new_tokens", "temperature", "top_p", "seed", "batch_size")
 
 
@@ -86,6 +86,7 @@ class CurateConfig(Config):
     tokenizer: str | None = like(EvalConfig, "tokenizer")
     system_prompt: str | None = like(EvalConfig, "system_prompt")
     grade_processes: int | None = like(EvalConfig, "grade_processes")
+    threads: int | None = like(EvalConfig, "threads")
     max_new_tokens: int = like(GenerationConfig, "max_new_tokens")
     temperature: float = like(GenerationConfig, "temperature")
     top_p: float = like(GenerationConfig, "top_p")

@@ -13,6 +13,7 @@ from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.lm.generation.types import BACKENDS, Backend, GenerationConfig
 from thinktrim.lm.load import check_device_name, check_model_name
+from thinktrim.lm.threads import threads_field
 
 
 def slug(name: str) -> str:
@@ -49,6 +50,7 @@ class EvalConfig(Config):
     device: str = field(default="auto", metadata={"help": "transformers: auto, cpu, cuda, cuda:N or mps."})
     dtype: str = field(default="auto", metadata={
         "help": "auto (fp32 on CPU, bf16 on GPU), float32, bfloat16 or float16."})
+    threads: int | None = threads_field()
     base_url: str | None = field(default=None, metadata={
         "help": "openai: server URL, e.g. http://127.0.0.1:8000/v1."})
     concurrency: int = field(default=8, metadata={"help": "openai: requests in flight."})

@@ -36,6 +36,7 @@ from thinktrim.evaluate.metrics import answer_sources, summarize
 from thinktrim.evaluate.records import grade_records, grading_counts, sample_results
 from thinktrim.evaluate.summary import AES_NAME, aes_against, definitions_for, load_results
 from thinktrim.lm.generation.factory import make_generator
+from thinktrim.lm.generation.progress import GenerationProgress
 from thinktrim.lm.generation.types import Job
 
 # Settings whose change would mix incomparable samples in one run folder.
@@ -131,9 +132,6 @@ def _resume_view_from(d: dict[str, Any]) -> dict[str, Any]:
 
 def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path) -> dict[str, Any]:
     """Generate every (question, sample) not yet in `<out>/<bench>/samples.jsonl`, appending each as it comes."""
-    from tqdm.auto import tqdm
-
-
     n = config.generation.n
     with writing(out):
         stores = {b: JsonlStore(out / b / "samples.jsonl", key="key") for b in items}  # drops a torn last line
@@ -156,11 +154,11 @@ def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path)
 
         generator = make_generator(config.backend, config.model, device=config.device, dtype=config.dtype,
                                    base_url=config.base_url, concurrency=config.concurrency,
-                                   tokenizer=config.tokenizer)
+                                   tokenizer=config.tokenizer, threads=config.threads)
         start = time.perf_counter()
         try:
-            with tqdm(total=total, desc="generate", unit="sample", dynamic_ncols=True) as bar:
-                for j, s, completion in generator.stream(jobs, config.generation):
+            with GenerationProgress(total, config.generation.max_new_tokens) as progress:
+                for j, s, completion in generator.stream(jobs, config.generation, on_tokens=progress.tokens):
                     bench, item = meta[j]
                     with writing(stores[bench].path):
                         stores[bench].append({
@@ -171,8 +169,7 @@ def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path)
                         })
                     stats["generated"] += 1
                     stats["tokens"] += completion.tokens
-                    bar.update(1)
-                    bar.set_postfix(tok_s=f"{stats['tokens'] / max(1e-9, time.perf_counter() - start):.0f}")
+                    progress.finished(completion)
         finally:
             generator.close()
         stats["seconds"] = round(time.perf_counter() - start, 3)

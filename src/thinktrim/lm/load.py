@@ -174,10 +174,17 @@ def load_tokenizer(name: str = EMBEDDED, option: str = "--model") -> Any:
     return _from_pretrained(AutoTokenizer, name, option)
 
 
-def load_causal_lm(name: str = EMBEDDED, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
-    """(model, tokenizer) in eval mode on `device`; `name` is `embedded`, a local folder or a cached hub id."""
+def load_causal_lm(name: str = EMBEDDED, device: str = "auto", dtype: str = "auto",
+                   threads: int | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer) in eval mode on `device`; `name` is `embedded`, a local folder or a cached hub id.
+
+    `threads` sets torch's CPU thread count first (None keeps the current one; see `thinktrim.lm.threads`).
+    """
     from transformers import AutoModelForCausalLM
 
+    from thinktrim.lm.threads import use_threads
+
+    use_threads(threads)
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
     tokenizer = load_tokenizer(name)

@@ -36,10 +36,12 @@ def fail(message: str) -> None:
 
 
 def run_refine(cfg: RefineConfig) -> None:
+    from thinktrim.lm.threads import use_threads
     from thinktrim.refine.outputs import print_summary, write_outputs
     from thinktrim.refine.pipeline import score_all
 
     with one_line_errors():
+        use_threads(cfg.threads)  # before the scoring model loads (the pipeline's Refiner loads it)
         score_all(cfg)
         stats = write_outputs(cfg)
     print_summary(stats, Path(cfg.output_dir))

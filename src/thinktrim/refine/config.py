@@ -11,6 +11,7 @@ from thinktrim.config import Config
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.layouts import check_layout
 from thinktrim.lm.load import Dtype, check_device_name
+from thinktrim.lm.threads import threads_field
 from thinktrim.refine.judge import JudgeScope
 from thinktrim.refine.segment import SegmentConfig
 
@@ -68,6 +69,7 @@ class RefineConfig(Config):
         default="engine", metadata={"help": "engine (prefix-cached, exact) or naive (reference)."})
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda, cuda:1 …"})
     dtype: Dtype = field(default="auto", metadata={"help": "auto (fp32 on CPU, bf16 on GPU), float32, bfloat16."})
+    threads: int | None = threads_field()
     max_batch_tokens: int = field(default=16384, metadata={"help": "Bound on tokens scored in one batch."})
     max_context: int | None = field(
         default=None, metadata={"help": "Longest sequence to score (default: the model's context length)."}

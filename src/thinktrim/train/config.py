@@ -13,6 +13,7 @@ from typing import Literal
 from thinktrim.config import Config
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.layouts import check_layout
+from thinktrim.lm.threads import threads_field
 from thinktrim.recipes import LORA_LR_SCALE, RECIPES, get_recipe
 
 _FROM_RECIPE = " (default: the recipe's)"
@@ -38,6 +39,7 @@ class ModelSettings(Config):
         default="auto", metadata={"help": "auto: fp32 on CPU; on GPU bf16 autocast (LoRA: bf16 base weights)."})
     gradient_checkpointing: bool | None = field(
         default=None, metadata={"help": "Recompute activations in the backward pass (default: on GPU only)."})
+    threads: int | None = threads_field()
 
     def __post_init__(self) -> None:
         if self.lora_r < 1 or self.lora_alpha < 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from thinktrim.lm.threads import use_threads
 from thinktrim.train.arguments import training_arguments
 from thinktrim.train.config import TrainConfig
 from thinktrim.train.data import TrainingData, read_training_data
@@ -53,6 +54,7 @@ def build_trainer(cfg: TrainConfig, data: TrainingData, where: Placement) -> tup
     args = training_arguments(SFTConfig, optim, where, cfg.output_dir, max_length=None, packing=False,
                               completion_only_loss=True)
     tokenizer = load_tokenizer_for_training(ms.model)
+    use_threads(ms.threads)  # per process: under a launcher each rank has its own
     model = load_base_model(ms.model, where)
     peft_config = trainable_parts(model, ms, optim.last_layers)
     trainer = sft_trainer_class()(model=model, args=args, train_dataset=Dataset.from_list(data.rows),

@@ -16,17 +16,19 @@ def make_generator(
     base_url: str | None = None,
     concurrency: int = 8,
     tokenizer: str | None = None,
+    threads: int | None = None,
     **kwargs: Any,
 ) -> GeneratorBase:
     """Build a backend by name; heavy imports happen here, not at `import thinktrim`.
 
-    `tokenizer` (openai only) counts completion tokens when the server reports no `usage`.
+    `tokenizer` (openai only) counts completion tokens when the server reports no `usage`; `threads`
+    (transformers only) is torch's CPU thread count (None: unchanged).
     Extra keyword arguments go to the backend's constructor (e.g. `max_model_len` for vLLM).
     """
     if backend == "transformers":
         from thinktrim.lm.generation.hf import HFGenerator
 
-        return HFGenerator.from_pretrained(model, device=device, dtype=dtype, **kwargs)
+        return HFGenerator.from_pretrained(model, device=device, dtype=dtype, threads=threads, **kwargs)
     if backend == "vllm":
         from thinktrim.lm.generation.vllm import VLLMGenerator
 

@@ -1,7 +1,8 @@
 """Generation with transformers on CPU or GPU: batched with left padding, n samples per prompt.
 
 Each sample is its own row of the batch (the prompt repeated), so a batch can mix prompts and sample indices
-freely; rows are ordered by prompt length to waste little on padding. Completions are yielded batch by batch.
+freely; rows are ordered by prompt length to waste little on padding. Completions are yielded batch by batch;
+the tokens of each decoding step are reported as they come (`TokenCounter`, a transformers streamer).
 """
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job, cut_at_stop
+from thinktrim.lm.generation.types import (
+    Completion,
+    GenerationConfig,
+    GeneratorBase,
+    Job,
+    TokenCallback,
+    cut_at_stop,
+)
 
 DEFAULT_BATCH_SIZE = 8  # ~90 tok/s for the embedded model on 2 CPU cores, vs ~17 one at a time
 
@@ -29,16 +37,18 @@ class HFGenerator(GeneratorBase):
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.eos_ids)
 
     @classmethod
-    def from_pretrained(cls, name: str = "embedded", device: str = "auto", dtype: str = "auto") -> HFGenerator:
+    def from_pretrained(cls, name: str = "embedded", device: str = "auto", dtype: str = "auto",
+                        threads: int | None = None) -> HFGenerator:
         from thinktrim.lm.load import load_causal_lm
 
-        model, tokenizer = load_causal_lm(name, device=device, dtype=dtype)
+        model, tokenizer = load_causal_lm(name, device=device, dtype=dtype, threads=threads)
         return cls(model, tokenizer)
 
     def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
         return chat_prompt_ids(self.tokenizer, messages)
 
-    def stream(self, jobs: Sequence[Job], config: GenerationConfig) -> Iterator[tuple[int, int, Completion]]:
+    def stream(self, jobs: Sequence[Job], config: GenerationConfig,
+               on_tokens: TokenCallback | None = None) -> Iterator[tuple[int, int, Completion]]:
         prompts = [self.prompt_ids(job.chat()) for job in jobs]
         rows = sorted(((j, s) for j, job in enumerate(jobs) for s in job.samples),
                       key=lambda r: (len(prompts[r[0]]), r))
@@ -46,12 +56,12 @@ class HFGenerator(GeneratorBase):
         for b, start in enumerate(range(0, len(rows), size)):
             batch = rows[start:start + size]
             seed = None if config.seed is None else config.seed + b
-            outs = self._generate_batch([prompts[j] for j, _ in batch], config, seed)
+            outs = self._generate_batch([prompts[j] for j, _ in batch], config, seed, on_tokens)
             for (j, s), completion in zip(batch, outs):
                 yield j, s, completion
 
-    def _generate_batch(self, prompts: list[list[int]], config: GenerationConfig,
-                        seed: int | None) -> list[Completion]:
+    def _generate_batch(self, prompts: list[list[int]], config: GenerationConfig, seed: int | None,
+                        on_tokens: TokenCallback | None = None) -> list[Completion]:
         import torch
 
         width = max(len(p) for p in prompts)
@@ -71,6 +81,8 @@ class HFGenerator(GeneratorBase):
             kwargs.update(temperature=config.temperature, top_p=config.top_p, top_k=None)
         if config.stop:
             kwargs.update(stop_strings=list(config.stop), tokenizer=self.tokenizer)
+        if on_tokens is not None:
+            kwargs["streamer"] = TokenCounter(len(prompts), self.eos_ids, self.pad_id, on_tokens)
         if seed is not None:
             torch.manual_seed(seed)
         with torch.inference_mode():
@@ -101,6 +113,38 @@ def chat_prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     # The template already holds BOS and friends: add nothing more.
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+class TokenCounter:
+    """A `generate(streamer=...)` that reports how many tokens each decoding step added to the completions.
+
+    It counts what `_completion` keeps: a row's tokens up to and including its first EOS; pad tokens (which fill a
+    row stopped by a stop string) only when a real token follows them. Works with batches and sampling.
+    """
+
+    def __init__(self, rows: int, eos_ids: set[int], pad_id: int, on_tokens: TokenCallback) -> None:
+        self.eos_ids, self.pad_id, self.on_tokens = eos_ids, pad_id, on_tokens
+        self.finished = [False] * rows
+        self.pending_pads = [0] * rows
+
+    def put(self, value: Any) -> None:
+        if value.dim() > 1:  # generate hands over the prompts first
+            return
+        new = 0
+        for row, token in enumerate(value.tolist()):
+            if self.finished[row]:
+                continue
+            if token == self.pad_id and token not in self.eos_ids:
+                self.pending_pads[row] += 1
+                continue
+            new += self.pending_pads[row] + 1
+            self.pending_pads[row] = 0
+            self.finished[row] = token in self.eos_ids
+        if new:
+            self.on_tokens(new)
+
+    def end(self) -> None:
+        """Nothing held back: every step was reported when it came."""
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job
+from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job, TokenCallback
 from thinktrim.lm.openai_http import ServerError, chat_url, first_choice, post_chat
 
 
@@ -74,7 +74,8 @@ class OpenAIGenerator(GeneratorBase):
         body.update(self.extra_body)
         return body
 
-    def stream(self, jobs: Sequence[Job], config: GenerationConfig) -> Iterator[tuple[int, int, Completion]]:
+    def stream(self, jobs: Sequence[Job], config: GenerationConfig,
+               on_tokens: TokenCallback | None = None) -> Iterator[tuple[int, int, Completion]]:
         work = iter([(j, s) for j, job in enumerate(jobs) for s in job.samples])
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="openai") as pool:
             pending: dict[Future[Completion], tuple[int, int]] = {}
@@ -95,6 +96,8 @@ class OpenAIGenerator(GeneratorBase):
                         j, s = pending.pop(fut)
                         completion = fut.result()
                         submit_next()
+                        if on_tokens is not None:
+                            on_tokens(completion.tokens)
                         yield j, s, completion
             finally:
                 for fut in pending:

@@ -4,13 +4,15 @@ the base every backend builds on (the factory that picks a backend is `factory.p
 Backends (transformers, vLLM, an OpenAI-compatible server) all implement `stream(jobs, config)`: they yield each
 completion as soon as it exists, tagged with its job and sample index, so the evaluation loop can write it to
 disk at once and a killed run loses at most the completions in flight. `generate(prompts, config)` (the
-`Generator` protocol) is built on top of `stream`.
+`Generator` protocol) is built on top of `stream`. `stream`'s `on_tokens(k)` hears of every generated token once,
+as soon as the backend knows it: each decoding step with transformers, each completion with vLLM and servers
+(so a progress bar moves before a batch is done).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -34,6 +36,7 @@ class Generator(Protocol):
 Backend = Literal["transformers", "vllm", "openai"]
 BACKENDS: tuple[str, ...] = ("transformers", "vllm", "openai")
 Messages = list[dict[str, str]]
+TokenCallback = Callable[[int], None]  # told how many tokens were just generated
 
 
 @dataclass
@@ -122,8 +125,10 @@ class Job:
 class GeneratorBase:
     """What every backend shares: `generate` (the base protocol) on top of the backend's `stream`."""
 
-    def stream(self, jobs: Sequence[Job], config: GenerationConfig) -> Iterator[tuple[int, int, Completion]]:
-        """Yield (job index, sample index, completion) as completions finish, in any order."""
+    def stream(self, jobs: Sequence[Job], config: GenerationConfig,
+               on_tokens: TokenCallback | None = None) -> Iterator[tuple[int, int, Completion]]:
+        """Yield (job index, sample index, completion) as completions finish, in any order; call `on_tokens`
+        with the count of tokens generated, as soon as they are known (their sum is the completions' tokens)."""
         raise NotImplementedError
 
     def generate(self, prompts: list[Messages], config: GenerationConfig) -> list[list[Completion]]:

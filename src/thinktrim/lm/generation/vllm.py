@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job
+from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job, TokenCallback
 
 INSTALL_HINT = (
     "the vllm backend needs vLLM: `pip install 'thinktrim[vllm]'` on a CUDA machine "
@@ -75,7 +75,8 @@ class VLLMGenerator(GeneratorBase):
             stop=list(config.stop) or None,
         )
 
-    def stream(self, jobs: Sequence[Job], config: GenerationConfig) -> Iterator[tuple[int, int, Completion]]:
+    def stream(self, jobs: Sequence[Job], config: GenerationConfig,
+               on_tokens: TokenCallback | None = None) -> Iterator[tuple[int, int, Completion]]:
         size = config.batch_size or DEFAULT_BATCH_SIZE
         for start in range(0, len(jobs), size):
             chunk = jobs[start:start + size]
@@ -88,6 +89,8 @@ class VLLMGenerator(GeneratorBase):
                     # vLLM's own reasons: "stop" (EOS or stop string), "length", "abort".
                     if o.finish_reason not in ("stop", "length"):
                         raise RuntimeError(f"vLLM request ended with finish_reason={o.finish_reason!r}")
+                    if on_tokens is not None:
+                        on_tokens(len(o.token_ids))
                     yield start + offset, s, Completion(o.text, len(o.token_ids), o.finish_reason)
 
     def close(self) -> None:

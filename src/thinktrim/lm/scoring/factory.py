@@ -12,11 +12,13 @@ def make_scorer(
     dtype: str = "auto",
     max_batch_tokens: int = 16384,
     max_context: int | None = None,
+    threads: int | None = None,
 ) -> AnswerScorer:
     """Load `model` (see `thinktrim.lm.load`) and wrap it in the `engine` (default) or `naive` scorer.
 
     `max_context` defaults to the model's `max_position_embeddings`; `max_batch_tokens` bounds the tokens
-    of one batched forward in the engine (ignored by the naive scorer).
+    of one batched forward in the engine (ignored by the naive scorer); `threads`: torch's CPU threads (None:
+    unchanged).
     """
     if kind not in ("engine", "naive"):
         raise ValueError(f"--scorer: unknown scorer {kind!r} (use engine or naive)")
@@ -26,7 +28,7 @@ def make_scorer(
         raise ValueError(f"max_context must be >= 1, got {max_context}")
     from thinktrim.lm.load import load_causal_lm
 
-    lm, tokenizer = load_causal_lm(model, device=device, dtype=dtype)
+    lm, tokenizer = load_causal_lm(model, device=device, dtype=dtype, threads=threads)
     if kind == "naive":
         from thinktrim.lm.scoring.naive import NaiveScorer
 

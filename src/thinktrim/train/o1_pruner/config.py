@@ -15,12 +15,13 @@ from thinktrim.config import Config, like
 from thinktrim.evaluate.config import EvalConfig
 from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.lm.generation.types import Backend, GenerationConfig
+from thinktrim.lm.threads import threads_field
 from thinktrim.train.config import ModelSettings, OptimSettings, TrainConfig
 from thinktrim.train.o1_pruner.reward import CLIP_HIGH, CLIP_LOW, KEEP_PER_PROBLEM, LAMBDA
 
 EVAL_SETTINGS = ("benchmarks", "data", "question_field", "answer_field", "id_field", "kind", "path", "limit",
                  "model", "backend", "device", "dtype", "base_url", "concurrency", "tokenizer", "system_prompt",
-                 "grade_processes", "extraction")
+                 "grade_processes", "extraction", "threads")
 GENERATION_SETTINGS = ("n", "max_new_tokens", "temperature", "top_p", "seed", "stop", "batch_size")
 
 
@@ -54,6 +55,7 @@ class SampleConfig(Config):
     system_prompt: str | None = like(EvalConfig, "system_prompt")
     grade_processes: int | None = like(EvalConfig, "grade_processes")
     extraction: ExtractionPolicy = like(EvalConfig, "extraction")  # noqa: RUF009 (like() returns a dataclasses.field)
+    threads: int | None = threads_field()
     n: int = like(GenerationConfig, "n", default=16, help="K: samples per problem (O1-Pruner: 16).")
     max_new_tokens: int = like(GenerationConfig, "max_new_tokens", default=8192)
     temperature: float = like(GenerationConfig, "temperature", default=0.5)

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from thinktrim.lm.threads import use_threads
 from thinktrim.train.arguments import training_arguments
 from thinktrim.train.data import TrainingData
 from thinktrim.train.lengths import IGNORE, LengthReport, apply_overlong
@@ -77,6 +78,7 @@ def build_trainer(cfg: FitConfig, data: TrainingData, where: Placement) -> tuple
     args = training_arguments(TrainingArguments, optim, where, cfg.output_dir, remove_unused_columns=False,
                               per_device_eval_batch_size=optim.per_device_batch_size)
     tokenizer = load_tokenizer_for_training(ms.model)
+    use_threads(ms.threads)  # per process: under a launcher each rank has its own
     dataset, lengths = tokenized_dataset(cfg, data, tokenizer)
     resident = cfg.reference == "resident"
     ref_model = None
