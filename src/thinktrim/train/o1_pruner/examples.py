@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from thinktrim.data.formats import read_rows
 from thinktrim.data.layouts import RecordError
-from thinktrim.train.data import OVER_LIMIT, REJECTED, DataFile, TrainingData, file_sha256
+from thinktrim.train.data import OVER_LIMIT, REJECTED, TrainingData, each_file, rows_left
 from thinktrim.train.lengths import IGNORE
 
 
@@ -61,12 +60,7 @@ def read_reward_data(paths: Sequence[str], advantage_field: str, on_error: str =
     if not paths:
         raise ValueError("data: give the reward dataset (build's o1_pruner.jsonl)")
     data = TrainingData(rows=[], files=[])
-    for path in paths:
-        p = Path(path)
-        if not p.is_file():
-            raise ValueError(f"{path}: no such file")
-        info = DataFile(str(p.resolve()), file_sha256(p), p.stat().st_size)
-        data.files.append(info)
+    for p, info in each_file(paths, data):
         for _, where, raw in read_rows(p):
             info.records += 1
             try:
@@ -84,10 +78,7 @@ def read_reward_data(paths: Sequence[str], advantage_field: str, on_error: str =
                 continue
             data.rows.append({**row, "id": row["id"] or where, "location": where})
             info.examples += 1
-    if not data.rows:
-        reasons = ", ".join(f"{n} {r}" for r, n in data.dropped.items()) or "the files hold no rows"
-        raise ValueError(f"data: no training example left ({reasons})")
-    return data
+    return rows_left(data)
 
 
 def tokenize_row(tokenizer: Any, row: dict[str, Any]) -> tuple[list[int], list[int]]:
