@@ -115,3 +115,43 @@ def test_bad_rows_are_one_line_or_rejects(tiny_model_dir, tmp_path) -> None:
     assert record["objective"] == {"epsilon": 0.2, "examples": 3, "positive_advantage": 2, "negative_advantage": 1}
     again = CliRunner().invoke(app, [*args, "--on-error", "skip"])
     assert "already holds this run's model" in again.output
+
+
+def test_kill_9_mid_fit_resumes_with_the_stored_reference(tiny_model_dir, tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from safetensors.torch import load_file
+
+    from thinktrim.train.checkpoints import MARKER
+
+    data = write_data(tmp_path / "data.jsonl")
+
+    def args(out):
+        return ["train", "o1-pruner", "fit", data, "-o", str(out), "--model", str(tiny_model_dir),
+                "--global-batch-size", "1", "--max-steps", "12", "--save-strategy", "steps", "--save-steps", "3",
+                "--learning-rate", "1e-3"]
+
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "thinktrim.cli", *args(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not list((out / "checkpoints").glob(f"checkpoint-*/{MARKER}")):
+        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+        assert time.monotonic() < deadline, "no checkpoint within 300 s"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL and not (out / "train.json").exists()
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    record = json.loads((out / "train.json").read_text())
+    assert record["training"]["resumed_from"] is not None and record["training"]["steps"] == 12
+    assert (record["reference"]["reused"], record["reference"]["computed"]) == (4, 0)  # the starting model's
+    whole = CliRunner().invoke(app, args(tmp_path / "unbroken"))
+    assert whole.exit_code == 0, whole.output
+    resumed, unbroken = load_file(out / "model.safetensors"), load_file(tmp_path / "unbroken" / "model.safetensors")
+    for name, tensor in unbroken.items():
+        torch.testing.assert_close(resumed[name], tensor, rtol=1e-4, atol=1e-5, msg=name)
