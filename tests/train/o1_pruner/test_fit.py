@@ -118,14 +118,12 @@ def test_bad_rows_are_one_line_or_rejects(tiny_model_dir, tmp_path) -> None:
 
 
 def test_kill_9_mid_fit_resumes_with_the_stored_reference(tiny_model_dir, tmp_path) -> None:
-    import signal
     import subprocess
     import sys
-    import time
 
     from safetensors.torch import load_file
 
-    from thinktrim.train.checkpoints import MARKER
+    from ..conftest import kill_at_first_checkpoint
 
     data = write_data(tmp_path / "data.jsonl")
 
@@ -136,14 +134,7 @@ def test_kill_9_mid_fit_resumes_with_the_stored_reference(tiny_model_dir, tmp_pa
 
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "thinktrim.cli", *args(out)]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while not list((out / "checkpoints").glob(f"checkpoint-*/{MARKER}")):
-        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
-        assert time.monotonic() < deadline, "no checkpoint within 300 s"
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL and not (out / "train.json").exists()
+    kill_at_first_checkpoint(command, out)
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
