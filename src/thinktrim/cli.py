@@ -49,6 +49,7 @@ def _register() -> None:
     from thinktrim.refine.config import RefineConfig
     from thinktrim.report.cli import report_command
     from thinktrim.train.cli import train_app
+    from thinktrim.train.o1_pruner.cli import o1_app
 
     app.command("refine")(command(RefineConfig, run_refine, doc=REFINE_DOC))
     app.command("refine-merge")(refine_merge_command)
@@ -57,6 +58,7 @@ def _register() -> None:
     app.command("curate")(curate_command)
     app.add_typer(eval_app, name="eval")
     app.command("report")(report_command)
+    train_app.add_typer(o1_app, name="o1-pruner")
     app.add_typer(train_app, name="train")
 
 

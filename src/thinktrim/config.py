@@ -296,6 +296,20 @@ def field_help(cls: type, name: str) -> str:
     raise KeyError(f"{cls.__name__} has no setting {name!r}")
 
 
+def like(cls: type, name: str, **changes: Any) -> Any:
+    """A field with the default and help of `cls.name`, so a command sharing a setting with another writes
+    neither again. `changes` set another default (`default=`) or metadata entries (`help=`, `flag=`) for a
+    command where the setting means something else or starts elsewhere."""
+    f = {x.name: x for x in dataclasses.fields(cls)}[name]
+    default = changes.pop("default", dataclasses.MISSING)
+    metadata = {**f.metadata, **changes}
+    if default is not dataclasses.MISSING:
+        return dataclasses.field(default=default, metadata=metadata)
+    if f.default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=f.default_factory, metadata=metadata)
+    return dataclasses.field(default=f.default, metadata=metadata)
+
+
 def default_of(f: dataclasses.Field) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default

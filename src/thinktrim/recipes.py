@@ -1,8 +1,9 @@
-"""Fine-tuning recipes: the published settings of LIMO and s1 (METHODS.md §2) and a small CPU one, in one place.
+"""Fine-tuning recipes: the published settings of LIMO, s1 (METHODS.md §2) and O1-Pruner (§3), and small CPU ones,
+in one place.
 
-`thinktrim train sft --recipe NAME` fills every setting the user did not give from here, and `thinktrim refine`
-writes the LIMO recipe as a LLaMA-Factory YAML beside its `dataset_info.json` (`llamafactory_sft`), so the two
-never disagree. This module is a leaf: it imports nothing else of thinktrim.
+`thinktrim train sft --recipe NAME` (and `train o1-pruner fit`) fills every setting the user did not give from
+here, and `thinktrim refine` writes the LIMO recipe as a LLaMA-Factory YAML beside its `dataset_info.json`
+(`llamafactory_sft`), so the two never disagree. This module is a leaf: it imports nothing else of thinktrim.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Recipe:
     per_device_batch_size: int
     save_total_limit: int | None  # None keeps every checkpoint
     accelerate: str | None  # the shipped accelerate config the authors' setup corresponds to on many GPUs
+    max_grad_norm: float = 1.0  # gradient clipping: transformers', TRL's and LLaMA-Factory's default
+    last_layers: int | None = None  # train only the last N transformer layers (None: all)
 
     def settings(self) -> dict[str, Any]:
         """The values that fill a training config (everything but the description and launcher)."""
@@ -52,6 +55,31 @@ RECIPES: dict[str, Recipe] = {
         description="small CPU run: lr 1e-5 cosine, warm-up 5 %, 3 epochs, cutoff 2,048, global batch 4",
         learning_rate=1e-5, lr_scheduler="cosine", warmup_ratio=0.05, epochs=3, weight_decay=0.0, adam_beta2=0.999,
         max_length=2048, global_batch_size=4, per_device_batch_size=1, save_total_limit=1, accelerate=None,
+    ),
+    # O1-Pruner's released LLaMA-Factory configs (its `wsft` stage): one sequence per device, accumulation 8
+    # (Marco-o1) or 4 (QwQ), written here for one node of 8 GPUs as LIMO's is; bf16, no packing. The authors ran
+    # Marco-o1 with the Adam-mini optimizer; AdamW here.
+    "o1-pruner-7b": Recipe(
+        description="O1-Pruner (arXiv 2501.12570) Marco-o1-7B: full, lr 2e-7 cosine, warm-up 10 %, 1 epoch, cutoff "
+                    "3,072, grad norm 10, global batch 64",
+        learning_rate=2e-7, lr_scheduler="cosine", warmup_ratio=0.1, epochs=1, weight_decay=0.0, adam_beta2=0.999,
+        max_length=3072, global_batch_size=64, per_device_batch_size=1, save_total_limit=1, accelerate="zero3",
+        max_grad_norm=10.0,
+    ),
+    "o1-pruner-32b": Recipe(
+        description="O1-Pruner QwQ-32B: last 48 layers, lr 2e-6 cosine, warm-up 10 %, 1 epoch, cutoff 4,096, grad "
+                    "norm 10, global batch 32",
+        learning_rate=2e-6, lr_scheduler="cosine", warmup_ratio=0.1, epochs=1, weight_decay=0.0, adam_beta2=0.999,
+        max_length=4096, global_batch_size=32, per_device_batch_size=1, save_total_limit=1, accelerate="zero3",
+        max_grad_norm=10.0, last_layers=48,
+    ),
+    # O1-Pruner's shape for the embedded 135M model on a laptop: a rate that moves a small model in tens of steps.
+    "o1-pruner-cpu": Recipe(
+        description="small CPU O1-Pruner run: lr 1e-5 cosine, warm-up 10 %, 1 epoch, cutoff 1,024, grad norm 10, "
+                    "global batch 4",
+        learning_rate=1e-5, lr_scheduler="cosine", warmup_ratio=0.1, epochs=1, weight_decay=0.0, adam_beta2=0.999,
+        max_length=1024, global_batch_size=4, per_device_batch_size=1, save_total_limit=1, accelerate=None,
+        max_grad_norm=10.0,
     ),
 }
 

@@ -1,4 +1,7 @@
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -19,3 +22,18 @@ def tiny_model_dir(tmp_path_factory, make_tiny_llama) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def kill_at_first_checkpoint(command: list[str], out: Path) -> None:
+    """Start a training command and SIGKILL it once a complete checkpoint is in OUT/checkpoints."""
+    from thinktrim.train.checkpoints import MARKER
+
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not list((out / "checkpoints").glob(f"checkpoint-*/{MARKER}")):
+        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+        assert time.monotonic() < deadline, "no checkpoint within 300 s"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    assert not (out / "train.json").exists()

@@ -1,10 +1,8 @@
 """A run killed with SIGKILL resumes from its last complete checkpoint and ends where an unbroken run ends."""
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,9 +11,8 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from thinktrim.cli import app
-from thinktrim.train.checkpoints import MARKER
 
-from .conftest import SAMPLE
+from .conftest import SAMPLE, kill_at_first_checkpoint
 
 pytestmark = pytest.mark.slow
 STEPS = 24
@@ -38,15 +35,7 @@ def logged_steps(out: Path) -> list[int]:
 
 def test_kill_9_then_the_same_command_resumes(tiny_model_dir, tmp_path) -> None:
     out = tmp_path / "killed"
-    proc = subprocess.Popen(command(tiny_model_dir, out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while not list((out / "checkpoints").glob(f"checkpoint-*/{MARKER}")):
-        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
-        assert time.monotonic() < deadline, "no checkpoint within 300 s"
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL
-    assert not (out / "train.json").exists()
+    kill_at_first_checkpoint(command(tiny_model_dir, out), out)
     (out / "checkpoints" / "checkpoint-999").mkdir()  # what a kill in the middle of a save leaves: no marker
 
     rerun = subprocess.run(command(tiny_model_dir, out), capture_output=True, text=True, timeout=300)

@@ -6,23 +6,15 @@ Sampling settings shared with `thinktrim eval` take their default and help from 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from thinktrim.config import Config
+from thinktrim.config import Config, like
 from thinktrim.data.layouts import check_layout
 from thinktrim.evaluate.config import EvalConfig
 from thinktrim.lm.generation.types import GenerationConfig
 from thinktrim.lm.threads import threads_field
-
-
-def _like(cls: type, name: str) -> Any:
-    """A field with the default and help of `cls.name` (an eval or generation setting)."""
-    f = {x.name: x for x in dataclasses.fields(cls)}[name]
-    return field(default=f.default, metadata=dict(f.metadata))
-
 
 # Settings passed through to eval's loop as they are.
 EVAL_SETTINGS = ("backend", "device", "dtype", "base_url", "concurrency", "tokenizer", "system_prompt",
@@ -87,20 +79,20 @@ class CurateConfig(Config):
     stage2_max_solved: int = field(default=3, metadata={"help": "Stage 2 keeps problems solved at most this often."})
     stage2_run: str | None = field(default=None, metadata={
         "help": "Stage 2: an eval run folder whose graded samples are reused (matched by question text)."})
-    backend: str = _like(EvalConfig, "backend")
-    device: str = _like(EvalConfig, "device")
-    dtype: str = _like(EvalConfig, "dtype")
-    base_url: str | None = _like(EvalConfig, "base_url")
-    concurrency: int = _like(EvalConfig, "concurrency")
-    tokenizer: str | None = _like(EvalConfig, "tokenizer")
-    system_prompt: str | None = _like(EvalConfig, "system_prompt")
-    grade_processes: int | None = _like(EvalConfig, "grade_processes")
+    backend: str = like(EvalConfig, "backend")
+    device: str = like(EvalConfig, "device")
+    dtype: str = like(EvalConfig, "dtype")
+    base_url: str | None = like(EvalConfig, "base_url")
+    concurrency: int = like(EvalConfig, "concurrency")
+    tokenizer: str | None = like(EvalConfig, "tokenizer")
+    system_prompt: str | None = like(EvalConfig, "system_prompt")
+    grade_processes: int | None = like(EvalConfig, "grade_processes")
     threads: int | None = threads_field()  # eval's, less what it means with Ray workers (curate has none)
-    max_new_tokens: int = _like(GenerationConfig, "max_new_tokens")
-    temperature: float = _like(GenerationConfig, "temperature")
-    top_p: float = _like(GenerationConfig, "top_p")
-    seed: int | None = _like(GenerationConfig, "seed")
-    batch_size: int | None = _like(GenerationConfig, "batch_size")
+    max_new_tokens: int = like(GenerationConfig, "max_new_tokens")
+    temperature: float = like(GenerationConfig, "temperature")
+    top_p: float = like(GenerationConfig, "top_p")
+    seed: int | None = like(GenerationConfig, "seed")
+    batch_size: int | None = like(GenerationConfig, "batch_size")
 
     quality_keywords: str | None = field(default=None, metadata={
         "help": "YAML rubric overriding parts of quality_keywords.yaml (weights, keywords, saturation)."})

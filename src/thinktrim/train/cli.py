@@ -1,4 +1,5 @@
-"""`thinktrim train sft`: options come from `TrainConfig`; the work is in `thinktrim.train.sft`.
+"""`thinktrim train sft`: options come from `TrainConfig`; the work is in `thinktrim.train.sft`. The
+`train o1-pruner` group (`o1_pruner/cli.py`) runs its `fit` the same way (`launch_or_run`).
 
 Nothing heavy is imported here, so `thinktrim --help` stays fast.
 """
@@ -6,12 +7,14 @@ Nothing heavy is imported here, so `thinktrim --help` stays fast.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from thinktrim.config import command
+from thinktrim.evaluate.cli import fail
 from thinktrim.train.config import TrainConfig
 
 train_app = typer.Typer(
@@ -21,29 +24,31 @@ train_app = typer.Typer(
 )
 
 
-def _fail(message: str) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
-
-
-def run_sft_command(cfg: TrainConfig) -> None:
+def launch_or_run(cfg: Any, command: list[str], run: Callable[[Any], dict[str, Any]]) -> dict[str, Any] | None:
+    """Run a training command, or relaunch it under `accelerate launch` when --accelerate-config asks; bad input
+    is one `error:` line. The run's record, on the process that reports (the main one under a launcher)."""
     from thinktrim.train.launch import launched, relaunch
 
     if cfg.accelerate_config and not launched():
         try:
-            code = relaunch(cfg.to_dict(), ["train", "sft"], Path(cfg.output_dir), cfg.accelerate_config)
+            code = relaunch(cfg.to_dict(), command, Path(cfg.output_dir), cfg.accelerate_config)
         except ValueError as e:
-            _fail(str(e))
-            return
+            fail(e)
+            return None
         raise typer.Exit(code)
+    try:
+        record = run(cfg)
+    except (ValueError, RuntimeError, FileNotFoundError) as e:
+        fail(e)
+        return None
+    return record if os.environ.get("RANK", "0") == "0" else None
+
+
+def run_sft_command(cfg: TrainConfig) -> None:
     from thinktrim.train.sft import run_sft
 
-    try:
-        record = run_sft(cfg)
-    except (ValueError, RuntimeError, FileNotFoundError) as e:
-        _fail(str(e))
-        return
-    if os.environ.get("RANK", "0") == "0":  # under a launcher, the main process reports
+    record = launch_or_run(cfg, ["train", "sft"], run_sft)
+    if record is not None:
         print_summary(record, Path(cfg.output_dir))
 
 

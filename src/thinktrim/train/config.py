@@ -1,5 +1,5 @@
 """Settings of `thinktrim train`: the model (LoRA or full, device, precision), the optimisation (recipe-filled)
-and the `train sft` command's own config. O1-Pruner's command reuses `ModelSettings` and `OptimSettings`.
+and the `train sft` command's own config. O1-Pruner's commands (`o1_pruner/config.py`) reuse the first two.
 
 A recipe (`thinktrim.recipes`) fills every optimisation setting left unset (None): options given on the command
 line or in `--config` YAML win over the recipe, and no value is written both here and there.
@@ -70,6 +70,10 @@ class OptimSettings(Config):
                 + _FROM_RECIPE})
     per_device_batch_size: int | None = field(default=None, metadata={"help": "Sequences per forward pass"
                                                                               + _FROM_RECIPE})
+    max_grad_norm: float | None = field(default=None, metadata={"help": "Gradient clipping norm" + _FROM_RECIPE})
+    last_layers: int | None = field(default=None, metadata={
+        "help": "Train only the last N transformer layers, the rest frozen (default: the recipe's, else all; with "
+                "--lora: adapters on those layers only)."})
     save_total_limit: int | None = field(default=None, metadata={"help": "Checkpoints kept (the recipe's; 0 keeps "
                                                                          "all)."})
     save_strategy: Literal["epoch", "steps", "no"] = field(default="epoch", metadata={
@@ -87,6 +91,10 @@ class OptimSettings(Config):
         for name in ("max_length", "global_batch_size", "per_device_batch_size", "save_steps", "logging_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if self.last_layers is not None and self.last_layers < 1:
+            raise ValueError(f"last_layers: must be >= 1, got {self.last_layers}")
+        if self.max_grad_norm <= 0:
+            raise ValueError(f"max_grad_norm: must be > 0, got {self.max_grad_norm}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps: must be >= 1, got {self.max_steps}")
         if self.global_batch_size % self.per_device_batch_size:

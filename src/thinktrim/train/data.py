@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,7 @@ def read_training_data(
     if not paths:
         raise ValueError("data: give at least one training file")
     data = TrainingData(rows=[], files=[])
-    for path in paths:
-        p = Path(path)
-        if not p.is_file():
-            raise ValueError(f"{path}: no such file")
-        info = DataFile(str(p.resolve()), file_sha256(p), p.stat().st_size)
-        data.files.append(info)
+    for p, info in each_file(paths, data):
         for item in read_records(p, layout=layout, file_format=file_format, on_error=on_error):  # type: ignore[arg-type]
             info.records += 1
             if isinstance(item, RecordError):
@@ -88,6 +84,23 @@ def read_training_data(
             else:
                 data.rows.append(example_row(item, system_prompt))
                 info.examples += 1
+    return rows_left(data)
+
+
+def each_file(paths: Sequence[str], data: TrainingData) -> Iterator[tuple[Path, DataFile]]:
+    """Each input file, checked to exist, fingerprinted and listed in `data.files` (whose counts the reader
+    fills), for every `train` command's reader."""
+    for path in paths:
+        p = Path(path)
+        if not p.is_file():
+            raise ValueError(f"{path}: no such file")
+        info = DataFile(str(p.resolve()), file_sha256(p), p.stat().st_size)
+        data.files.append(info)
+        yield p, info
+
+
+def rows_left(data: TrainingData) -> TrainingData:
+    """The data, or an error naming why nothing is left to train on."""
     if not data.rows:
         reasons = ", ".join(f"{n} {r}" for r, n in data.dropped.items()) or "the files hold no records"
         raise ValueError(f"data: no training example left ({reasons})")

@@ -72,12 +72,46 @@ def load_base_model(name: str, where: Placement) -> Any:
         raise _cannot_load(name, e) from None
 
 
-def lora_config(settings: ModelSettings) -> Any:
-    """peft's LoraConfig for a causal LM from the settings (the lm_head is never adapted: TRL reads its weight)."""
+def lora_config(settings: ModelSettings, layers: list[int] | None = None, layers_pattern: str | None = None) -> Any:
+    """peft's LoraConfig for a causal LM from the settings (the lm_head is never adapted: TRL reads its weight);
+    `layers`: adapt only these transformer layers (their stack is called `layers_pattern`)."""
     from peft import LoraConfig
 
     targets: str | list[str] = settings.lora_targets
     if targets != "all-linear":
         targets = [t.strip() for t in targets.split(",") if t.strip()]
+    where = {"layers_to_transform": layers, "layers_pattern": layers_pattern} if layers else {}
     return LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
-                      target_modules=targets, task_type="CAUSAL_LM")
+                      target_modules=targets, task_type="CAUSAL_LM", **where)
+
+
+def decoder_layers(model: Any) -> tuple[str, int]:
+    """(module path, count) of the model's stack of transformer layers: the ModuleList as long as the config's
+    `num_hidden_layers` (`model.layers` in Llama and Qwen, `transformer.h` in GPT-2)."""
+    import torch
+
+    count = getattr(model.config, "num_hidden_layers", None)
+    for name, module in model.named_modules():
+        if name and isinstance(module, torch.nn.ModuleList) and len(module) == count:
+            return name, count
+    raise ValueError(f"last_layers: cannot find the transformer layers of {type(model).__name__} (no module list of "
+                     f"num_hidden_layers={count} blocks)")
+
+
+def trainable_parts(model: Any, settings: ModelSettings, last_layers: int | None) -> Any:
+    """Restrict training to the last `last_layers` layers (None: all) and return the LoRA config to apply (None
+    for full fine-tuning). Without LoRA the other parameters are frozen, embeddings and head included, as
+    LLaMA-Factory's `freeze` tuning (O1-Pruner's QwQ-32B recipe) does."""
+    layers, stack = None, None
+    if last_layers is not None:
+        stack, total = decoder_layers(model)
+        if last_layers > total:
+            raise ValueError(f"last_layers: {last_layers} is more than the model's {total} layers")
+        layers = list(range(total - last_layers, total))
+    if settings.lora:
+        return lora_config(settings, layers, stack.rsplit(".", 1)[-1] if stack else None)
+    if layers is not None:
+        kept = tuple(f"{stack}.{i}." for i in layers)
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad_(name.startswith(kept))
+    return None

@@ -15,7 +15,7 @@ from thinktrim.train.arguments import training_arguments
 from thinktrim.train.config import TrainConfig
 from thinktrim.train.data import TrainingData, read_training_data
 from thinktrim.train.lengths import LengthReport, apply_overlong
-from thinktrim.train.model import Placement, load_base_model, load_tokenizer_for_training, lora_config, placement
+from thinktrim.train.model import Placement, load_base_model, load_tokenizer_for_training, placement, trainable_parts
 from thinktrim.train.runner import run_training
 
 
@@ -56,8 +56,9 @@ def build_trainer(cfg: TrainConfig, data: TrainingData, where: Placement) -> tup
     tokenizer = load_tokenizer_for_training(ms.model)
     use_threads(ms.threads)  # per process: under a launcher each rank has its own
     model = load_base_model(ms.model, where)
+    peft_config = trainable_parts(model, ms, optim.last_layers)
     trainer = sft_trainer_class()(model=model, args=args, train_dataset=Dataset.from_list(data.rows),
-                                  processing_class=tokenizer, peft_config=lora_config(ms) if ms.lora else None)
+                                  processing_class=tokenizer, peft_config=peft_config)
     prepared = trainer.train_dataset
     assert optim.max_length is not None
     _, kept, report = apply_overlong(list(zip(prepared["input_ids"], prepared["labels"])), prepared["location"],

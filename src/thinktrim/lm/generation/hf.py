@@ -41,13 +41,6 @@ def plan_batches(prompts: Sequence[Sequence[int]], jobs: Sequence[Job], config: 
             for b, start in enumerate(range(0, len(rows), size))]
 
 
-def chat_prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
-    """The token ids of a chat prompt, ready for the assistant's turn."""
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    # The template already holds BOS and friends: add nothing more.
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
-
-
 class HFGenerator(GeneratorBase):
     """Wraps a loaded causal LM and its tokenizer (the tokenizer must have a chat template)."""
 
@@ -127,6 +120,14 @@ class HFGenerator(GeneratorBase):
 
     def close(self) -> None:
         self.model = None
+
+
+def chat_prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
+    """The tokens a chat model generates after: its template with the generation prompt (O1-Pruner's `fit`
+    scores its samples after exactly these, and Ray workers get exactly these)."""
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    # The template already holds BOS and friends: add nothing more.
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 class TokenCounter:
