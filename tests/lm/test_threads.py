@@ -75,10 +75,12 @@ def test_threads_is_one_setting_of_every_model_command() -> None:
     from thinktrim.curate.config import CurateConfig
     from thinktrim.lm.parallel import WORKER_THREADS_HELP
     from thinktrim.train.config import ModelSettings
+    from thinktrim.train.o1_pruner.config import SampleConfig
 
-    helps = {cls.__name__: cls.help_of("threads") for cls in (RefineConfig, EvalConfig, ModelSettings, CurateConfig)}
+    helps = {cls.__name__: cls.help_of("threads")
+             for cls in (RefineConfig, EvalConfig, ModelSettings, CurateConfig, SampleConfig)}
     base = helps["ModelSettings"]
-    assert helps["CurateConfig"] == base, helps
+    assert helps["CurateConfig"] == helps["SampleConfig"] == base, helps
     # the commands with Ray workers say what the count means there, after the same text
     assert helps["RefineConfig"] == helps["EvalConfig"] == f"{base} {WORKER_THREADS_HELP}", helps
     assert RefineConfig(input="x.jsonl").threads is None
