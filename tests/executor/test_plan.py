@@ -67,3 +67,14 @@ def test_the_openai_backend_is_not_sent_to_ray(tmp_path) -> None:
                         output_dir=str(tmp_path), parallel=ParallelConfig(executor="ray"))
     with pytest.raises(ValueError, match="--backend openai already spreads requests"):
         RayGenerator(config)
+
+
+def test_longest_first_reorders_within_windows_and_loses_nothing() -> None:
+    from thinktrim.data.trace import Trace
+    from thinktrim.executor.refine import longest_first
+
+    lengths = [3, 9, 1, 7, 5, 2, 8]
+    traces = [Trace(id=str(i), question="q", thinking="x" * n, answer="a") for i, n in enumerate(lengths)]
+    out = [len(t.thinking) for t in longest_first(iter(traces), window=3)]
+    assert out == [9, 3, 1, 7, 5, 2, 8]  # windows [3, 9, 1], [7, 5, 2], [8]
+    assert sorted(t.id for t in longest_first(traces, window=100)) == sorted(t.id for t in traces)

@@ -3,7 +3,7 @@ records; the driver's `score_all` streams the chains to them and appends the rec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -12,6 +12,23 @@ from thinktrim.data.trace import Trace
 from thinktrim.executor.ray_workers import RayWorkers, resolved
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.pipeline import Refiner
+
+# Chains read ahead and reordered at a time: a few MB of traces, and enough to keep the tail short.
+LOOKAHEAD = 256
+
+
+def longest_first(traces: Iterable[Trace], window: int = LOOKAHEAD) -> Iterator[Trace]:
+    """The chains in windows of `window`, each window longest first (by thinking length, a proxy for scoring
+    cost). A long chain handed out last keeps one worker busy while the others sit idle; longest first leaves
+    the short chains for the end, so the workers finish close together. Results are keyed by id, so order does
+    not change the outputs."""
+    buffer: list[Trace] = []
+    for trace in traces:
+        buffer.append(trace)
+        if len(buffer) == window:
+            yield from sorted(buffer, key=lambda t: len(t.thinking), reverse=True)
+            buffer = []
+    yield from sorted(buffer, key=lambda t: len(t.thinking), reverse=True)
 
 
 class ChainScorer:
@@ -42,4 +59,4 @@ class RayScoring:
         self.workers.__exit__(*exc)
 
     def map(self, traces: Iterator[Trace]) -> Iterator[dict[str, Any]]:
-        return self.workers.map(traces)
+        return self.workers.map(longest_first(traces))
