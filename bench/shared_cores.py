@@ -14,7 +14,9 @@ user's shell), and must have scored its chain or written its results:
 
 - **old**: the behaviour before issue 15. torch is imported before thinktrim's CLI module, so the OpenMP
   runtime starts without a wait policy: idle threads spin (GNU OpenMP: 300,000 spins) before they sleep.
-- **new**: `python -m thinktrim.cli` as shipped: OMP_WAIT_POLICY=PASSIVE, torch's own thread count.
+- **passive**: the old launch with OMP_WAIT_POLICY=PASSIVE alone (no spinning at all; the first fix tried).
+- **new**: `python -m thinktrim.cli` as shipped: OMP_WAIT_POLICY=PASSIVE with GOMP_SPINCOUNT=3000 (a spin of a
+  few microseconds before sleeping), torch's own thread count.
 - **new-1thread**: the same with `--threads 1` (whether fewer threads would be a better default).
 
 The competitor is another user's torch job: a loop of 512×512 matmuls in its own process with torch's defaults
@@ -47,7 +49,9 @@ SAMPLE = ROOT / "src" / "thinktrim" / "data" / "samples" / "thought_anchors_samp
 CLI = ["-m", "thinktrim.cli"]
 # The CLI's wait-policy line runs too late to matter when torch is already imported.
 OLD_CLI = ["-c", "import sys, torch; from thinktrim.cli import main; main(sys.argv[1:])"]
-VARIANTS = {"old": (OLD_CLI, []), "new": (CLI, []), "new-1thread": (CLI, ["--threads", "1"])}
+# name: (launcher, extra options, environment added to a clean shell's)
+VARIANTS = {"old": (OLD_CLI, [], {}), "passive": (OLD_CLI, [], {"OMP_WAIT_POLICY": "PASSIVE"}),
+            "new": (CLI, [], {}), "new-1thread": (CLI, ["--threads", "1"], {})}
 COMPETITOR = """
 import signal, sys, time, torch
 a, b = torch.randn(512, 512), torch.randn(512, 512)
@@ -140,7 +144,7 @@ def competitor_alone(seconds: float) -> float:
 
 
 def run_job(job: str, variant: str, quick: bool, cap_s: float | None, work: Path, competitor: bool) -> Run:
-    launcher, extra = VARIANTS[variant]
+    launcher, extra, variant_env = VARIANTS[variant]
     out = Path(tempfile.mkdtemp(dir=work, prefix=f"{job}-{variant}-"))
     cmd = [sys.executable, *launcher, *job_args(job, quick, out), *extra]
     load_before = load1()
@@ -149,7 +153,7 @@ def run_job(job: str, variant: str, quick: bool, cap_s: float | None, work: Path
         c.__enter__()
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, env=clean_env(), capture_output=True, text=True, timeout=cap_s)
+        proc = subprocess.run(cmd, env={**clean_env(), **variant_env}, capture_output=True, text=True, timeout=cap_s)
         seconds, capped = time.perf_counter() - start, False
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")

@@ -1,8 +1,8 @@
 """The `thinktrim` command line: thin wrappers that build a config and call the library.
 
-Importing this module (as `thinktrim` and `python -m thinktrim.cli` do) sets OMP_WAIT_POLICY=PASSIVE unless the
-user set it, before anything imports torch: idle OpenMP threads then sleep instead of spinning on cores that
-other jobs need (`thinktrim.lm.threads`).
+Importing this module (as `thinktrim` and `python -m thinktrim.cli` do) sets OMP_WAIT_POLICY=PASSIVE and
+GOMP_SPINCOUNT=3000 unless the user set either, before anything imports torch: idle OpenMP threads then sleep
+after a short spin instead of spinning on cores that other jobs need (`thinktrim.lm.threads`).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def _python(code: str, policy: str | None, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     env.update(OMP_DISPLAY_ENV="VERBOSE", PYTHONPATH=str(SRC))
     if policy is not None:
         env["OMP_WAIT_POLICY"] = policy
@@ -34,26 +34,26 @@ def _runtime_settings(stderr: str) -> dict[str, str]:
 
 
 IMPORT_ORDER = ("import os, sys; import thinktrim.cli; "
-                "print('torch' in sys.modules, os.environ.get('OMP_WAIT_POLICY'))")
+                "print('torch' in sys.modules, os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))")
 # The console script's path: `thinktrim refine …` whose run loads torch (threads) and then fails on the input.
 CLI_RUN = "import sys; from thinktrim.cli import main; main(sys.argv[1:])"
 
 
 def test_the_cli_sets_passive_wait_before_torch_is_imported(tmp_path: Path) -> None:
     run = _python(IMPORT_ORDER, None)
-    assert run.stdout.split() == ["False", "PASSIVE"], run.stderr
+    assert run.stdout.split() == ["False", "PASSIVE", "3000"], run.stderr
     run = _python(CLI_RUN, None, "refine", str(tmp_path / "missing.jsonl"), "--threads", "1")
     assert run.returncode == 2 and "error:" in run.stderr and "missing.jsonl" in run.stderr, run.stderr
     seen = _runtime_settings(run.stderr)
     if not seen:
         pytest.skip("torch's OpenMP runtime does not report its settings (OMP_DISPLAY_ENV)")
     assert seen["OMP_WAIT_POLICY"] == "PASSIVE"
-    if "GOMP_SPINCOUNT" in seen:  # GNU OpenMP: passive means no spinning at all (the default spins 300000)
-        assert seen["GOMP_SPINCOUNT"] == "0"
+    if "GOMP_SPINCOUNT" in seen:  # GNU OpenMP: a short spin (PASSIVE alone would be 0, the default 300000)
+        assert seen["GOMP_SPINCOUNT"] == "3000"
 
 
 def test_the_cli_leaves_the_users_wait_policy_alone(tmp_path: Path) -> None:
-    assert _python(IMPORT_ORDER, "active").stdout.split() == ["False", "active"]
+    assert _python(IMPORT_ORDER, "active").stdout.split() == ["False", "active", "None"]
     run = _python(CLI_RUN, "active", "refine", str(tmp_path / "missing.jsonl"))
     assert run.returncode == 2, run.stderr
     seen = _runtime_settings(run.stderr)

@@ -3,12 +3,18 @@
 By default torch's OpenMP worker threads spin (busy-wait) after each parallel region, waiting for the next one.
 Next to another CPU-bound process the spinning threads take the time slices the other process's threads need,
 and both jobs slow down many-fold: an eval next to a refine on 2 cores took 6.8× its time (issue 15).
-`OMP_WAIT_POLICY=PASSIVE` makes idle threads sleep instead. The OpenMP runtime reads it once, when torch is
-first imported, so the `thinktrim` command sets it (unless the user did) before anything imports torch.
+`OMP_WAIT_POLICY=PASSIVE` makes idle threads sleep instead, but alone it cost generation about 12 % on a quiet
+2-core machine: decoding runs many small parallel regions back to back, and a sleeping thread is slow to wake.
+So the default is both: PASSIVE, plus `GOMP_SPINCOUNT=3000` for GNU OpenMP (torch's runtime on Linux), a spin
+of a few microseconds before sleeping. That covers the gap between two regions and gives up the core well before
+another job's time slice (measured: eval alone as fast as with spinning, 1.9× next to a competitor instead of
+2.5–3.6×; README, Performance: Shared cores). Other runtimes (LLVM's libomp) read the policy alone. The runtime
+reads both once, when torch is first imported, so the `thinktrim` command sets them (unless the user set
+either) before anything imports torch.
 
 `import thinktrim` as a library changes nothing process-wide: a program that imports thinktrim may run other
-OpenMP work of its own. Call `prefer_passive_wait()` before importing torch (or export OMP_WAIT_POLICY=PASSIVE)
-to get the command's behaviour.
+OpenMP work of its own. Call `prefer_passive_wait()` before importing torch (or export OMP_WAIT_POLICY=PASSIVE
+GOMP_SPINCOUNT=3000) to get the command's behaviour.
 
 The thread count stays torch's own by default (one per core torch sees, or OMP_NUM_THREADS): with idle threads
 asleep it was the only count that kept both eval and refine within 2.5× of their time alone next to another
@@ -26,17 +32,21 @@ from dataclasses import field
 from typing import Any
 
 WAIT_POLICY = "OMP_WAIT_POLICY"
+SPIN_COUNT = "GOMP_SPINCOUNT"
+SHORT_SPIN = "3000"  # busy-wait loop turns before sleeping (GNU OpenMP's default: 300,000; PASSIVE alone: 0)
 
 
 def prefer_passive_wait() -> bool:
-    """Set OMP_WAIT_POLICY=PASSIVE unless the user set it (to anything); True when it was set now.
+    """Set OMP_WAIT_POLICY=PASSIVE and GOMP_SPINCOUNT=3000 unless the user set either (to anything); True when
+    they were set now.
 
     It takes effect only if torch (its OpenMP runtime) has not been imported yet in this process; child
     processes inherit it.
     """
-    if os.environ.get(WAIT_POLICY, "").strip():
+    if os.environ.get(WAIT_POLICY, "").strip() or os.environ.get(SPIN_COUNT, "").strip():
         return False
     os.environ[WAIT_POLICY] = "PASSIVE"
+    os.environ[SPIN_COUNT] = SHORT_SPIN
     return True
 
 
@@ -46,8 +56,9 @@ def threads_field(more: str = "") -> Any:
     return field(default=None, metadata={
         "min": 1,
         "help": "CPU threads torch uses for the model (default: torch's own, one per core, or OMP_NUM_THREADS "
-                "when set). Idle threads sleep rather than spin (OMP_WAIT_POLICY=PASSIVE unless you set it), so "
-                "the default shares cores well; fewer threads keep cores free but get a smaller share of them."
+                "when set). Idle threads sleep after a short spin (OMP_WAIT_POLICY=PASSIVE, GOMP_SPINCOUNT=3000, "
+                "unless you set either), so the default shares cores well; fewer threads keep cores free but get a "
+                "smaller share of them."
                 + (f" {more}" if more else ""),
     })
 
