@@ -16,10 +16,9 @@ either) before anything imports torch.
 OpenMP work of its own. Call `prefer_passive_wait()` before importing torch (or export OMP_WAIT_POLICY=PASSIVE
 GOMP_SPINCOUNT=3000) to get the command's behaviour.
 
-The thread count stays torch's own by default (one per core torch sees, or OMP_NUM_THREADS): with idle threads
-asleep it was the only count that kept both eval and refine within 2.5× of their time alone next to another
-torch job, since the scheduler shares cores per thread and a 1-thread job gets less of them (README,
-Performance: Shared cores).
+The thread count stays torch's own by default (one per core torch sees, or OMP_NUM_THREADS): alone it was the
+faster one (one thread: 17–68 % slower on 2 cores), and next to another torch job both counts stayed within 2×
+of their time alone (README, Performance: Shared cores).
 `threads_field()` is the one definition of the `threads` setting that every command running a model adds to its
 config; `use_threads()` applies it, and `thinktrim.lm.load.load_causal_lm` calls it before loading a model.
 """
