@@ -41,17 +41,40 @@ def test_zero3_without_deepspeed_is_one_line(tmp_path) -> None:
         "error: accelerate_config: zero3.yaml uses DeepSpeed, which is not installed (pip install deepspeed)")
 
 
+# gloo finds its address from the host name by default, which some containers resolve to an unusable address
+# (a rank then aborts); loopback is what a one-machine run needs
+GLOO_ENV = {**os.environ, "GLOO_SOCKET_IFNAME": "lo"}
+ALL_REDUCE = """
+import torch, torch.distributed as dist
+dist.init_process_group("gloo")
+t = torch.ones(1)
+dist.all_reduce(t)
+assert t.item() == dist.get_world_size()
+dist.destroy_process_group()
+"""
+
+
+def skip_without_gloo(tmp_path) -> None:
+    """Skip where 2 processes cannot even all-reduce one number over gloo (the container's network, not thinktrim)."""
+    script = tmp_path / "all_reduce.py"
+    script.write_text(ALL_REDUCE, encoding="utf-8")
+    probe = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                            str(free_port()), str(script)], capture_output=True, text=True, timeout=300, env=GLOO_ENV)
+    if probe.returncode != 0:
+        pytest.skip("2 processes cannot all-reduce over gloo on this machine: "
+                    + failure_lines(probe.stderr).splitlines()[0][:300])
+
+
 @pytest.mark.slow
 def test_two_processes_train_one_model(tiny_model_dir, tmp_path) -> None:
     """torch's launcher (what accelerate runs underneath) with 2 CPU processes over gloo: LoRA, merged on rank 0."""
     out = tmp_path / "ddp"
+    skip_without_gloo(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
          "-m", "thinktrim.cli", "train", "sft", str(SAMPLE), "-o", str(out), "--model", str(tiny_model_dir), "--lora",
          "--max-length", "256", "--overlong", "truncate", "--global-batch-size", "2", "--max-steps", "3"],
-        # gloo finds its address from the host name by default, which some containers resolve to an unusable
-        # address (IPv6 ::1 with IPv6 off: the rank aborts); loopback is what a one-machine run needs
-        capture_output=True, text=True, timeout=600, env={**os.environ, "GLOO_SOCKET_IFNAME": "lo"})
+        capture_output=True, text=True, timeout=600, env=GLOO_ENV)
     assert result.returncode == 0, failure_lines(result.stderr)
     record = json.loads((out / "train.json").read_text())
     assert record["resolved"]["processes"] == 2 and record["resolved"]["gradient_accumulation_steps"] == 1
