@@ -1,6 +1,7 @@
 """Fixtures shared across test folders: tiny random models, and a real OpenAI-compatible server (llama.cpp)."""
 
 import os
+import subprocess
 
 import pytest
 
@@ -56,7 +57,6 @@ def llama_server(tmp_path_factory):
 
     Yields the base URL; the server is stopped at the end of the session.
     """
-    import subprocess
     import sys
     import time
 
@@ -90,9 +90,14 @@ def llama_server(tmp_path_factory):
             time.sleep(0.3)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 15)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited after `timeout` seconds; waits either way (no zombie)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

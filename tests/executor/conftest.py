@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import stop_process
+
 SAMPLE = Path(__file__).parents[2] / "src/thinktrim/data/samples/thought_anchors_sample.jsonl"
 RAY = [sys.executable, "-c", "from ray.scripts.scripts import main; main()"]  # the `ray` CLI of this interpreter
 # Settings every refine run of these tests shares with the reference run (the short boxed answer keeps the
@@ -177,12 +179,7 @@ class Cluster:
 
     def stop(self) -> None:
         for proc in reversed(self.nodes):  # workers first, then the head
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, 60)
             with contextlib.suppress(ProcessLookupError):  # nothing of the node outlives the test
                 os.killpg(proc.pid, signal.SIGKILL)
         self.nodes = []
