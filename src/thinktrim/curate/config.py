@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from thinktrim.config import Config, like
+from thinktrim.config import like
 from thinktrim.data.layouts import check_layout
-from thinktrim.evaluate.config import EvalConfig
+from thinktrim.evaluate.config import ModelRunSettings
 from thinktrim.lm.generation.types import GenerationConfig
 from thinktrim.lm.threads import threads_field
 
@@ -23,7 +23,7 @@ GENERATION_SETTINGS = ("max_new_tokens", "temperature", "top_p", "seed", "batch_
 
 
 @dataclass
-class CurateConfig(Config):
+class CurateConfig(ModelRunSettings):
     """Curate a reasoning dataset LIMO's way: dedup, decontaminate, filter by difficulty, score chains, select.
 
     Steps are documented in METHODS.md §2 and the README's Curate section.
@@ -79,14 +79,6 @@ class CurateConfig(Config):
     stage2_max_solved: int = field(default=3, metadata={"help": "Stage 2 keeps problems solved at most this often."})
     stage2_run: str | None = field(default=None, metadata={
         "help": "Stage 2: an eval run folder whose graded samples are reused (matched by question text)."})
-    backend: str = like(EvalConfig, "backend")
-    device: str = like(EvalConfig, "device")
-    dtype: str = like(EvalConfig, "dtype")
-    base_url: str | None = like(EvalConfig, "base_url")
-    concurrency: int = like(EvalConfig, "concurrency")
-    tokenizer: str | None = like(EvalConfig, "tokenizer")
-    system_prompt: str | None = like(EvalConfig, "system_prompt")
-    grade_processes: int | None = like(EvalConfig, "grade_processes")
     threads: int | None = threads_field()  # eval's, less what it means with Ray workers (curate has none)
     max_new_tokens: int = like(GenerationConfig, "max_new_tokens")
     temperature: float = like(GenerationConfig, "temperature")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from thinktrim.answers import ANSWER_KINDS, AnswerKind
-from thinktrim.config import Config
+from thinktrim.config import Config, like
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.lm.generation.types import BACKENDS, Backend, GenerationConfig
@@ -102,6 +102,22 @@ class EvalConfig(Config):
             self.output_dir = str(Path("eval-out") / slug(self.model))
         if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
             raise ValueError(f"EvalConfig.output_dir: {self.output_dir} is a file; the output is a run folder")
+
+
+@dataclass
+class ModelRunSettings(Config):
+    """How eval's loop runs a model, for the commands that run it for their own ends (curate's difficulty stages,
+    `train o1-pruner sample`): the fields, defaults and help of `EvalConfig`'s, declared once. Those configs
+    inherit it, so the fields come first in their options."""
+
+    backend: Backend = like(EvalConfig, "backend")  # noqa: RUF009 (like() returns a dataclasses.field)
+    device: str = like(EvalConfig, "device")
+    dtype: str = like(EvalConfig, "dtype")
+    base_url: str | None = like(EvalConfig, "base_url")
+    concurrency: int = like(EvalConfig, "concurrency")
+    tokenizer: str | None = like(EvalConfig, "tokenizer")
+    system_prompt: str | None = like(EvalConfig, "system_prompt")
+    grade_processes: int | None = like(EvalConfig, "grade_processes")
 
 
 @dataclass

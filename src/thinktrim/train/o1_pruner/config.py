@@ -12,9 +12,9 @@ from typing import Literal
 
 from thinktrim.answers import AnswerKind
 from thinktrim.config import Config, like
-from thinktrim.evaluate.config import EvalConfig
+from thinktrim.evaluate.config import EvalConfig, ModelRunSettings
 from thinktrim.evaluate.extract import ExtractionPolicy
-from thinktrim.lm.generation.types import Backend, GenerationConfig
+from thinktrim.lm.generation.types import GenerationConfig
 from thinktrim.lm.threads import threads_field
 from thinktrim.train.config import ModelSettings, OptimSettings, TrainConfig
 from thinktrim.train.o1_pruner.reward import CLIP_HIGH, CLIP_LOW, KEEP_PER_PROBLEM, LAMBDA
@@ -26,7 +26,7 @@ GENERATION_SETTINGS = ("n", "max_new_tokens", "temperature", "top_p", "seed", "s
 
 
 @dataclass
-class SampleConfig(Config):
+class SampleConfig(ModelRunSettings):
     """Pre-sample: K graded samples per training problem from the reference model (the one about to be trained).
 
     An evaluation run (`thinktrim eval`'s loop and folder, resumable after a kill) with O1-Pruner's sampling
@@ -46,14 +46,6 @@ class SampleConfig(Config):
         "help": "Run folder (an eval run: config.json, <problems>/samples.jsonl, graded.jsonl, results.json) "
                 "plus reference.jsonl.", "short": "-o"})
     model: str = like(EvalConfig, "model")
-    backend: Backend = like(EvalConfig, "backend")  # noqa: RUF009 (like() returns a dataclasses.field)
-    device: str = like(EvalConfig, "device")
-    dtype: str = like(EvalConfig, "dtype")
-    base_url: str | None = like(EvalConfig, "base_url")
-    concurrency: int = like(EvalConfig, "concurrency")
-    tokenizer: str | None = like(EvalConfig, "tokenizer")
-    system_prompt: str | None = like(EvalConfig, "system_prompt")
-    grade_processes: int | None = like(EvalConfig, "grade_processes")
     extraction: ExtractionPolicy = like(EvalConfig, "extraction")  # noqa: RUF009 (like() returns a dataclasses.field)
     threads: int | None = threads_field()
     n: int = like(GenerationConfig, "n", default=16, help="K: samples per problem (O1-Pruner: 16).")
