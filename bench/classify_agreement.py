@@ -53,7 +53,7 @@ from labelled_traces import (
     load_r1_aime,
 )
 
-# PIR's token shares by mode (METHODS.md §1): progressive / verification / multi-method / error correction.
+# PIR's token shares by mode (docs/methods.md §1): progressive / verification / multi-method / error correction.
 PAPER_SHARES = {
     "LIMO": (59.7, 11.8, 10.9, 17.6),
     "S1K": (71.4, 9.2, 13.9, 5.5),

@@ -18,7 +18,7 @@ TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
 PROGRESSIVE, VERIFICATION, MULTI, ERROR = "progressive", "verification", "multi_method", "error_correction"
 MODES = (PROGRESSIVE, VERIFICATION, MULTI, ERROR)
 
-# Each set's labels mapped to PIR's modes (METHODS.md §1), with why. A label maps to one mode.
+# Each set's labels mapped to PIR's modes (docs/methods.md §1), with why. A label maps to one mode.
 LABEL_MODES: dict[str, dict[str, str]] = {
     "schoenfeld_sat": {
         # Reading the problem, analysing it, planning and carrying out the plan all move the solution forward.

@@ -10,7 +10,7 @@ Sizes: `cpu` (default, ~25 min on 2 cores with the embedded 135M model): the 16 
 thinking cut to ~1,600 characters at a paragraph break, LoRA, 2 epochs, greedy answers to 10 questions with up to
 768 new tokens (`--with-base` also evaluates the base model). `gpu`: all 20 whole chains, the recipe's cutoff,
 100 questions, 8,192 new tokens (for 0.5B-7B models: `--model Qwen/Qwen2.5-1.5B-Instruct --device cuda --size gpu
---recipe limo`). The papers' gains show from 7B up (METHODS.md §2); on small models, look at the length of the
+--recipe limo`). The papers' gains show from 7B up (docs/methods.md §2); on small models, look at the length of the
 outputs.
 
     flock /tmp/thinktrim-bench.lock .venv/bin/python bench/loop.py [--out /tmp/thinktrim-loop]

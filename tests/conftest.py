@@ -1,7 +1,10 @@
 """Fixtures shared across test folders: tiny random models, and a real OpenAI-compatible server (llama.cpp)."""
 
 import os
+import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +37,17 @@ def make_tiny_llama():
     return make
 
 
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, make_tiny_llama) -> Path:
+    """A tiny random Llama with the embedded tokenizer, saved as a model folder: a command (or a Ray worker)
+    loads it by path in a second."""
+    model, tokenizer = make_tiny_llama(seed=0, max_positions=4096)
+    path = tmp_path_factory.mktemp("tiny") / "model"
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
 def free_port() -> int:
     import socket
 
@@ -58,9 +72,6 @@ def llama_server(tmp_path_factory):
     Yields the base URL; the server is stopped at the end of the session.
     """
     import sys
-    import time
-
-    import httpx
 
     pytest.importorskip("llama_cpp", reason="llama-cpp-python[server] is not installed (`make setup` installs it)")
     from thinktrim.lm.load import embedded_gguf_path
@@ -75,19 +86,10 @@ def llama_server(tmp_path_factory):
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/v1/models", headers={"Authorization": f"Bearer {API_KEY}"},
-                             timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not answer in 120 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+        try:
+            wait_until_serving(proc, base, API_KEY, log)
+        except ServerNotReady as e:
+            pytest.fail(str(e), pytrace=False)
         yield base
     finally:
         stop_process(proc, 15)
@@ -101,3 +103,75 @@ def stop_process(proc: subprocess.Popen, timeout: float) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+class ServerNotReady(Exception):
+    """Why a server the tests started cannot serve them; the fixture fails with this message alone."""
+
+
+def describe_exit(returncode: int) -> str:
+    """'exit status 3', or 'signal 11 (SIGSEGV)' for a process killed by a signal (Popen's returncode -11)."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = "unknown signal"
+    return f"signal {-returncode} ({name})"
+
+
+# The signals a llama.cpp compiled for another CPU dies with (an instruction this CPU lacks).
+WRONG_CPU_SIGNALS = {-signal.SIGILL, -signal.SIGSEGV, -signal.SIGBUS}
+
+
+def _died(proc: subprocess.Popen, when: str, log: Path) -> ServerNotReady:
+    message = f"llama_cpp.server died with {describe_exit(proc.returncode)} {when}"
+    if proc.returncode in WRONG_CPU_SIGNALS:
+        message += (": a llama.cpp build for another CPU? `rm .venv/.llama && make setup` reinstalls the portable "
+                    "build (README, llama.cpp)")
+    return ServerNotReady(f"{message}\n{_log_tail(log)}")
+
+
+def _log_tail(log: Path) -> str:
+    return f"--- {log} (last 3000 characters) ---\n{log.read_text(errors='replace')[-3000:]}"
+
+
+def wait_until_serving(proc: subprocess.Popen, base: str, api_key: str, log: Path, timeout_s: float = 120) -> None:
+    """Return once the server at `base` lists its models *and* answers one real completion; else ServerNotReady.
+
+    A llama.cpp compiled for another CPU starts and lists its models, then dies on its first completion; this
+    finds that before any test does and names how the process ended, instead of each test's "connection refused".
+    """
+    import httpx
+
+    headers = {"Authorization": f"Bearer {api_key}"}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise _died(proc, "while starting", log)
+        try:
+            if httpx.get(f"{base}/v1/models", headers=headers, timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise ServerNotReady(f"llama_cpp.server did not answer in {timeout_s:g} s\n{_log_tail(log)}")
+        time.sleep(0.3)
+
+    try:
+        reply = httpx.post(f"{base}/v1/completions", headers=headers, timeout=max(deadline - time.monotonic(), 30),
+                           json={"prompt": "2+2=", "max_tokens": 4, "temperature": 0})
+    except httpx.TransportError as e:
+        try:
+            proc.wait(timeout=10)  # a dying server drops the connection a moment before it is gone
+        except subprocess.TimeoutExpired:
+            raise ServerNotReady(f"llama_cpp.server's first completion failed ({type(e).__name__}: {e}) though it "
+                                 f"still runs\n{_log_tail(log)}") from None
+        raise _died(proc, "on its first completion", log) from None
+    try:
+        text = reply.json()["choices"][0]["text"]
+    except (ValueError, LookupError, TypeError):
+        text = None
+    if reply.status_code != 200 or not isinstance(text, str) or not text.strip():
+        raise ServerNotReady(f"llama_cpp.server answered its first completion with HTTP {reply.status_code} and "
+                             f"no text: {reply.text[:300]!r}\n{_log_tail(log)}")

@@ -74,8 +74,10 @@ def main(args: list[str] | None = None) -> None:
         code = app(args=args, standalone_mode=False)
     except typer.Exit as e:
         raise SystemExit(e.exit_code) from None
-    except typer.Abort:
-        typer.echo("interrupted", err=True)
+    except typer.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort): every command resumes when rerun
+        from thinktrim.config import INTERRUPTED
+
+        typer.echo(INTERRUPTED, err=True)
         raise SystemExit(130) from None
     except TyperException as e:  # click's usage errors, as Typer ships them
         ctx = getattr(e, "ctx", None)

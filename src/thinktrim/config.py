@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import gc
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -35,6 +37,8 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 import yaml
 
 C = TypeVar("C")
+# What every command prints on Ctrl-C (exit status 130): each one keeps what it finished and resumes when rerun.
+INTERRUPTED = "interrupted: rerun the same command to continue where it stopped"
 
 
 class ConfigError(ValueError):
@@ -243,10 +247,11 @@ def from_mapping(cls: type[C], data: Mapping[str, Any], source: str | None = Non
         raise ConfigError(text, source=source) from None
 
 
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping of settings, or a ConfigError naming the file (and the line, for syntax errors)."""
+def load_yaml(path: str | Path, option: str | None = None) -> Any:
+    """The YAML document in a file, or a ConfigError naming the option that gave it, the file, the line and the
+    setting being written there (syntax errors), in one line."""
     path = Path(path)
-    where = str(path)
+    where = f"{option} {path}" if option else str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -255,16 +260,38 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError("is a folder, expected a YAML file", source=where) from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"not UTF-8 text (byte {e.start}): expected a YAML file", source=where) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read ({e.strerror or e})", source=where) from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        if "\\t" in problem:  # PyYAML writes the tab as a backslash and t
+            problem += "; YAML indents with spaces, not tabs"
         line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"invalid YAML ({problem})", source=where + line) from None
+        setting = _setting_at(text, mark.line) if mark is not None else None
+        at = f" in {setting!r}" if setting else ""
+        raise ConfigError(f"invalid YAML{at} ({' '.join(problem.split())})", source=where + line) from None
+
+
+def _setting_at(text: str, line: int) -> str | None:
+    """The key written on `line` of a YAML text, or the nearest one above it (the setting a syntax error is in)."""
+    lines = text.splitlines()
+    for candidate in reversed(lines[: line + 1]):
+        key = re.match(r"\s*(?:-\s+)?([A-Za-z_][\w.-]*)\s*:(?:\s|$)", candidate)
+        if key:
+            return key.group(1)
+    return None
+
+
+def read_yaml(path: str | Path, option: str | None = None) -> dict[str, Any]:
+    """A YAML mapping of settings, or a ConfigError naming the file (and the line, for syntax errors)."""
+    data = load_yaml(path, option)
     if data is None:
         return {}
     if not isinstance(data, dict):
+        where = f"{option} {path}" if option else str(path)
         raise ConfigError(f"expected a mapping of settings, got {type(data).__name__}", source=where)
     return data
 
@@ -422,7 +449,7 @@ def command(
         # `--ratios 0.2,0.3` and `--ratios 0.2 --ratios 0.3` alike
         given = {k: ",".join(v) if k in repeatable and isinstance(v, list) else v for k, v in given.items()}
         try:
-            data = read_yaml(kwargs["config"]) if kwargs.get("config") else {}
+            data = read_yaml(kwargs["config"], "--config") if kwargs.get("config") else {}
             source = str(kwargs["config"]) if kwargs.get("config") else None
             merged = {**{k.replace("-", "_"): v for k, v in data.items()}, **given}
             missing = [flags[name] for name in sorted(required) if merged.get(name) in (None, "", [], ())]
@@ -437,7 +464,13 @@ def command(
                 message = str(e)
             typer.echo(f"error: {message}", err=True)
             raise typer.Exit(2) from None
-        return run(cfg)
+        try:
+            return run(cfg)
+        except KeyboardInterrupt:  # Typer would exit 130 without a word
+            pass
+        gc.collect()  # the interrupted frames go first: progress bars they held close before the line below
+        typer.echo(f"\n{INTERRUPTED}", err=True)
+        raise typer.Exit(130)
 
     run_command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     run_command.__annotations__ = {p.name: p.annotation for p in params}

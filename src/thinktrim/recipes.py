@@ -1,5 +1,5 @@
-"""Fine-tuning recipes: the published settings of LIMO, s1 (METHODS.md §2) and O1-Pruner (§3), and small CPU ones,
-in one place.
+"""Fine-tuning recipes: the published settings of LIMO, s1 (docs/methods.md §2) and O1-Pruner (§3), and small CPU
+ones, in one place.
 
 `thinktrim train sft --recipe NAME` (and `train o1-pruner fit`) fills every setting the user did not give from
 here, and `thinktrim refine` writes the LIMO recipe as a LLaMA-Factory YAML beside its `dataset_info.json`

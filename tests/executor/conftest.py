@@ -94,26 +94,15 @@ def one_thread():
 def reference(tmp_path_factory, chains, embedded_scorer, one_thread) -> Path:
     """`chains` refined by one process on the embedded model (one thread): what every other layout must equal."""
     from thinktrim.refine.config import RefineConfig
-    from thinktrim.refine.outputs import write_outputs
-    from thinktrim.refine.pipeline import Refiner, score_all
+    from thinktrim.refine.pipeline import LocalScoring, Refiner
+    from thinktrim.refine.run import refine
 
     out = tmp_path_factory.mktemp("reference") / "out"
     cfg = RefineConfig(input=str(chains), output_dir=str(out), **REFINE)
     with one_thread():
-        score_all(cfg, Refiner(cfg, scorer=embedded_scorer))
-    stats = write_outputs(cfg)
+        stats = refine(cfg, LocalScoring(Refiner(cfg, scorer=embedded_scorer))).stats
     assert stats["status"] == {"scored": 4} and sum(stats["ratios"]["r0.5"]["units_removed"].values()) == 2
     return out
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, make_tiny_llama) -> Path:
-    """A tiny random Llama with the embedded tokenizer, saved as a model folder Ray workers load by path."""
-    model, tokenizer = make_tiny_llama(seed=0)
-    path = tmp_path_factory.mktemp("tiny") / "model"
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import pytest
 from thinktrim.evaluate.config import EvalConfig
 from thinktrim.evaluate.run import evaluate
 from thinktrim.refine.config import RefineConfig
-from thinktrim.refine.outputs import write_outputs
 from thinktrim.refine.pipeline import score_all
+from thinktrim.refine.run import refine
 
 from .conftest import REFINE, same_outputs
 
@@ -31,12 +31,10 @@ def test_refine_on_two_workers_equals_one_process(tmp_path: Path, chains: Path, 
     base = {"input": str(chains), **REFINE, "model": str(tiny_model_dir)}
     single = RefineConfig.from_mapping({**base, "output_dir": str(tmp_path / "single")})
     with one_thread():
-        score_all(single)
-    write_outputs(single)
+        refine(single)
     cfg = RefineConfig.from_mapping({**base, "output_dir": str(tmp_path / "ray"), **ON_RAY})
     scoring = RayScoring(cfg)
-    score_all(cfg, scoring=scoring)
-    write_outputs(cfg)
+    refine(cfg, scoring)
     same_outputs(tmp_path / "single", tmp_path / "ray")
     hosts = scoring.workers.hosts
     assert [h["threads"] for h in hosts] == [1, 1] and len({h["pid"] for h in hosts} - {os.getpid()}) == 2

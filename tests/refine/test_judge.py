@@ -11,8 +11,8 @@ from thinktrim.data.trace import StepKind
 from thinktrim.refine.annotate import annotate_steps
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.judge import JudgeConfig, LLMJudge, load_prompt, parse_verdict
-from thinktrim.refine.outputs import write_outputs
-from thinktrim.refine.pipeline import Refiner, score_all
+from thinktrim.refine.pipeline import LocalScoring, Refiner
+from thinktrim.refine.run import refine
 from thinktrim.refine.segment import SegmentConfig
 
 THINKING = (
@@ -56,9 +56,9 @@ def test_prompt_file(tmp_path: Path) -> None:
     mine.write_text(USER_PROMPT + "\n")
     assert load_prompt(mine) == USER_PROMPT
     (tmp_path / "empty.txt").write_text("  \n")
-    with pytest.raises(ValueError, match=r"judge_prompt: .*empty\.txt is empty"):
+    with pytest.raises(ValueError, match=r"--judge-prompt .*empty\.txt: is empty"):
         load_prompt(tmp_path / "empty.txt")
-    with pytest.raises(ValueError, match=r"judge_prompt: cannot read .*missing\.txt"):
+    with pytest.raises(ValueError, match=r"--judge-prompt .*missing\.txt: no such file"):
         load_prompt(tmp_path / "missing.txt")
 
 
@@ -105,8 +105,7 @@ def test_judge_vs_markers_agreement_in_stats_json(
     cfg = RefineConfig(input=str(tiny_sample), output_dir=str(out), ratios=(0.5,),
                        judge_url=llama_server + "/v1", judge_model="smollm2", judge_scope="all",
                        judge_prompt=str(prompt), judge_timeout=120)
-    score_all(cfg)
-    stats = write_outputs(cfg)
+    stats = refine(cfg).stats
     ann = json.loads((out / "annotations.jsonl").read_text().split("\n")[0])
     pairs = ann["judge_vs_markers"]
     agreement = stats["judge_vs_markers"]
@@ -186,8 +185,7 @@ def test_judge_failures_by_reason_reach_stats_json(broken_judge_server, tiny_sam
     out = tmp_path / "out"
     cfg = RefineConfig(input=str(tiny_sample), output_dir=str(out), ratios=(0.5,), judge_url=url, judge_model="m",
                        judge_scope="all", judge_retries=0)
-    score_all(cfg, Refiner(cfg, scorer=embedded_scorer))
-    stats = write_outputs(cfg)
+    stats = refine(cfg, LocalScoring(Refiner(cfg, scorer=embedded_scorer))).stats
     ann = json.loads((out / "annotations.jsonl").read_text().split("\n")[0])
     n = len(ann["steps"]) - 1
     assert n >= 1 and ann["judge_failures"] == n and ann["judge_failures_by_reason"] == {"malformed reply": n}

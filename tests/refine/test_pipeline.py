@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from thinktrim.refine.config import RefineConfig
-from thinktrim.refine.outputs import write_outputs
-from thinktrim.refine.pipeline import score_all
+from thinktrim.refine.run import refine
 from thinktrim.refine.verify import check_refined
 
 pytestmark = pytest.mark.slow
@@ -25,8 +24,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def test_refine_writes_every_output(small_sample: Path, tmp_path: Path, pruned_exactly) -> None:
     cfg = RefineConfig(input=str(small_sample), output_dir=str(tmp_path / "out"), ratios=(0.2, 0.5), limit=2)
-    score_all(cfg)
-    stats = write_outputs(cfg)
+    stats = refine(cfg).stats
     out = tmp_path / "out"
     anns = read_jsonl(out / "annotations.jsonl")
     assert [a["status"] for a in anns] == ["scored", "scored"]

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+import thinktrim
 from thinktrim.refine.config import RefineConfig
-from thinktrim.refine.outputs import write_outputs
-from thinktrim.refine.pipeline import Refiner, score_all
+from thinktrim.refine.pipeline import LocalScoring, Refiner
 from thinktrim.refine.prune import n_to_remove
 from thinktrim.refine.verify import check_refined
 
@@ -26,8 +26,7 @@ CLI = [sys.executable, "-m", "thinktrim.cli"]
 
 def refine(scorer, **kwargs) -> dict:
     cfg = RefineConfig(**{"on_error": "skip", **kwargs})
-    score_all(cfg, Refiner(cfg, scorer=scorer))
-    return write_outputs(cfg)
+    return thinktrim.refine(cfg, LocalScoring(Refiner(cfg, scorer=scorer))).stats
 
 
 def lines(path: Path) -> list[str]:
@@ -93,7 +92,7 @@ def test_edited_or_other_input_is_refused(runs_sample: Path, tmp_path: Path, emb
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "changed since" in proc.stderr and "runs.jsonl" in proc.stderr
     other = tmp_path / "other.jsonl"
-    other.write_bytes(runs_sample.read_bytes())
+    other.write_bytes(data.read_bytes())  # contents other than the scored ones, under another name
     proc = subprocess.run([*CLI, "refine", str(other), "-o", str(out), "--on-error", "skip"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "different input" in proc.stderr

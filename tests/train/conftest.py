@@ -14,16 +14,6 @@ def sample_records() -> list[dict]:
     return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").split("\n") if line.strip()]
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory, make_tiny_llama) -> Path:
-    """A 2-layer random Llama with the embedded tokenizer and chat template, saved as a model folder."""
-    model, tokenizer = make_tiny_llama(max_positions=4096)
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 def kill_at_first_checkpoint(command: list[str], out: Path) -> None:
     """Start a training command and SIGKILL it once a complete checkpoint is in OUT/checkpoints."""
     from thinktrim.train.checkpoints import MARKER

@@ -12,8 +12,10 @@ from typing import Any, Literal
 
 from thinktrim.config import like
 from thinktrim.data.layouts import check_layout
+from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.config import ModelRunSettings
 from thinktrim.lm.generation.types import GenerationConfig
+from thinktrim.lm.load import check_model_name
 from thinktrim.lm.threads import threads_field
 
 # Settings passed through to eval's loop as they are.
@@ -26,7 +28,7 @@ GENERATION_SETTINGS = ("max_new_tokens", "temperature", "top_p", "seed", "batch_
 class CurateConfig(ModelRunSettings):
     """Curate a reasoning dataset LIMO's way: dedup, decontaminate, filter by difficulty, score chains, select.
 
-    Steps are documented in METHODS.md §2 and the README's Curate section.
+    Steps are documented in docs/methods.md §2 and the README's Curate section.
     """
 
     pools: tuple[str, ...] = field(default=(), metadata={
@@ -34,6 +36,7 @@ class CurateConfig(ModelRunSettings):
         "question + answer records without chains; several chains of one problem are grouped."})
     output_dir: str = field(default="curate-out", metadata={
         "short": "-o", "help": "Folder for the curated data, audit.jsonl, stats.json and the difficulty runs."})
+    force: bool = force_field()
     layout: str = field(default="auto", metadata={
         "help": "Pool layout: auto (per file), limo, s1k, messages, sharegpt, alpaca, response, or fields: "
         "'question=KEY,response=KEY[,answer=KEY]' ('question=KEY,answer=KEY' for problems without chains)."})
@@ -122,6 +125,15 @@ class CurateConfig(ModelRunSettings):
             run = getattr(self, name)
             if run is not None and not (Path(run) / "config.json").is_file():
                 raise ValueError(f"{name}: {run} is not an eval run folder (no config.json)")
+        if self.backend != "openai":  # a stage model that cannot load fails here, not after the cheap steps
+            for name in ("stage1_model", "stage2_model"):
+                model = getattr(self, name)
+                if model is not None:
+                    option = "--" + name.replace("_", "-")
+                    try:
+                        check_model_name(model, option)
+                    except ValueError as e:  # "stage1_model: DIR: why", which the CLI shows as --stage1-model
+                        raise ValueError(f"{name}: {str(e).removeprefix(f'{option} ')}") from None
         if self.system_prompt == "":
             self.system_prompt = None
 

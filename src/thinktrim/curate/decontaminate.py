@@ -57,13 +57,32 @@ def load_references(benchmarks: Sequence[str], files: Sequence[str]) -> list[Ref
         refs += _bundled_references(name)
     for entry in files:
         name, sep, path = entry.partition("=")
-        if sep and not Path(entry).exists():
-            get_benchmark(name)  # an unknown name raises, listing the valid ones
-            refs += [Reference(name, it.id, it.question, numbers(tokens(it.question)))
-                     for it in load_benchmark(name, path=path)]
-        else:
-            refs += _file_references(entry)
+        if not (sep and not Path(entry).exists()):
+            name, path = "", entry
+        try:
+            if Path(path).is_dir():
+                raise IsADirectoryError(path)
+            if name:
+                get_benchmark(name)  # an unknown name raises, listing the valid ones
+                refs += [Reference(name, it.id, it.question, numbers(tokens(it.question)))
+                         for it in load_benchmark(name, path=path)]
+            else:
+                refs += _file_references(entry)
+        except (ValueError, KeyError, OSError) as e:
+            raise ValueError(f"--contamination-files {entry}: {_reason(e, path)}") from None
     return refs
+
+
+def _reason(e: Exception, path: str) -> str:
+    """Why one --contamination-files entry cannot be read, without repeating its path."""
+    if isinstance(e, FileNotFoundError):
+        return "no such file"
+    if isinstance(e, IsADirectoryError):
+        return "is a folder; expected a file of questions (JSONL, JSON or Parquet)"
+    if isinstance(e, OSError):
+        return f"cannot read ({e.strerror or e})"
+    text = " ".join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split())
+    return text.removeprefix(f"{path}: ").removeprefix(f"{path}:") or type(e).__name__
 
 
 @cache

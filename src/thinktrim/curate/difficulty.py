@@ -129,12 +129,14 @@ class Difficulty:
 
     def sample(self, problems: Sequence[Problem], ctx: StepContext) -> dict[str, tuple[int, int]]:
         """Sample and grade `problems` in this stage's eval run folder (resuming it); key → (correct, samples)."""
+        from thinktrim.data.run_folder import claim_output_folder
         from thinktrim.data.store import read_jsonl_records, write_jsonl
         from thinktrim.evaluate.run import evaluate
 
         data = (self.folder / f"{PROBLEMS}.jsonl").resolve()
-        write_jsonl(data, ({"id": p.key, "question": p.question, "answer": p.gold} for p in problems))
-        results = evaluate(self.sampler.eval_config(self.stage, self.folder, data))
+        with claim_output_folder(self.folder, "eval"):  # an eval run folder, with the problems it asks beside it
+            write_jsonl(data, ({"id": p.key, "question": p.question, "answer": p.gold} for p in problems))
+            results = evaluate(self.sampler.eval_config(self.stage, self.folder, data))
         ctx.count(self.name, "samples generated", results["generation"]["generated"])
         ctx.count(self.name, "samples resumed from disk", results["generation"]["resumed"])
         counts = solve_counts(read_jsonl_records(self.folder / PROBLEMS / "graded.jsonl"), self.stage.samples)

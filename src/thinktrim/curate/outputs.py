@@ -20,7 +20,8 @@ from thinktrim.curate.base import StepContext
 from thinktrim.curate.config import CurateConfig
 from thinktrim.curate.records import Problem
 from thinktrim.data.formats import SourceRecord, detect_format, json_container_key, write_records
-from thinktrim.data.store import write_json, write_jsonl
+from thinktrim.data.paths import safe_file_name
+from thinktrim.data.store import file_fingerprint, read_json_object, write_json, write_jsonl
 
 AUDIT, STATS, REJECTS, RUN = "audit.jsonl", "stats.json", "rejects.jsonl", "run.json"
 
@@ -50,8 +51,8 @@ def plan_outputs(cfg: CurateConfig, kept: list[Problem]) -> dict[str, tuple[int,
     for i, path in enumerate(cfg.pools):
         stem = Path(path).stem if stems[Path(path).stem] == 1 else f"{Path(path).stem}-{i}"
         records = [r for r, pool in rows if pool == i]
-        if records:
-            out[f"curated-{stem}.{fmt[i]}"] = (i, records)
+        if records:  # a pool's stem may hold anything a file name can (a newline, 250 bytes): one safe name
+            out[f"{safe_file_name(f'curated-{stem}', 'curated')}.{fmt[i]}"] = (i, records)
     return out
 
 
@@ -85,8 +86,24 @@ def write_outputs(cfg: CurateConfig, kept: list[Problem], ctx: StepContext,
     write_json(out / STATS, stats)
     write_json(out / RUN, {"thinktrim_version": __version__,
                            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                           "config": cfg.to_dict()})
+                           "config": cfg.to_dict(), "pool_fingerprints": pool_fingerprints(cfg)})
     return stats
+
+
+def pool_fingerprints(cfg: CurateConfig) -> list[str]:
+    """The pools' contents (sha256 each, in order): what makes a curation the same run as another."""
+    return [file_fingerprint(p)["sha256"] for p in cfg.pools]
+
+
+def check_same_pools(cfg: CurateConfig) -> None:
+    """Refuse to curate other pools into a folder that holds another curation: its outputs would mix (its
+    difficulty samples, its audit) with this run's. Rerunning the same pools with other settings is fine."""
+    previous = read_json_object(Path(cfg.output_dir) / RUN, "thinktrim curate run file")
+    before = previous.get("pool_fingerprints")
+    if before is not None and all(Path(p).is_file() for p in cfg.pools) and before != pool_fingerprints(cfg):
+        raise ValueError(f"--output-dir {cfg.output_dir}: holds a curation of other pools "
+                         f"({', '.join(Path(p).name for p in previous.get('config', {}).get('pools', []))}); "
+                         "choose another folder, or remove it")
 
 
 def summary_rows(stats: dict[str, Any]) -> list[list[Any]]:

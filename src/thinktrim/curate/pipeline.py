@@ -61,11 +61,14 @@ def build_steps(cfg: CurateConfig, quality_fn: QualityFn | None = None, progress
 
 def curate(cfg: CurateConfig, quality_fn: QualityFn | None = None, progress: bool = True) -> dict[str, Any]:
     """Run the pipeline and write every output; returns stats.json's content."""
-    from thinktrim.curate.outputs import write_outputs
+    from thinktrim.curate.outputs import check_same_pools, write_outputs
+    from thinktrim.data.run_folder import claim_output_folder
 
-    ctx = StepContext(cfg.output_dir, progress=progress)
-    steps = build_steps(cfg, quality_fn, progress)
-    rejects: list[dict[str, Any]] = []
-    source = read_pools(cfg.pools, ctx, cfg.layout, cfg.file_format, cfg.on_error, rejects)
-    kept: list[Problem] = list(run_steps(source, steps, ctx))
-    return write_outputs(cfg, kept, ctx, rejects)
+    with claim_output_folder(cfg.output_dir, "curate", force=cfg.force):
+        check_same_pools(cfg)
+        ctx = StepContext(cfg.output_dir, progress=progress)
+        steps = build_steps(cfg, quality_fn, progress)
+        rejects: list[dict[str, Any]] = []
+        source = read_pools(cfg.pools, ctx, cfg.layout, cfg.file_format, cfg.on_error, rejects)
+        kept: list[Problem] = list(run_steps(source, steps, ctx))
+        return write_outputs(cfg, kept, ctx, rejects)

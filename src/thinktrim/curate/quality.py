@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from thinktrim.config import load_yaml
 from thinktrim.curate.base import StepContext
 from thinktrim.curate.records import Problem, QualityScore
 from thinktrim.data.trace import Trace
@@ -89,12 +90,10 @@ class Rubric:
         text = resources.files("thinktrim.curate").joinpath("quality_keywords.yaml").read_text(encoding="utf-8")
         data = yaml.safe_load(text)
         if path is not None:
-            try:
-                user = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as e:
-                raise ValueError(f"{path}: cannot read the quality rubric ({e})") from None
+            user = load_yaml(path, "--quality-keywords") or {}  # one line naming the file, line and setting
             if not isinstance(user, dict):
-                raise ValueError(f"{path}: expected a mapping of rubric parts, got {type(user).__name__}")
+                raise ValueError(f"--quality-keywords {path}: expected a mapping of rubric parts, got "
+                                 f"{type(user).__name__}")
             data = {**data, **user}
         return cls.from_mapping(data, str(path or "quality_keywords.yaml"))
 

@@ -68,13 +68,16 @@ def read_pools(
     order = 0
     for pool, path in enumerate(paths):
         this_layout = pool_layout(path, layout, file_format)
+        records, rejected = 0, []
         for item in read_records(path, layout=this_layout, file_format=file_format, on_error=on_error):
             stats.seen += 1
             if isinstance(item, RecordError):
                 ctx.count(STEP, "malformed record (skipped)")
+                rejected.append(item)
                 if rejects is not None:
                     rejects.append({"location": item.location, "field": item.field, "reason": item.reason})
                 continue
+            records += 1
             question = item.trace.question.strip()
             problem = by_question.get(question)
             if problem is None:
@@ -82,6 +85,10 @@ def read_pools(
                                                           tokens=tokens(question), order=len(by_question))
             add_record(problem, item, pool, order, ctx)
             order += 1
+        if not records:  # as refine refuses it: an empty pool is a wrong path or an unfinished export
+            if rejected:
+                raise ValueError(f"{path}: no valid records ({len(rejected)} rejected; the first: {rejected[0]})")
+            raise ValueError(f"{path}: no records")
     yield from by_question.values()
 
 

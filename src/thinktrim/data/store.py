@@ -11,16 +11,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from thinktrim.data.paths import file_mode
+
 
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
-    """Write to a temporary file beside `path` and rename it over `path` only if the block succeeds."""
+    """Write to a temporary file beside `path` and rename it over `path` only if the block succeeds; the file
+    gets the mode a plain `open()` gives a new one (0666 less the umask)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _naming(path):
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with _naming(path), os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
+            os.fchmod(f.fileno(), file_mode())  # mkstemp's 0600 would survive the rename: no one else could read
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -194,8 +198,11 @@ def decode_jsonl_line(raw: bytes, where: str) -> Any:
 
 
 def read_jsonl_records(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Read a JSONL file, naming file and line on a malformed line."""
-    for _, record in numbered_jsonl_records(path):
+    """Read a JSONL file of records (JSON objects), naming file and line on a malformed line or one that holds
+    another JSON value (a list, a number): its readers look fields up, and would fail without naming the line."""
+    for lineno, record in numbered_jsonl_records(path):
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
         yield record
 
 

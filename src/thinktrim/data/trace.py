@@ -8,7 +8,7 @@ from typing import Any
 
 
 class StepKind(str, Enum):
-    """The four reasoning modes of PIR (METHODS.md §1)."""
+    """The four reasoning modes of PIR (docs/methods.md §1)."""
 
     PROGRESSIVE = "progressive"
     VERIFICATION = "verification"

@@ -59,11 +59,13 @@ def run_eval(config: EvalConfig, make: Callable[[], GeneratorBase] | None = None
 
 
 def run_merge(config: EvalMergeConfig) -> None:
+    from thinktrim.data.run_folder import claim_output_folder
     from thinktrim.evaluate.shards import merge_shards
     from thinktrim.evaluate.summary import print_summary
 
     try:
-        results = merge_shards(config)
+        with claim_output_folder(config.output_dir, "eval merge"):
+            results = merge_shards(config)
     except (ValueError, RuntimeError, OSError) as e:
         fail(e)
         return

@@ -10,6 +10,8 @@ from pathlib import Path
 from thinktrim.answers import ANSWER_KINDS, AnswerKind
 from thinktrim.config import Config, like
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
+from thinktrim.data.paths import safe_file_name
+from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.lm.generation.types import BACKENDS, Backend, GenerationConfig
 from thinktrim.lm.load import check_device_name, check_model_name
@@ -17,8 +19,16 @@ from thinktrim.lm.parallel import WORKER_THREADS_HELP, ParallelConfig
 from thinktrim.lm.threads import threads_field
 
 
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name.rstrip("/")).name or name).strip("_") or "model"
+def slug(name: str, fallback: str = "model") -> str:
+    """A folder name for a model (its last path part) or a --data file's stem: letters, digits and `._-`, and
+    one safe path component (`..` or `-x` from a hostile name must not become a path of its own)."""
+    base = Path(name.rstrip("/")).name or name
+    return safe_file_name(re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("_"), fallback)
+
+
+def data_name(path: str) -> str:
+    """The benchmark name of a --data file: its stem, as a folder name of the run."""
+    return slug(Path(path).stem, "data")
 
 
 @dataclass
@@ -48,6 +58,7 @@ class EvalConfig(Config):
         "help": "System prompt ('' for none)."})
     output_dir: str | None = field(default=None, metadata={
         "help": "Run folder (default eval-out/<model>).", "flag": "--output", "short": "-o"})
+    force: bool = force_field()
     device: str = field(default="auto", metadata={"help": "transformers: auto, cpu, cuda, cuda:N or mps."})
     dtype: str = field(default="auto", metadata={
         "help": "auto (fp32 on CPU, bf16 on GPU), float32, bfloat16 or float16."})
@@ -91,9 +102,14 @@ class EvalConfig(Config):
         if self.backend != "openai":
             check_model_name(self.model, "--model")
         if self.tokenizer is not None:
-            check_model_name(self.tokenizer, "--tokenizer")
+            check_model_name(self.tokenizer, "--tokenizer", "tokenizer")
         if self.data is not None and not Path(self.data).is_file():
             raise ValueError(f"EvalConfig.data: {self.data} is not a file")
+        # config.json records them: absolute, the run folder can be read from anywhere (build, report)
+        if self.data is not None:
+            self.data = str(Path(self.data).resolve())
+        if self.path is not None and Path(self.path).is_file():
+            self.path = str(Path(self.path).resolve())
         if self.baseline is not None and not (Path(self.baseline) / "results.json").is_file():
             raise ValueError(f"EvalConfig.baseline: {self.baseline}/results.json not found (run it first)")
         if self.system_prompt == "":
@@ -158,7 +174,7 @@ class GradeConfig(Config):
         if self.grade_processes is not None and self.grade_processes < 0:
             raise ValueError(f"--grade-processes: got {self.grade_processes}, expected an integer >= 0 (0: none)")
         if self.tokenizer:
-            check_model_name(self.tokenizer, "--tokenizer")
+            check_model_name(self.tokenizer, "--tokenizer", "tokenizer")
         if self.output:
             out = Path(self.output)
             if out.is_dir():

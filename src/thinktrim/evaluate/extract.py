@@ -1,6 +1,6 @@
 """Find the final answer in a model response: pure string functions, no sympy, safe to call anywhere.
 
-Conventions (METHODS.md §4), in order, each answer tagged with where it came from (`AnswerSource`):
+Conventions (docs/methods.md §4), in order, each answer tagged with where it came from (`AnswerSource`):
   boxed        the last brace-matched `\\boxed{}` after the thinking;
   phrase       else an "the answer is …" / "final answer: …" phrase there, if what follows is mathematical;
   thinking     else the last box of a closed thinking block (its write-up was cut off or states nothing);

@@ -126,7 +126,7 @@ def aes(
     beta: float = 3.0,
     gamma: float = 5.0,
 ) -> float:
-    """Accuracy-efficiency score against a base model (O1-Pruner, METHODS.md §3).
+    """Accuracy-efficiency score against a base model (O1-Pruner, docs/methods.md §3).
 
     Relative length saving plus relative accuracy change, where a loss weighs γ and a gain β.
     Accuracies may be fractions or percentages, as long as both use the same scale.

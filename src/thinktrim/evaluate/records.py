@@ -57,6 +57,16 @@ def sample_results(graded: Sequence[dict[str, Any]], prefix: str = "") -> list[S
             for g in graded]
 
 
+def _sample_index(rec: dict[str, Any], where: str) -> int:
+    """A record's `sample` field (0 when it has none), as a whole number >= 0."""
+    value = rec.get("sample", 0)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{where}: field 'sample' is {value!r}, expected a whole number >= 0")
+    return value
+
+
 def _per_sample(value: Any, i: int, many: bool) -> Any:
     """Sample i's entry of a per-sample list field (None when the field is not such a list)."""
     if not many:
@@ -92,6 +102,7 @@ def grade_file(
     if benchmark is not None:
         golds = {item.id: item for item in load_benchmark(benchmark, path=benchmark_path)}
     rows = []
+    first_at: dict[tuple[str, int], str] = {}  # (question, sample) -> where it was read
     for n_record, (_, where, rec) in enumerate(read_objects(path), 1):
         responses = lookup_field(rec, response_field)[1]
         many = isinstance(responses, list)  # n samples of one question in one record
@@ -113,7 +124,15 @@ def grade_file(
             if rec_kind not in ANSWER_KINDS:
                 raise ValueError(f"{where}: kind {rec_kind!r} is not one of {', '.join(ANSWER_KINDS)}")
         for i, response in enumerate(responses):
-            rows.append({"question_id": qid, "sample": i if many else int(rec.get("sample", 0)),
+            sample = i if many else _sample_index(rec, where)
+            if (qid, sample) in first_at:  # counted twice, it would skew every per-question metric
+                hint = ("; a question's samples go in one record's list" if many else
+                        "; records of one question need a distinct `sample` field (or put the samples in a list)"
+                        if "sample" not in rec else "")
+                raise ValueError(f"{where}: {id_field}={qid!r} sample {sample} was already read at "
+                                 f"{first_at[qid, sample]}{hint}")
+            first_at[qid, sample] = where
+            rows.append({"question_id": qid, "sample": sample,
                          "response": response, "answer": answer, "kind": rec_kind,
                          "finish_reason": _per_sample(rec.get("finish_reason"), i, many),
                          "tokens": _per_sample(rec.get("tokens"), i, many)})
@@ -121,7 +140,7 @@ def grade_file(
         raise ValueError(f"{path}: no records")
     has_tokens = all(isinstance(r["tokens"], int) for r in rows)
     if not has_tokens and tokenizer:
-        tok = load_tokenizer(tokenizer)
+        tok = load_tokenizer(tokenizer, "--tokenizer")
         for r in rows:
             r["tokens"] = len(tok(r["response"], add_special_tokens=False)["input_ids"])
         has_tokens = True

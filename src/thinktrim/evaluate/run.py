@@ -23,6 +23,7 @@ from typing import Any
 from thinktrim import __version__
 from thinktrim.data.benchmarks import load_benchmark, load_custom
 from thinktrim.data.chat import chat_messages
+from thinktrim.data.run_folder import claim_output_folder
 from thinktrim.data.shards import Shard
 from thinktrim.data.store import (
     JsonlStore,
@@ -32,7 +33,7 @@ from thinktrim.data.store import (
     write_json,
     write_jsonl,
 )
-from thinktrim.evaluate.config import EvalConfig, slug
+from thinktrim.evaluate.config import EvalConfig, data_name
 from thinktrim.evaluate.metrics import answer_sources, summarize
 from thinktrim.evaluate.records import grade_records, grading_counts, sample_results
 from thinktrim.evaluate.summary import AES_NAME, aes_against, definitions_for, load_results
@@ -76,11 +77,13 @@ def load_items(config: EvalConfig) -> dict[str, list[Any]]:
     for name in config.benchmarks:
         out[name] = load_benchmark(name, path=config.path, limit=config.limit)
     if config.data:
-        name = slug(Path(config.data).stem)
+        name = data_name(config.data)
         if name in out:
             raise ValueError(f"--data {config.data}: its name {name!r} clashes with a --benchmark; rename the file")
         out[name] = load_custom(config.data, config.question_field, config.answer_field, kind=config.kind,
                                 id_field=config.id_field, limit=config.limit)
+        if not out[name]:
+            raise ValueError(f"--data {config.data}: no records")
     for name, items in out.items():
         if not items:
             raise ValueError(f"benchmark {name!r} has no questions")
@@ -226,16 +229,23 @@ def evaluate(config: EvalConfig, make: Callable[[], GeneratorBase] | None = None
     the merge (`thinktrim.evaluate.shards`). `make`: see `generate_missing`."""
 
     out = Path(config.output_dir or ".")
-    items = load_items(config)
     shard = config.parallel.shard_spec
-    if shard is not None:
-        out = shard.folder(out)
+    with claim_output_folder(out, "eval", force=config.force, option="--output",
+                             lock_at=shard.folder(out) if shard is not None else None):
+        items = load_items(config)
+        if config.baseline:  # read at the end; a baseline that is no run is refused before anything is generated
+            try:
+                load_results(Path(config.baseline))
+            except ValueError as e:
+                raise ValueError(f"--baseline {e}") from None
+        if shard is not None:
+            out = shard.folder(out)
+            check_resume(out, config)
+            return {"shard": str(shard), "output": str(out),
+                    "generation": generate_missing(config, shard_items(items, shard), out, make)}
         check_resume(out, config)
-        return {"shard": str(shard), "output": str(out),
-                "generation": generate_missing(config, shard_items(items, shard), out, make)}
-    check_resume(out, config)
-    stats = generate_missing(config, items, out, make)
-    return write_results(config, items, out, stats)
+        stats = generate_missing(config, items, out, make)
+        return write_results(config, items, out, stats)
 
 
 def write_results(config: EvalConfig, items: dict[str, list[Any]], out: Path,

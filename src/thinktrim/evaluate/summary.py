@@ -53,7 +53,55 @@ def load_results(run_dir: Path) -> dict[str, Any]:
     missing = [k for k in ("config", "benchmarks", "overall") if not isinstance(results, dict) or k not in results]
     if missing:
         raise ValueError(f"{path}: not the results.json of a `thinktrim eval` run (no {', '.join(missing)})")
+    wrong = results_shape_problem(results)
+    if wrong:
+        raise ValueError(f"{path}: not the results.json of a `thinktrim eval` run ({wrong})")
     return results  # type: ignore[no-any-return]
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string"}.get(type(value), type(value).__name__)
+
+
+def results_shape_problem(results: dict[str, Any]) -> str | None:
+    """What in a results.json does not have the shape its readers (tables, compare, AES, the report) rely on,
+    or None: checked once where the file is read, so a wrong file is one line and not a TypeError later."""
+
+    def section(where: str, value: Any) -> str | None:
+        if not isinstance(value, dict):
+            return f"{where} is {_kind(value)}, expected a mapping"
+        metrics = value.get("metrics")
+        if not isinstance(metrics, dict):
+            return f"{where}.metrics is {_kind(metrics)}, expected a mapping of metric names to numbers"
+        bad = next((k for k, v in metrics.items() if v is not None and (isinstance(v, bool)
+                                                                         or not isinstance(v, (int, float)))), None)
+        if bad is not None:
+            return f"{where}.metrics.{bad} is {_kind(metrics[bad])}, expected a number"
+        return None
+
+    config = results["config"]
+    if not isinstance(config, dict):
+        return f"config is {_kind(config)}, expected a mapping"
+    generation = config.get("generation")
+    if not isinstance(generation, dict):
+        return f"config.generation is {_kind(generation)}, expected a mapping"
+    n = generation.get("n")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        return f"config.generation.n is {n!r}, expected a whole number >= 1"
+    benchmarks = results["benchmarks"]
+    if not isinstance(benchmarks, dict):
+        return f"benchmarks is {_kind(benchmarks)}, expected a mapping of benchmark names to results"
+    for name, value in benchmarks.items():
+        problem = section(f"benchmarks.{name}", value)
+        if problem:
+            return problem
+        questions = value.get("questions")
+        if isinstance(questions, bool) or not isinstance(questions, int):
+            return f"benchmarks.{name}.questions is {questions!r}, expected a whole number"
+        inputs = value.get("inputs", {})
+        if not isinstance(inputs, dict) or not isinstance(inputs.get("fingerprint", ""), str):
+            return f"benchmarks.{name}.inputs is {_kind(inputs)}, expected a mapping with a fingerprint"
+    return section("overall", results["overall"])
 
 
 SUMMARY_COLUMNS = ("benchmark", "Q", "n", "ACC %", "pass@n %", "maj@n %", "TOK", "trunc %", "EFF", "AES")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -57,6 +58,8 @@ def embedded_model_dir() -> Path:
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from thinktrim.data.paths import follow_umask
+
     gguf = embedded_gguf_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
@@ -67,6 +70,7 @@ def embedded_model_dir() -> Path:
             model.hf_quantizer.remove_quantization_config(model)
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
+        follow_umask(tmp)  # mkdtemp's 0700 and safetensors' 0600 would keep the cache from the rest of a team
         try:
             os.replace(tmp, target)
         except OSError:  # another process converted it first
@@ -77,9 +81,10 @@ def embedded_model_dir() -> Path:
     return target
 
 
-def check_model_name(name: str, option: str = "--model") -> None:
+def check_model_name(name: str, option: str = "--model", what: Literal["model", "tokenizer"] = "model") -> None:
     """Without loading anything: `embedded`, a model folder (with config.json) or a hub id (`ORG/NAME`), else a
-    ValueError naming `option` that says where models come from."""
+    ValueError naming `option` that says where models come from. A folder must hold what loading it needs
+    (`check_model_folder`), so a folder that is not a model fails here, in one line, and not inside transformers."""
     if name == EMBEDDED:
         return
     path = Path(name).expanduser()
@@ -87,6 +92,7 @@ def check_model_name(name: str, option: str = "--model") -> None:
         if not (path / "config.json").is_file():
             raise ValueError(f"{option} {name}: no config.json in this folder, so it is not a model folder; "
                              + _WHERE_MODELS_COME_FROM)
+        check_model_folder(path, f"{option} {name}", what)
         return
     if path.exists():
         raise ValueError(f"{option} {name}: is a file; " + _WHERE_MODELS_COME_FROM)
@@ -94,11 +100,47 @@ def check_model_name(name: str, option: str = "--model") -> None:
         raise ValueError(f"{option} {name}: no such folder; " + _WHERE_MODELS_COME_FROM)
 
 
-def resolve_model(name: str, option: str = "--model") -> str:
+# What transformers builds a tokenizer from (fast tokenizers.json, sentencepiece, BPE/WordPiece vocabularies,
+# tiktoken) and a model from (safetensors, torch pickles, their shard indexes, a peft adapter, a GGUF file).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "spiece.model", "vocab.json", "vocab.txt", "*.tiktoken",
+                   "tiktoken.model", "sentencepiece.bpe.model", "tokenizer_config.json")  # the last: byte-level ones
+WEIGHT_FILES = ("*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json", "adapter_config.json",
+                "*.gguf", "*.pt", "*.pth")
+
+
+def check_model_folder(path: Path, setting: str, what: Literal["model", "tokenizer"] = "model") -> None:
+    """A ValueError naming `setting` (`--model DIR`) unless the folder holds a model config (config.json, a JSON
+    object with `model_type`), tokenizer files and, for a model, weights."""
+    config = path / "config.json"
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        where = f":{e.lineno}" if isinstance(e, json.JSONDecodeError) else ""
+        raise ValueError(f"{setting}: {config}{where} is not valid JSON, so this is not a model folder") from None
+    except OSError as e:
+        raise ValueError(f"{setting}: cannot read {config} ({e.strerror or e})") from None
+    if not isinstance(data, dict) or not data.get("model_type"):
+        raise ValueError(f"{setting}: {config} names no model_type, so this is not a model folder (a Hugging Face "
+                         "model folder holds the config.json, tokenizer and weights save_pretrained writes)")
+
+    def has(patterns: tuple[str, ...]) -> bool:
+        return any(next(path.glob(p), None) is not None for p in patterns)
+
+    if not has(TOKENIZER_FILES):
+        raise ValueError(f"{setting}: no tokenizer in this folder (none of {', '.join(TOKENIZER_FILES[:5])} …), so "
+                         "it is not a complete model folder; save the tokenizer beside the model "
+                         "(tokenizer.save_pretrained(folder))")
+    if what == "model" and not has(WEIGHT_FILES):
+        raise ValueError(f"{setting}: no weights in this folder (no *.safetensors, *.bin or adapter_config.json), so "
+                         "it is not a complete model folder")
+
+
+def resolve_model(name: str, option: str = "--model", what: Literal["model", "tokenizer"] = "model") -> str:
     """`embedded` (the default everywhere) maps to the converted SmolLM2; a local model folder passes through,
     and so does a hub id (`ORG/NAME`, loaded from the local cache). Anything else is a ValueError naming
-    `option` that says where models come from."""
-    check_model_name(name, option)
+    `option` that says where models come from; `what` is what will be loaded from it (a tokenizer needs no
+    weights)."""
+    check_model_name(name, option, what)
     if name == EMBEDDED:
         return str(embedded_model_dir())
     path = Path(name).expanduser()
@@ -107,13 +149,17 @@ def resolve_model(name: str, option: str = "--model") -> str:
 
 def _from_pretrained(loader: Any, name: str, option: str, **kwargs: Any) -> Any:
     """`loader.from_pretrained` on what `resolve_model` gives, local files first, with one-line errors."""
-    path = resolve_model(name, option)
+    from transformers import AutoTokenizer
+
+    path = resolve_model(name, option, "tokenizer" if loader is AutoTokenizer else "model")
     hub_id = path == name and not Path(name).exists()
     try:
         return loader.from_pretrained(path, local_files_only=True, **kwargs)
-    except OSError as e:
-        if not hub_id:
-            raise ValueError(f"{option} {name}: cannot be loaded ({str(e).splitlines()[0]})") from None
+    except (OSError, ValueError) as e:  # transformers' messages run over several lines
+        if not hub_id or isinstance(e, ValueError):  # an OSError's first line says it; a ValueError needs them all
+            text = str(e).strip().splitlines()[0] if isinstance(e, OSError) else str(e)
+            raise ValueError(f"{option} {name}: cannot be loaded ({' '.join(text.split()) or type(e).__name__})"
+                             ) from None
     if hub_allowed():
         try:
             return loader.from_pretrained(path, **kwargs)

@@ -1,4 +1,4 @@
-"""Where a chain states its final answer: the steps PIR never prunes (METHODS.md §1).
+"""Where a chain states its final answer: the steps PIR never prunes (docs/methods.md §1).
 
 The final value is the response's last `\\boxed{}`, else the record's short answer field, whatever PIR scores.
 It is looked for in the thinking as written, with LaTeX spacing normalised (`x = 5` ~ `x=5`, `\\,` ignored,

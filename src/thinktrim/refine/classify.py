@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from thinktrim.config import read_yaml
+from thinktrim.config import load_yaml
 from thinktrim.data.trace import Step, StepKind
 from thinktrim.refine.answer_mentions import mention_spans
 from thinktrim.refine.config import ClassifyConfig
@@ -78,7 +78,7 @@ class MarkerLexicon:
         text = resources.files("thinktrim.refine").joinpath("markers.yaml").read_text(encoding="utf-8")
         data = yaml.safe_load(text)
         if path is not None:
-            user = read_yaml(path) or {}
+            user = load_yaml(path, "--markers") or {}
             if not isinstance(user, dict):
                 raise ValueError(f"{path}: expected a mapping of mode -> {{opening, anywhere}}")
             cls.from_mapping(user, str(path))  # validate with the user's file named in errors

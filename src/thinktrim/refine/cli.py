@@ -42,32 +42,29 @@ def fail(message: str) -> None:
 
 
 def run_refine(cfg: RefineConfig, scoring: ChainScoring | None = None) -> None:
-    """Score (with `scoring`: where the chains are scored, this process by default), then write the outputs;
-    a shard (--shard i/N) only scores, the merge writes."""
-    from thinktrim.lm.threads import use_threads
-    from thinktrim.refine.outputs import print_summary, write_outputs
-    from thinktrim.refine.pipeline import score_all
+    """`thinktrim.refine.run.refine` (with `scoring`: where the chains are scored, this process by default), its
+    failures as one error line; a shard (--shard i/N) only scores, the merge writes."""
+    from thinktrim.refine.outputs import print_summary
+    from thinktrim.refine.run import refine
 
     with one_line_errors():
-        if scoring is None:
-            use_threads(cfg.threads)  # before the scoring model loads (the pipeline's Refiner loads it)
-        folder = score_all(cfg, scoring=scoring)
-        if cfg.parallel.shard is not None:
-            typer.echo(f"shard {cfg.parallel.shard} scored into {folder}; once every shard is done: "
-                       f"thinktrim refine-merge {cfg.output_dir}")
-            return
-        stats = write_outputs(cfg)
-    print_summary(stats, Path(cfg.output_dir))
+        result = refine(cfg, scoring)
+    if result.stats is None:
+        typer.echo(f"shard {result.shard} scored into {result.scored_into}; once every shard is done: "
+                   f"thinktrim refine-merge {cfg.output_dir}")
+        return
+    print_summary(result.stats, result.output_dir)
 
 
 REFINE_DOC = "Refine a long chain-of-thought dataset with PIR: score functional steps, prune the unimportant ones."
 
 
 def run_refine_merge(merge: RefineMergeConfig) -> None:
+    from thinktrim.data.run_folder import claim_output_folder
     from thinktrim.refine.outputs import print_summary
     from thinktrim.refine.shards import merge_shards
 
-    with one_line_errors():
+    with one_line_errors(), claim_output_folder(merge.output_dir, "refine-merge"):
         stats = merge_shards(merge)
     print_summary(stats, Path(merge.output_dir))
 

@@ -10,6 +10,8 @@ from typing import Literal
 from thinktrim.config import Config
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.layouts import check_layout
+from thinktrim.data.paths import safe_file_name
+from thinktrim.data.run_folder import force_field
 from thinktrim.lm.load import Dtype, check_device_name
 from thinktrim.lm.parallel import WORKER_THREADS_HELP, ParallelConfig
 from thinktrim.lm.threads import threads_field
@@ -40,12 +42,13 @@ def _segment_help(name: str) -> str:
 
 @dataclass
 class RefineConfig(Config):
-    """PIR refinement of a long chain-of-thought dataset (METHODS.md §1)."""
+    """PIR refinement of a long chain-of-thought dataset (docs/methods.md §1)."""
 
     input: str = field(default="", metadata={"help": "Dataset to refine (JSONL, JSON or Parquet).",
                                            "argument": True})
     output_dir: str = field(default="out", metadata={"help": "Folder for annotations, refined data and stats.",
                                                      "short": "-o"})
+    force: bool = force_field()
     ratios: tuple[float, ...] = field(
         default=(0.2, 0.3, 0.5),
         metadata={"help": "Pruning ratios; one refined dataset per ratio, all from one scoring pass."},
@@ -190,7 +193,8 @@ class RefineConfig(Config):
 
     @property
     def dataset_name(self) -> str:
-        return self.name or Path(self.input).stem
+        """--name, else the input's stem, as a safe file name: it names files of the output folder."""
+        return safe_file_name(self.name or Path(self.input).stem, "dataset")
 
 
 def help_of(name: str) -> str:

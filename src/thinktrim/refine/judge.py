@@ -34,10 +34,15 @@ def load_prompt(path: str | Path | None = None) -> str:
         return resources.files("thinktrim.refine").joinpath("judge_prompt.txt").read_text(encoding="utf-8").strip()
     try:
         text = Path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ValueError(f"--judge-prompt {path}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"--judge-prompt {path}: is a folder; expected a text file of instructions") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"judge_prompt: cannot read {path} ({e})") from None
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        raise ValueError(f"--judge-prompt {path}: cannot read ({reason})") from None
     if not text:
-        raise ValueError(f"judge_prompt: {path} is empty")
+        raise ValueError(f"--judge-prompt {path}: is empty")
     return text
 
 

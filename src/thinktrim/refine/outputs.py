@@ -92,7 +92,8 @@ class AnnotationIndex:
 def _run_ids(cfg: RefineConfig, out: Path) -> list[str]:
     """This run's chain ids, in input order: run.json's when it records this very run, else read off the input."""
     run = read_run(out)
-    same = all(run.get(k) == v for k, v in cfg.to_dict().items() if k in ("input", "limit", "layout", "file_format"))
+    current = {**cfg.to_dict(), "input": str(Path(cfg.input).resolve())}
+    same = all(run.get(k) == v for k, v in current.items() if k in ("input", "limit", "layout", "file_format"))
     if run.get("ids") and same:
         return [str(i) for i in run["ids"]]
     return run_ids(cfg)

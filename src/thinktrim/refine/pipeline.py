@@ -27,9 +27,10 @@ from thinktrim.refine.score import answer_text, apply_scores, scoring_task
 ANNOTATIONS = "annotations.jsonl"
 REJECTS = "rejects.jsonl"
 RUN_FILE = "run.json"
-# Settings that change scores: a resumed run must use the same ones.
+# Settings that change scores: a resumed run must use the same ones. The input is compared by content (its
+# fingerprint), not by how its path was spelled.
 SCORING_KEYS = (
-    "input", "model", "answer_target", "system_prompt", "layout", "whole_response_as_thinking",
+    "model", "answer_target", "system_prompt", "layout", "whole_response_as_thinking",
     "target_sentences", "max_sentences", "markers", "judge_url", "judge_model", "max_context",
     "weak_markers", "repeated_computation", "split_on_evidence", "end_at_progress", "judge_scope", "judge_prompt",
 )
@@ -145,6 +146,10 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
         raise ValueError(f"{out} holds a run with different {names} ({'; '.join(changed)}); use a new "
                          "--output-dir or remove it")
     before = previous.get("input_fingerprint", {}).get("sha256")
+    if before is not None and before != fingerprint["sha256"] and previous.get("input") and \
+            Path(previous["input"]).resolve() != Path(cfg.input).resolve():
+        raise ValueError(f"{out} holds a run of a different input ({previous['input']}, other contents than "
+                         f"{cfg.input}); use a new --output-dir or remove it")
     if before is not None and before != fingerprint["sha256"]:
         raise ValueError(
             f"{cfg.input} changed since {out} was scored from it (sha256 differs); its annotations would not "
@@ -155,8 +160,8 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
 def write_run(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any], ids: list[str], **extra: Any) -> None:
     """Record in `run.json` what this run is computed from: its settings, the input's fingerprint, its chains
     (and what `extra` adds: the number of shards a merge read)."""
-    write_json(out / RUN_FILE, {**cfg.to_dict(), "ratios": list(cfg.ratios), "input_fingerprint": fingerprint,
-                                "ids": ids, **extra})
+    write_json(out / RUN_FILE, {**cfg.to_dict(), "input": str(Path(cfg.input).resolve()), "ratios": list(cfg.ratios),
+                                "input_fingerprint": fingerprint, "ids": ids, **extra})
 
 
 def read_run(out: Path) -> dict[str, Any]:

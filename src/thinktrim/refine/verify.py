@@ -3,15 +3,17 @@ functional units were removed. Used by the tests and by `thinktrim refine-check`
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
 from itertools import zip_longest
 from pathlib import Path
+from typing import Any
 
 from thinktrim.data.annotation import AnnotationReader, read_annotations
 from thinktrim.data.formats import SourceRecord, read_records
-from thinktrim.data.store import file_fingerprint
+from thinktrim.data.store import file_fingerprint, read_json_object
 from thinktrim.data.trace import Step
-from thinktrim.refine.outputs import AnnotationIndex
-from thinktrim.refine.pipeline import ANNOTATIONS, read_run
+from thinktrim.refine.outputs import AnnotationIndex, ratio_tag
+from thinktrim.refine.pipeline import ANNOTATIONS, RUN_FILE, read_run
 
 
 def removable_subsequence(refined: str, texts: list[str], removable: list[bool]) -> bool:
@@ -35,13 +37,20 @@ def check_refined(out_dir: str | Path) -> list[str]:
     """Problems found in the folder (empty when every refined file checks out).
 
     The chains checked are the ones `run.json` names (this run's, in input order); annotations.jsonl may hold
-    more, scored under a larger --limit. A folder that is not a refine output raises ValueError. Streams like
-    the write phase: one chain's annotation is read back at a time.
+    more, scored under a larger --limit. A folder that is not a refine output, or lacks an output run.json
+    promises (a refined file per ratio holding every chain, stats.json and what it lists), raises ValueError: an
+    unfinished write phase is not a pass. Streams like the write phase: one annotation is read back at a time.
     """
     out = Path(out_dir)
     if not (out / ANNOTATIONS).is_file():
         raise ValueError(f"{out}: no {ANNOTATIONS}: not a `thinktrim refine` output folder")
     run = read_run(out)
+    check_run_shape(out, run)
+    missing = missing_outputs(out, run)
+    if missing:
+        raise ValueError(f"{out}: incomplete refine output: {', '.join(missing)} missing (run.json promises "
+                         f"{'it' if len(missing) == 1 else 'them'}); the run did not finish writing: rerun the same "
+                         "`thinktrim refine` command")
     # a folder written before run.json named its chains: all of them (loading checks each chain's steps)
     ids = run.get("ids") or [ann.id for _, ann in read_annotations(out / ANNOTATIONS)]
     index = AnnotationIndex.build(out / ANNOTATIONS, [str(i) for i in ids])
@@ -52,6 +61,7 @@ def check_refined(out_dir: str | Path) -> list[str]:
     if not files:
         problems.append(f"{out}: no refined_r*.* files")
     layout = run.get("layout", "auto")  # a layout of the user's own is not auto-detected
+    short: list[str] = []  # refined files that lack chains: a write phase that did not finish
     with AnnotationReader(out / ANNOTATIONS) as annotations:
         problems += _check_spans_against_input(run, index, annotations)
         for path in files:
@@ -66,11 +76,51 @@ def check_refined(out_dir: str | Path) -> list[str]:
                 ann = annotations.at(offset)
                 if not removable_subsequence(item.trace.thinking, ann.texts(), [_removable(s) for s in ann.steps]):
                     bad.append(f"{path.name}: {ann.id}: not the original steps minus functional units")
-            if found != len(annotated):
+            if run.get("ids") and found != len(ids):
+                short.append(f"{path.name} holds {found} of the {len(ids)} chains run.json names")
+            elif found != len(annotated):
                 problems.append(f"{path.name}: {found} records but {len(annotated)} annotated chains")
             else:
                 problems += bad
+    if short:
+        raise ValueError(f"{out}: incomplete refine output: {'; '.join(short)}; rerun the same `thinktrim refine` "
+                         "command")
     return problems
+
+
+def check_run_shape(out: Path, run: dict[str, Any]) -> None:
+    """run.json's fields that the check follows, with the types refine writes; a ValueError naming them."""
+    where = out / RUN_FILE
+    ids, ratios = run.get("ids"), run.get("ratios")
+    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, (str, int)) for i in ids)):
+        raise ValueError(f"{where}: ids is {type(ids).__name__}, expected a list of chain ids")
+    if ratios is not None and not (isinstance(ratios, list) and all(
+            isinstance(r, (int, float)) and not isinstance(r, bool) for r in ratios)):
+        raise ValueError(f"{where}: ratios is {ratios!r}, expected a list of numbers")
+    for key in ("input", "layout", "file_format"):
+        if key in run and not isinstance(run[key], str):
+            raise ValueError(f"{where}: {key} is {type(run[key]).__name__}, expected a string")
+
+
+def missing_outputs(out: Path, run: dict[str, Any]) -> list[str]:
+    """The outputs that the run recorded in run.json writes and the folder lacks: a refined file per ratio,
+    stats.json, and whatever stats.json lists as written (llamafactory/ included). Empty for a folder written
+    before run.json recorded its ratios."""
+    ratios = run.get("ratios")
+    if not ratios:
+        return []
+    missing = [f"refined_{ratio_tag(r)}.*" for r in ratios
+               if not any((out / f"refined_{ratio_tag(r)}.{ext}").is_file() for ext in ("jsonl", "json", "parquet"))]
+    stats = read_json_object(out / "stats.json", "thinktrim refine stats.json")
+    if not stats:
+        return [*missing, "stats.json"]
+    recorded = sorted(str(tag) for tag in stats.get("ratios", {})) if isinstance(stats.get("ratios"), dict) else []
+    if recorded != sorted(ratio_tag(r) for r in ratios):
+        return [*missing, f"stats.json of these ratios (it is an earlier run's: {', '.join(recorded) or 'none'})"]
+    outputs = stats.get("outputs")
+    listed = outputs if isinstance(outputs, list) else []
+    return [*missing, *(name for name in listed if isinstance(name, str) and not (out / name).is_file()
+                        and not any(fnmatch(name, pattern) for pattern in missing))]
 
 
 def _removable(step: Step) -> bool:

@@ -136,6 +136,10 @@ def build_report(cfg: ReportConfig) -> dict[str, Any]:
     out = Path(cfg.output)
     if out.is_dir():
         raise ValueError(f"output: {out} is a folder; give a file name such as {out / 'report.html'}")
+    if cfg.png:  # before the page is written: a --png that cannot be written leaves nothing behind
+        from thinktrim.report.figures import prepare_folder
+
+        prepare_folder(Path(cfg.png))
     try:
         with atomic_open(out) as f:
             write_page(f, cfg.title, data, blobs)
@@ -156,8 +160,9 @@ def run_report(cfg: ReportConfig) -> None:
 
     try:
         done = build_report(cfg)
-    except ValueError as e:
-        typer.echo(f"error: {e}", err=True)
+    except (ValueError, OSError) as e:  # an unreadable input: OSError names the file
+        message = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename else str(e)
+        typer.echo(f"error: {' '.join(message.split())}", err=True)
         raise typer.Exit(2) from None
     if done["pngs"]:
         typer.echo(f"{len(done['pngs'])} PNG figures in {cfg.png}")

@@ -6,11 +6,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from thinktrim.data.paths import safe_file_name
+
 DPI = 200
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "run"
+    """A run's name (a folder name, or what stats.json says) as the start of its charts' file names."""
+    return safe_file_name(re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_"), "run")
 
 
 def _axes(width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
@@ -24,11 +27,34 @@ def _axes(width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
     return plt.subplots(figsize=(width, height), layout="constrained")
 
 
+def prepare_folder(folder: Path) -> None:
+    """Make the --png folder and prove a file can be written there, before anything else is written: a report
+    whose figures then fail would leave the HTML behind and the command failed. ValueError naming --png."""
+    import tempfile
+
+    where = f"--png {folder}"
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{where}: is a file; give a folder for the PNG figures")
+    blocking = next((p for p in folder.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"{where}: {blocking} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as e:
+        raise ValueError(f"{where}: cannot write there ({e.strerror or e})") from None
+
+
 def _save(fig: Any, path: Path, written: list[Path]) -> None:
     import matplotlib.pyplot as plt
 
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=DPI)
+    except OSError as e:
+        raise ValueError(f"--png: cannot write {path} ({e.strerror or e})") from None
+    finally:
+        plt.close(fig)
     written.append(path)
 
 
@@ -163,7 +189,7 @@ def length_quartiles(ev: dict[str, Any], path: Path, written: list[Path]) -> Non
 
 def write_figures(folder: Path, data: dict[str, Any]) -> list[Path]:
     """Every chart of the page with data behind it, one PNG each; returns the files written."""
-    folder.mkdir(parents=True, exist_ok=True)
+    prepare_folder(folder)
     style, written = data["style"], []
     for run in data["refine"]:
         name = _slug(run["name"])

@@ -161,13 +161,13 @@ def read_eval(path: Path, response_chars: int = 600) -> EvalFolder:
 def _eval_questions(results: dict[str, Any], notes: list[str]) -> dict[str, dict[str, str]]:
     """Question texts per benchmark, from the registry or the run's --data file (optional: left out if gone)."""
     from thinktrim.data.benchmarks import load_benchmark, load_custom
-    from thinktrim.evaluate.run import slug
+    from thinktrim.evaluate.config import data_name
 
     cfg = results.get("config", {})
     out: dict[str, dict[str, str]] = {}
     for bench in results.get("benchmarks", {}):
         try:
-            if cfg.get("data") and slug(Path(cfg["data"]).stem) == bench:
+            if cfg.get("data") and data_name(cfg["data"]) == bench:
                 items = load_custom(cfg["data"], cfg.get("question_field", "question"),
                                     cfg.get("answer_field", "answer"), kind=cfg.get("kind", "expression"),
                                     id_field=cfg.get("id_field"))

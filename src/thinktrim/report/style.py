@@ -1,5 +1,5 @@
 """What every chart shares, in the page and in the PNGs: the step-type palette and labels, run colours, and the
-reference figures from the LIMOPro paper (METHODS.md §1) that a run is drawn next to."""
+reference figures from the LIMOPro paper (docs/methods.md §1) that a run is drawn next to."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from thinktrim.data.paths import follow_umask
 from thinktrim.data.store import write_json
 
 MARKER = "thinktrim-complete"
@@ -33,6 +34,7 @@ class CompletionMarker(TrainerCallback):
         if state.is_world_process_zero:
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if folder.is_dir():
+                follow_umask(folder)  # the weights come as 0600 (safetensors)
                 (folder / MARKER).write_text(f"{state.global_step}\n", encoding="utf-8")
 
 

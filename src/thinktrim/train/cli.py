@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +27,25 @@ train_app = typer.Typer(
 
 def launch_or_run(cfg: Any, command: list[str], run: Callable[[Any], dict[str, Any]]) -> dict[str, Any] | None:
     """Run a training command, or relaunch it under `accelerate launch` when --accelerate-config asks; bad input
-    is one `error:` line. The run's record, on the process that reports (the main one under a launcher)."""
+    is one `error:` line. The run's record, on the process that reports (the main one under a launcher).
+
+    The process the user started holds the output folder (`claim_output_folder`) for the whole run; processes
+    of a launch hold it through it."""
+    from thinktrim.data.run_folder import claim_output_folder
     from thinktrim.train.launch import launched, relaunch
 
-    if cfg.accelerate_config and not launched():
-        try:
-            code = relaunch(cfg.to_dict(), command, Path(cfg.output_dir), cfg.accelerate_config)
-        except ValueError as e:
-            fail(e)
-            return None
-        raise typer.Exit(code)
+    holds = not launched() and os.environ.get("RANK", "0") == "0"
     try:
-        record = run(cfg)
+        with claim_output_folder(cfg.output_dir, " ".join(command), force=cfg.force) if holds else nullcontext():
+            if cfg.accelerate_config and not launched():
+                code = relaunch(cfg.to_dict(), command, Path(cfg.output_dir), cfg.accelerate_config)
+                if code:
+                    raise typer.Exit(code)
+                return None
+            record = run(cfg)
     except (ValueError, RuntimeError, FileNotFoundError) as e:
+        if isinstance(e, typer.Exit):
+            raise
         fail(e)
         return None
     return record if os.environ.get("RANK", "0") == "0" else None

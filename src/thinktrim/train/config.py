@@ -8,15 +8,20 @@ line or in `--config` YAML win over the recipe, and no value is written both her
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from thinktrim.config import Config
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.layouts import check_layout
+from thinktrim.data.run_folder import force_field
 from thinktrim.lm.threads import threads_field
 from thinktrim.recipes import LORA_LR_SCALE, RECIPES, get_recipe
 
 _FROM_RECIPE = " (default: the recipe's)"
+# transformers' schedules that need no settings beyond the warm-up (checked here, before any model loads;
+# the others, e.g. cosine_with_min_lr, need scheduler arguments this command does not take)
+LrScheduler = Literal["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                      "inverse_sqrt"]
 
 
 @dataclass
@@ -56,7 +61,8 @@ class OptimSettings(Config):
         f"{name} = {r.description}" for name, r in RECIPES.items()) + "."})
     learning_rate: float | None = field(default=None, metadata={
         "help": f"Peak learning rate (default: the recipe's, x{LORA_LR_SCALE:g} with --lora)."})
-    lr_scheduler: str | None = field(default=None, metadata={"help": "cosine, linear, constant …" + _FROM_RECIPE})
+    lr_scheduler: LrScheduler | None = field(default=None, metadata={
+        "help": "Learning-rate schedule: " + ", ".join(get_args(LrScheduler)) + _FROM_RECIPE})
     warmup_ratio: float | None = field(default=None, metadata={"help": "Share of steps warming up" + _FROM_RECIPE})
     epochs: float | None = field(default=None, metadata={"help": "Passes over the data" + _FROM_RECIPE})
     max_steps: int | None = field(default=None, metadata={"help": "Stop after this many optimizer steps (overrides "
@@ -88,6 +94,8 @@ class OptimSettings(Config):
                 setattr(self, name, value)
         if self.save_total_limit == 0:
             self.save_total_limit = None
+        if self.lr_scheduler not in get_args(LrScheduler):  # from Python or a recipe (the CLI checks the type)
+            raise ValueError(f"lr_scheduler: {self.lr_scheduler!r} is not one of {', '.join(get_args(LrScheduler))}")
         for name in ("max_length", "global_batch_size", "per_device_batch_size", "save_steps", "logging_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
@@ -121,6 +129,7 @@ class TrainConfig(Config):
     output_dir: str = field(default="train-out", metadata={
         "help": "Output folder: the trained model (loads as --model OUT), adapter/, checkpoints/, train.json.",
         "short": "-o"})
+    force: bool = force_field()
     layout: str = field(default="auto", metadata={"help": "Input layout (as in refine): auto, limo, s1k, messages, "
                                                           "sharegpt, alpaca, response or 'question=KEY,response=KEY'."})
     file_format: str = field(default="auto", metadata={"help": "Input file format (by extension by default).",

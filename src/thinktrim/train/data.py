@@ -93,7 +93,7 @@ def each_file(paths: Sequence[str], data: TrainingData) -> Iterator[tuple[Path, 
     for path in paths:
         p = Path(path)
         if not p.is_file():
-            raise ValueError(f"{path}: no such file")
+            raise ValueError(f"{path}: {'is a folder; expected a data file' if p.is_dir() else 'no such file'}")
         info = DataFile(str(p.resolve()), file_sha256(p), p.stat().st_size)
         data.files.append(info)
         yield p, info

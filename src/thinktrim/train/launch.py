@@ -42,7 +42,11 @@ def launched() -> bool:
 
 def check_requirements(path: Path) -> dict[str, Any]:
     """The config as a mapping; a clear error when it needs a package that is missing."""
-    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    from thinktrim.config import load_yaml
+
+    config = load_yaml(path, "--accelerate-config") or {}
+    if not isinstance(config, dict):
+        raise ValueError(f"--accelerate-config {path}: expected a mapping of accelerate settings")
     if config.get("distributed_type") == "DEEPSPEED" and importlib.util.find_spec("deepspeed") is None:
         raise ValueError(f"accelerate_config: {path.name} uses DeepSpeed, which is not installed (pip install "
                          "deepspeed)")

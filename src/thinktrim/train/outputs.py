@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from thinktrim.data.paths import follow_umask
 from thinktrim.data.store import write_json
 from thinktrim.train.config import ModelSettings
 from thinktrim.train.model import Placement, load_base_model
@@ -23,20 +24,22 @@ ADAPTER = "adapter"
 
 def save_trained_model(trainer: Any, tokenizer: Any, settings: ModelSettings, where: Placement,
                        out: Path) -> str:
-    """Save the trained weights (every process must call this: sharded models gather here); what was saved."""
-    if not settings.lora:
+    """Save the trained weights (every process must call this: sharded models gather here); what was saved.
+    The files get the mode a plain `open()` gives (safetensors writes 0600: no one else could load the model)."""
+    if not settings.lora or not settings.merge_lora:
         trainer.save_model(str(out))
-        return "full"
-    if not settings.merge_lora:
-        trainer.save_model(str(out))
-        return "adapter"
-    adapter = out / ADAPTER
-    trainer.save_model(str(adapter))
+        saved = "adapter" if settings.lora else "full"
+    else:
+        adapter = out / ADAPTER
+        trainer.save_model(str(adapter))
+        if trainer.accelerator.is_main_process:
+            merge_adapter(settings.model, adapter, where).save_pretrained(str(out))
+            tokenizer.save_pretrained(str(out))
+        saved = "merged"
     if trainer.accelerator.is_main_process:
-        merge_adapter(settings.model, adapter, where).save_pretrained(str(out))
-        tokenizer.save_pretrained(str(out))
+        follow_umask(out, contents_only=True)
     trainer.accelerator.wait_for_everyone()
-    return "merged"
+    return saved
 
 
 def merge_adapter(base: str, adapter: Path, where: Placement) -> Any:

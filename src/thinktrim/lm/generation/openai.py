@@ -125,7 +125,7 @@ class OpenAIGenerator(GeneratorBase):
             if self._tokenizer is None:
                 from thinktrim.lm.load import load_tokenizer
 
-                self._tokenizer = load_tokenizer(self._tokenizer_name)
+                self._tokenizer = load_tokenizer(self._tokenizer_name, "--tokenizer")
             return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def close(self) -> None:

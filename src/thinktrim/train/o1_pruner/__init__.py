@@ -1,4 +1,4 @@
-"""O1-Pruner (arXiv 2501.12570, METHODS.md §3) on stock transformers/TRL: pre-sample, build the
+"""O1-Pruner (arXiv 2501.12570, docs/methods.md §3) on stock transformers/TRL: pre-sample, build the
 length-harmonizing reward dataset, fine-tune with offline PPO-clip against the frozen reference.
 
 - `sample`: K graded samples per problem from the reference model (eval's loop and resumable store);

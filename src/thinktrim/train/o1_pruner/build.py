@@ -85,11 +85,14 @@ def summary(run: SampleRun, rows: list[dict[str, Any]], cfg: BuildConfig) -> dic
 
 def run_build(cfg: BuildConfig) -> dict[str, Any]:
     """Read the run, write o1_pruner.jsonl, problems.jsonl and build.json (atomically); the summary."""
-    run = read_run(cfg.run)
-    rows = reward_rows(run, cfg)
-    out = Path(cfg.output_dir)
-    record = summary(run, rows, cfg)
-    write_jsonl(out / DATASET_FILE, rows)
-    write_jsonl(out / PROBLEMS_FILE, problem_rows(run))
-    write_json(out / SUMMARY_FILE, record)
+    from thinktrim.data.run_folder import claim_output_folder
+
+    with claim_output_folder(cfg.output_dir, "train o1-pruner build", force=cfg.force):
+        run = read_run(cfg.run)
+        rows = reward_rows(run, cfg)
+        out = Path(cfg.output_dir)
+        record = summary(run, rows, cfg)
+        write_jsonl(out / DATASET_FILE, rows)
+        write_jsonl(out / PROBLEMS_FILE, problem_rows(run))
+        write_json(out / SUMMARY_FILE, record)
     return record

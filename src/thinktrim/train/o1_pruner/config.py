@@ -12,6 +12,7 @@ from typing import Literal
 
 from thinktrim.answers import AnswerKind
 from thinktrim.config import Config, like
+from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.config import EvalConfig, ModelRunSettings
 from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.lm.generation.types import GenerationConfig
@@ -45,6 +46,7 @@ class SampleConfig(ModelRunSettings):
     output_dir: str = field(default="o1-pruner-samples", metadata={
         "help": "Run folder (an eval run: config.json, <problems>/samples.jsonl, graded.jsonl, results.json) "
                 "plus reference.jsonl.", "short": "-o"})
+    force: bool = force_field()
     model: str = like(EvalConfig, "model")
     extraction: ExtractionPolicy = like(EvalConfig, "extraction")  # noqa: RUF009 (like() returns a dataclasses.field)
     threads: int | None = threads_field()
@@ -63,7 +65,7 @@ class SampleConfig(ModelRunSettings):
         self.eval_config()  # eval's own checks, naming the option
 
     def eval_config(self) -> EvalConfig:
-        return EvalConfig(**{k: getattr(self, k) for k in EVAL_SETTINGS}, output_dir=self.output_dir,
+        return EvalConfig(**{k: getattr(self, k) for k in EVAL_SETTINGS}, output_dir=self.output_dir, force=self.force,
                           generation=GenerationConfig(**{k: getattr(self, k) for k in GENERATION_SETTINGS}))
 
 
@@ -77,6 +79,7 @@ class BuildConfig(Config):
     output_dir: str = field(default="o1-pruner-data", metadata={
         "short": "-o", "help": "Folder for o1_pruner.jsonl (the training set), problems.jsonl (per-problem "
                                "columns for GRPO) and build.json (settings and summary)."})
+    force: bool = force_field()
     lam: float = field(default=LAMBDA, metadata={"flag": "--lambda", "help": "λ, the weight of the accuracy term."})
     clip_low: float = field(default=CLIP_LOW, metadata={"help": "R is clipped below at this value."})
     clip_high: float = field(default=CLIP_HIGH, metadata={"help": "R is clipped above at this value."})
@@ -110,6 +113,7 @@ class FitConfig(Config):
         "argument": True, "help": "The reward dataset `build` wrote (o1_pruner.jsonl), or JSONL/JSON/Parquet rows "
                                   "of prompt + completion (or messages) with an advantage; several are mixed."})
     output_dir: str = like(TrainConfig, "output_dir", default="o1-pruner-out")
+    force: bool = force_field()
     advantage_field: str = field(default="advantage", metadata={
         "help": "Field holding each row's advantage (the released code's data call it `weight`)."})
     epsilon: float = field(default=0.2, metadata={

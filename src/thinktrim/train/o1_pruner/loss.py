@@ -1,4 +1,4 @@
-"""O1-Pruner's objective as pure tensor functions (METHODS.md §3; the released trainer's `compute_loss`).
+"""O1-Pruner's objective as pure tensor functions (docs/methods.md §3; the released trainer's `compute_loss`).
 
 The ratio is sequence-level and length-normalised: r = exp(mean token log p_θ(y|x) − mean token log p_ref(y|x)),
 the means taken over the response tokens only. With advantage A (z-scored reward),

@@ -1,4 +1,4 @@
-"""O1-Pruner's length-harmonizing reward (METHODS.md §3) as pure functions, and the same reward for TRL's GRPO.
+"""O1-Pruner's length-harmonizing reward (docs/methods.md §3) as pure functions, and the same reward for TRL's GRPO.
 
 For a problem x the reference model's K samples give L̄_ref(x) (mean length in tokens) and Ā_ref(x) (share
 correct); a sample y of length L(y) and correctness A(x, y) earns

@@ -102,9 +102,11 @@ def reference_rows(run: SampleRun) -> list[dict[str, Any]]:
 
 def run_sample(cfg: SampleConfig) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Sample and grade (resuming a killed run), write reference.jsonl; (eval's results, reference rows)."""
+    from thinktrim.data.run_folder import claim_output_folder
     from thinktrim.evaluate.run import evaluate
 
-    results = evaluate(cfg.eval_config())
-    rows = reference_rows(read_run(cfg.output_dir))
-    write_jsonl(Path(cfg.output_dir) / REFERENCE_FILE, rows)
+    with claim_output_folder(cfg.output_dir, "train o1-pruner sample", force=cfg.force):
+        results = evaluate(cfg.eval_config())
+        rows = reference_rows(read_run(cfg.output_dir))
+        write_jsonl(Path(cfg.output_dir) / REFERENCE_FILE, rows)
     return results, rows
