@@ -1,4 +1,4 @@
-"""The answer vocabulary every layer shares: answer kinds, reasoning delimiters, the last box, normal forms.
+"""The answer vocabulary every layer shares: answer kinds, thinking delimiters, the last box, normal forms.
 
 A leaf of pure string functions (no sympy, nothing else of thinktrim): the data readers, refine's answer
 protection and evaluation's extraction and grading all build on it, so none of them has to import another.
@@ -7,14 +7,65 @@ protection and evaluation's extraction and grading all build on it, so none of t
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal, get_args
 
 AnswerKind = Literal["number", "expression", "choice"]
 ANSWER_KINDS: tuple[str, ...] = get_args(AnswerKind)
-# (open, close) pairs of reasoning delimiters used by R1-style and Sky-T1/Bespoke-style models.
-_THINK_TAGS = (("<think>", "</think>"), ("<|begin_of_thought|>", "<|end_of_thought|>"))
 _BOX_CMDS = ("\\boxed", "\\fbox")
+
+
+@dataclass(frozen=True)
+class ThinkTags:
+    """One family of thinking delimiters; `solution_open`/`solution_close` wrap the answer where it has them."""
+
+    open: str
+    close: str
+    solution_open: str | None = None
+    solution_close: str | None = None
+
+
+# The one table of thinking delimiters, for evaluation and data alike: R1-style, then Sky-T1/Bespoke-style.
+THINK_TAGS: tuple[ThinkTags, ...] = (
+    ThinkTags("<think>", "</think>"),
+    ThinkTags("<|begin_of_thought|>", "<|end_of_thought|>", "<|begin_of_solution|>", "<|end_of_solution|>"),
+)
+
+
+@dataclass(frozen=True)
+class ThinkSpans:
+    """Where one family's thinking sits in a text; `blocks` are the contents of the closed `open…close` blocks,
+    `lone_closes` where each closing tag with no opening before it starts (everything before one is thinking:
+    QwQ-style templates put the opening tag in the prompt), `unclosed` where an opening tag that never closes
+    starts (the model was cut off while thinking). All in text order; a text without the tags has none."""
+
+    blocks: tuple[tuple[int, int], ...]
+    lone_closes: tuple[int, ...]
+    unclosed: int | None
+
+
+def think_spans(text: str, tags: ThinkTags) -> ThinkSpans:
+    """Read `text` left to right: an opening tag pairs with the first closing tag after it (an opening tag in
+    between is part of the block), a closing tag outside any block is lone. The one scanner behind both
+    evaluation's `split_reasoning` and data's `split_spans`."""
+    blocks: list[tuple[int, int]] = []
+    lone: list[int] = []
+    pos = 0
+    while True:
+        o, c = text.find(tags.open, pos), text.find(tags.close, pos)
+        if c >= 0 and (o < 0 or c < o):
+            lone.append(c)
+            pos = c + len(tags.close)
+            continue
+        if o < 0:
+            return ThinkSpans(tuple(blocks), tuple(lone), None)
+        start = o + len(tags.open)
+        c = text.find(tags.close, start)
+        if c < 0:
+            return ThinkSpans(tuple(blocks), tuple(lone), o)
+        blocks.append((start, c))
+        pos = c + len(tags.close)
 
 
 def check_kind(kind: str) -> AnswerKind:
@@ -23,29 +74,38 @@ def check_kind(kind: str) -> AnswerKind:
     return kind  # type: ignore[return-value]
 
 
+def _outside(text: str, lo: int, hi: int, cuts: list[tuple[int, int]]) -> str:
+    """text[lo:hi] with the cut spans that lie inside it taken out."""
+    parts, pos = [], lo
+    for a, b in cuts:
+        if lo <= a and b <= hi:
+            parts.append(text[pos:a])
+            pos = b
+    parts.append(text[pos:hi])
+    return "".join(parts)
+
+
 def split_reasoning(text: str) -> tuple[str, str | None]:
     """(final section, closed thinking) of a response; the thinking is None when it never closed.
 
     Closed blocks are removed from the final section; a lone closing tag (QwQ-style templates put the opening
     tag in the prompt) makes everything before it thinking; an opening tag that never closes means the model
     was cut off while still thinking, so everything from it on is dropped: it has not given a final answer.
+    Each family of `THINK_TAGS` is taken out in turn, from what the ones before it left; solution tags go last.
     """
     thinking: list[str] = []
-    for open_tag, close_tag in _THINK_TAGS:
-        if open_tag not in text and close_tag not in text:
-            continue
-        block = re.compile(re.escape(open_tag) + "(.*?)" + re.escape(close_tag), re.S)
-        thinking += block.findall(text)
-        text = block.sub("", text)
-        close = text.rfind(close_tag)
-        if close >= 0:
-            thinking.append(text[:close])
-            text = text[close + len(close_tag) :]
-        open_ = text.find(open_tag)
-        if open_ >= 0:
-            text = text[:open_]
-    for tag in ("<|begin_of_solution|>", "<|end_of_solution|>"):
-        text = text.replace(tag, "")
+    for tags in THINK_TAGS:
+        sp = think_spans(text, tags)
+        thinking += [text[a:b] for a, b in sp.blocks]
+        cuts = [(a - len(tags.open), b + len(tags.close)) for a, b in sp.blocks]
+        lo, hi = 0, len(text) if sp.unclosed is None else sp.unclosed
+        if sp.lone_closes:
+            thinking.append(_outside(text, 0, sp.lone_closes[-1], cuts))
+            lo = sp.lone_closes[-1] + len(tags.close)
+        text = _outside(text, lo, hi, cuts)
+    for tags in THINK_TAGS:
+        for tag in (tags.solution_open, tags.solution_close):
+            text = text.replace(tag, "") if tag else text
     return text.strip(), ("\n".join(thinking) if thinking else None)
 
 

@@ -4,7 +4,6 @@ A tiny random Llama with the embedded tokenizer stands in for the model: the tem
 embedded model's own, and building trainers stays fast.
 """
 
-import json
 
 import pytest
 import torch

@@ -7,17 +7,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# (opening, closing, solution opening, solution closing); the opening marker is optional (QwQ omits it).
-_MARKERS = (
-    ("<|begin_of_thought|>", "<|end_of_thought|>", "<|begin_of_solution|>", "<|end_of_solution|>"),
-    ("<think>", "</think>", None, None),
-)
+from thinktrim.answers import THINK_TAGS, think_spans
+
 # LIMO-style closing part: a line that starts (after markdown decoration) with "Final Answer".
 _FINAL_ANSWER = re.compile(r"(?im)^[ \t>#*_]*final answer\b")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
-
-
-
 
 
 def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -38,23 +32,30 @@ class _Split:
 
 
 def split_spans(text: str) -> _Split | None:
-    """Spans of thinking and answer in a response with think markers; None when it has no marker at all."""
-    for opening, closing, sol_open, sol_close in _MARKERS:
-        o, c = text.find(opening), text.find(closing)
-        if o < 0 and c < 0:
+    """Spans of thinking and answer in a response with think markers; None when it has no marker at all.
+
+    Unlike evaluation's `split_reasoning`, which takes every block out, a record has one thinking to keep and
+    refine in place: it ends at the first closing marker (the first block's, or a lone one: the opening marker
+    is optional, QwQ omits it) and the rest is the answer, or the solution block inside it where the family has
+    one. One family per response: where both appear the Sky-T1/Bespoke one wins, as it always has here.
+    """
+    for tags in reversed(THINK_TAGS):
+        sp = think_spans(text, tags)
+        if sp.blocks and (not sp.lone_closes or sp.blocks[0][0] < sp.lone_closes[0]):
+            start, end = sp.blocks[0]
+        elif sp.lone_closes:
+            start, end = 0, sp.lone_closes[0]
+        elif sp.unclosed is not None:
+            thinking = strip_span(text, sp.unclosed + len(tags.open), len(text))
+            return _Split(thinking, (len(text), len(text)), False, "unclosed")
+        else:
             continue
-        start = 0
-        if o >= 0 and (c < 0 or o < c):  # an opening after the closing is text, not a marker
-            start = o + len(opening)
-            c = text.find(closing, start)
-        if c < 0:
-            return _Split(strip_span(text, start, len(text)), (len(text), len(text)), False, "unclosed")
-        a_start, a_end = c + len(closing), len(text)
-        if sol_open is not None and (s := text.find(sol_open, a_start)) >= 0:
-            a_start = s + len(sol_open)
-            e = text.find(sol_close, a_start) if sol_close else -1
+        a_start, a_end = end + len(tags.close), len(text)
+        if tags.solution_open is not None and (s := text.find(tags.solution_open, a_start)) >= 0:
+            a_start = s + len(tags.solution_open)
+            e = text.find(tags.solution_close, a_start) if tags.solution_close else -1
             a_end = e if e >= 0 else len(text)
-        return _Split(strip_span(text, start, c), strip_span(text, a_start, a_end), True, closing)
+        return _Split(strip_span(text, start, end), strip_span(text, a_start, a_end), True, tags.close)
     return None
 
 
