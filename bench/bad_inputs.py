@@ -496,6 +496,7 @@ def cases() -> list[Case]:
         Case("refine: kill -9 while scoring, then rerun", LONG_REFINE, kind="kill",
              wait_for="out/annotations.jsonl", check=refine_checks("out")),
         Case("refine: two runs into one folder", LONG_REFINE, kind="parallel", wait_for="out",
+             expect="--output-dir out",
              check=refine_checks("out")),
     ]
     # ---- refine-merge
@@ -587,7 +588,7 @@ def cases() -> list[Case]:
              wait_for="run/arith/samples.jsonl", check=eval_complete("run", 16)),
         Case("eval: kill -9 while generating, then rerun", LONG_EVAL, kind="kill",
              wait_for="run/arith/samples.jsonl", check=eval_complete("run", 16)),
-        Case("eval: two runs into one folder", LONG_EVAL, kind="parallel", wait_for="run",
+        Case("eval: two runs into one folder", LONG_EVAL, kind="parallel", wait_for="run", expect="--output run",
              check=eval_complete("run", 16)),
     ]
     prep, check = unchanged("refine_out")
@@ -730,8 +731,8 @@ def cases() -> list[Case]:
              prep=write("b.jsonl", BIN)),
         Case("train sft: no chain closes its thinking", SFT.replace("{refine_out}/refined_r0.3.jsonl", "u.jsonl"),
              prep=write("u.jsonl", '{"question": "q", "response": "<think>never closed"}\n')),
-        Case("train sft: resume with other data", SFT.replace("{refine_out}/refined_r0.3.jsonl", "traces.jsonl")
-             .replace("-o sft", "-o sft_out"), prep=steps(TRACES_PREP, copy("sft_out", "sft_out"))),
+        Case("train sft: resume with other data", SFT.replace("{refine_out}/refined_r0.3.jsonl", "{F}/long.jsonl")
+             .replace("-o sft", "-o sft_out"), prep=copy("sft_out", "sft_out")),
         Case("train sft: read-only output folder", SFT, prep=mkdir("sft", 0o555), unprivileged=True),
         Case("train sft: --lr-scheduler bogus", SFT + " --lr-scheduler bogus", expect='--lr-scheduler'),
         Case("train sft: --recipe nope", SFT + " --recipe nope"),
@@ -748,6 +749,7 @@ def cases() -> list[Case]:
         Case("train sft: Ctrl-C while training, then rerun", LONG_SFT, kind="interrupt",
              wait_for="sft/checkpoints/checkpoint-*/*", check=train_finished("sft")),
         Case("train sft: two runs into one folder", LONG_SFT, kind="parallel", wait_for="sft",
+             expect="--output-dir sft",
              check=train_finished("sft")),
         Case("train sft: kill -9 while training, then rerun", LONG_SFT, kind="kill",
              wait_for="sft/checkpoints/checkpoint-*/*", check=train_finished("sft")),
@@ -895,6 +897,8 @@ def run_case(case: Case, cwd: Path, fx: Fixtures, env: Env) -> Outcome:
                                                                            " (the first ended before the second)")
         else:
             reason = error_verdict(2, *refused[0])
+            if reason is None and case.expect and case.expect not in line:
+                reason = f"the refusal does not name {case.expect!r}"
         if reason is None and case.check:
             reason = case.check(cwd, fx, env)
         return Outcome(case, rc2, reason, line)

@@ -43,7 +43,7 @@ def launch_or_run(cfg: Any, command: list[str], run: Callable[[Any], dict[str, A
                     raise typer.Exit(code)
                 return None
             record = run(cfg)
-    except (ValueError, RuntimeError, FileNotFoundError) as e:
+    except (ValueError, RuntimeError, OSError) as e:  # OSError: a read-only or full output folder, named
         if isinstance(e, typer.Exit):
             raise
         fail(e)
