@@ -288,3 +288,18 @@ def test_the_input_is_recognised_by_content_not_by_its_spelling(tmp_path: Path, 
     elsewhere.mkdir()
     proc = run("refine-check", tmp_path / "out", cwd=elsewhere)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_folders_from_before_the_owner_file_are_recognised_by_their_files(tmp_path: Path) -> None:
+    old_eval = tmp_path / "old_eval"
+    (old_eval / "gsm8k").mkdir(parents=True)
+    (old_eval / "config.json").write_text("{}")
+    (old_eval / "gsm8k" / "samples.jsonl").write_text("")
+    with claim_output_folder(old_eval, "eval"):  # resumes: no --force needed
+        pass
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "llama"}')  # a model folder is not an eval run
+    with pytest.raises(ValueError, match=r"holds files thinktrim did not write \(config.json\)"), \
+            claim_output_folder(model, "eval"):
+        pass

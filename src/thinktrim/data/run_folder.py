@@ -44,14 +44,14 @@ FOLDER_KINDS = {
     "train o1-pruner fit": ("train o1-pruner fit",),
     "report": ("report",),
 }
-# Folders written before `.thinktrim.json` existed, recognised by a file only that command writes, so a rerun
-# of such a run still resumes.
+# Folders written before `.thinktrim.json` existed, recognised by files only that command writes (every pattern
+# of one group matches), so a rerun of such a run still resumes. A model folder's lone config.json is no eval run.
 _SIGNATURES = {
-    "refine": ("annotations.jsonl",),
-    "eval": ("config.json", "results.json"),
-    "curate": ("audit.jsonl",),
-    "train sft": ("train.json", "checkpoints"),
-    "train o1-pruner build": ("build.json",),
+    "refine": (("annotations.jsonl",),),
+    "eval": (("config.json", "results.json"), ("config.json", "*/samples.jsonl")),
+    "curate": (("audit.jsonl",),),
+    "train sft": (("train.json",), ("run.json", "checkpoints")),
+    "train o1-pruner build": (("build.json", "o1_pruner.jsonl"),),
 }
 # The files whose growth means resumable work was done: a failed run that wrote none of them is rolled back.
 WORK_FILES = {
@@ -224,8 +224,8 @@ def folder_owner(path: Path) -> str | None:
             return owner
     except (OSError, ValueError, AttributeError):
         pass
-    for kind, names in _SIGNATURES.items():
-        if any((path / name).exists() for name in names):
+    for kind, groups in _SIGNATURES.items():
+        if any(all(next(path.glob(pattern), None) is not None for pattern in group) for group in groups):
             return kind
     return None
 
