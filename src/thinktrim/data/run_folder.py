@@ -42,7 +42,6 @@ FOLDER_KINDS = {
     "train sft": ("train sft",),
     "train o1-pruner build": ("train o1-pruner build",),
     "train o1-pruner fit": ("train o1-pruner fit",),
-    "report": ("report",),
 }
 # Folders written before `.thinktrim.json` existed, recognised by files only that command writes (every pattern
 # of one group matches), so a rerun of such a run still resumes. A model folder's lone config.json is no eval run.
@@ -61,7 +60,6 @@ WORK_FILES = {
     "train sft": ("checkpoints/checkpoint-*",),
     "train o1-pruner fit": ("checkpoints/checkpoint-*", "reference-*.jsonl"),
     "train o1-pruner build": (),
-    "report": (),
 }
 
 
