@@ -9,17 +9,18 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "thinktrim"
 
-# Lower numbers are lower layers (STYLE.md): the leaves (answer vocabulary, config plumbing, terminal tables),
-# data, lm, then the commands. A module may import its own package and lower layers; sibling packages of one
+# Lower numbers are lower layers (STYLE.md): the user-error family, the leaves (answer vocabulary, config
+# plumbing, terminal tables), data, lm, then the commands. A module may import its own package and lower layers; sibling packages of one
 # layer stay independent of each other.
 LAYERS = {
-    "answers": 0, "config": 0, "table": 0, "recipes": 0,
-    "data": 1,
-    "lm": 2,
-    "refine": 3, "evaluate": 3,
-    "train": 4, "curate": 4, "executor": 4,
-    "report": 5,
-    "cli": 6, "__main__": 6,
+    "errors": 0,
+    "answers": 1, "config": 1, "table": 1, "recipes": 1,
+    "data": 2,
+    "lm": 3,
+    "refine": 4, "evaluate": 4,
+    "train": 5, "curate": 5, "executor": 5,
+    "report": 6,
+    "cli": 7, "__main__": 7,
 }
 
 

@@ -17,7 +17,7 @@ Errors name what to fix in one line: `--limit: must be >= 1, got 0` for an optio
 an integer, got 'ten'` for a file. A dataclass's own checks (`__post_init__`) raise ValueError("name: …"),
 and the name is mapped to the option or the file that gave the value.
 
-This module is a leaf: it imports nothing else of thinktrim. (A little over 400 lines: types, the mapping to a
+This module imports nothing of thinktrim but `thinktrim.errors`. (A little over 400 lines: types, the mapping to a
 config and the Typer wiring are one mechanism; split, each part would need the others' rules.)
 """
 
@@ -36,12 +36,14 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 
+from thinktrim.errors import UserError
+
 C = TypeVar("C")
 # What every command prints on Ctrl-C (exit status 130): each one keeps what it finished and resumes when rerun.
 INTERRUPTED = "interrupted: rerun the same command to continue where it stopped"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A setting that does not fit. `setting` names the field (None: the whole source), `source` where the value
     came from (a YAML path, or None for Python and the command line)."""
 
