@@ -12,15 +12,15 @@ Labelled sets (../shared/data/traces, read at run time only; a set that is absen
   result_consolidation, self_checking, final_answer_emission).
 Unlabelled, for token shares only: DeepSeek-R1 on AIME 2024 (`reasoningflow_aime24`).
 
-Each set's labels are placed on the thinking character by character and mapped to PIR's modes
-(labelled_traces.py: `align_pieces`, `LABEL_MODES` with the reason for each choice). Only labelled non-space
-characters of the thinking count. Per mode M:
+Each set's labels are placed on the thinking character by character and mapped to PIR's step kinds
+(labelled_traces.py: `align_pieces`, `LABEL_KINDS` with the reason for each choice). Only labelled non-space
+characters of the thinking count. Per kind M:
 - base rate: share of labelled characters people put in M;
 - precision: share of the characters in our M steps that people put in M; enrichment = precision / base rate;
 - recall: share of the characters people put in M that lie in our M steps;
 - in progr.: share of the characters in our progressive steps that people put in M (the contrast to precision);
 - token share of our M steps (each step tokenized on its own, embedded model's tokenizer), beside the paper's.
-"functional" pools the three functional modes on both sides.
+"functional" pools the three functional kinds on both sides.
 
 Targets (issue 16, markers only, on each set): verification enrichment >= 2, verification recall >= 50 %,
 multi-method enrichment no lower than before (2.76× on schoenfeld_sat; thought_anchors has no multi-method
@@ -42,18 +42,18 @@ from typing import Any
 
 import yaml
 from labelled_traces import (
-    LABEL_MODES,
-    MODES,
+    KINDS,
+    LABEL_KINDS,
     PROGRESSIVE,
     TRACES,
     LabelledTrace,
     char_labels,
-    human_modes,
+    human_kinds,
     iter_sets,
     load_r1_aime,
 )
 
-# PIR's token shares by mode (docs/methods.md §1): progressive / verification / multi-method / error correction.
+# PIR's token shares by kind (docs/methods.md §1): progressive / verification / multi-method / error correction.
 PAPER_SHARES = {
     "LIMO": (59.7, 11.8, 10.9, 17.6),
     "S1K": (71.4, 9.2, 13.9, 5.5),
@@ -61,7 +61,7 @@ PAPER_SHARES = {
 }
 
 # Phrases added to the lexicon for R1-style chains, in groups, each left out in turn by --ablation, and candidates
-# that were measured and left out of the default lexicon (added in turn): (mode, key, phrases).
+# that were measured and left out of the default lexicon (added in turn): (kind, key, phrases).
 LEXICON_ADDITIONS: dict[str, list[tuple[str, str, list[str]]]] = {
     '"wait, no" / "no, wait" / "actually, no"': [
         ("error_correction", "opening", ["wait, no", "no, wait", "actually, no", "no, that's not", "hmm, no"])],
@@ -97,16 +97,16 @@ RULE_VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def our_modes(thinking: str, steps: Sequence[Any]) -> list[str]:
-    modes = [PROGRESSIVE] * len(thinking)
+def our_kinds(thinking: str, steps: Sequence[Any]) -> list[str]:
+    kinds = [PROGRESSIVE] * len(thinking)
     for s in steps:
-        modes[s.start : s.end] = [s.kind.value] * (s.end - s.start)
-    return modes
+        kinds[s.start : s.end] = [s.kind.value] * (s.end - s.start)
+    return kinds
 
 
 @dataclass
 class Agreement:
-    """Character counts over a set: `pair[(ours, human)]`, our token counts per mode, labels by our mode."""
+    """Character counts over a set: `pair[(ours, human)]`, our token counts per kind, labels by our kind."""
 
     pair: Counter[tuple[str, str]] = field(default_factory=Counter)
     tokens: Counter[str] = field(default_factory=Counter)
@@ -121,7 +121,7 @@ class Agreement:
         tok_total = sum(self.tokens.values())
         progressive = sum(n for (o, _), n in self.pair.items() if o == PROGRESSIVE)
         out = {}
-        for name, group in [(m, {m}) for m in MODES] + [("functional", set(MODES) - {PROGRESSIVE})]:
+        for name, group in [(m, {m}) for m in KINDS] + [("functional", set(KINDS) - {PROGRESSIVE})]:
             human = sum(n for (_, h), n in self.pair.items() if h in group)
             ours = sum(n for (o, _), n in self.pair.items() if o in group)
             both = sum(n for (o, h), n in self.pair.items() if o in group and h in group)
@@ -152,10 +152,10 @@ def measure(traces: Sequence[LabelledTrace], mapping: dict[str, str], annotate: 
             judge: Any = None) -> Agreement:
     agreement = Agreement()
     for t in traces:
-        steps = annotate(t.thinking, t.answer)
+        steps = annotate(t.thinking, t.response)
         assert "".join(s.text(t.thinking) for s in steps) == t.thinking, f"{t.id}: segmentation lost text"
         labels = char_labels(t)
-        agreement.add(our_modes(t.thinking, steps), human_modes(labels, mapping), labels)
+        agreement.add(our_kinds(t.thinking, steps), human_kinds(labels, mapping), labels)
         count_tokens(agreement, tokenizer, t.thinking, steps)
         if judge is not None:
             agreement.by_label.update(("judge", f"{m}->{j}") for m, j in judge.last_comparison)
@@ -168,11 +168,11 @@ def lexicon_variant(without: Sequence[str] = (), adding: Sequence[str] = ()) -> 
 
     data = yaml.safe_load(resources.files("thinktrim.refine").joinpath("markers.yaml").read_text("utf-8"))
     for group in without:
-        for mode, key, phrases in LEXICON_ADDITIONS[group]:
-            data[mode][key] = [p for p in data[mode][key] if p.lower() not in phrases]
+        for kind, key, phrases in LEXICON_ADDITIONS[group]:
+            data[kind][key] = [p for p in data[kind][key] if p.lower() not in phrases]
     for group in adding:
-        for mode, key, phrases in LEXICON_CANDIDATES[group]:
-            data[mode][key] = [*data[mode][key], *phrases]
+        for kind, key, phrases in LEXICON_CANDIDATES[group]:
+            data[kind][key] = [*data[kind][key], *phrases]
     return MarkerLexicon.from_mapping(data)
 
 
@@ -183,7 +183,7 @@ def make_annotate(settings: dict[str, Any] | None = None, lexicon: Any = None, j
 
     cfg = RefineConfig(input="labelled-traces", **(settings or {}))  # only the classification settings are used
     lexicon = lexicon or lexicon_variant()
-    seg, cls = cfg.segment_config, cfg.classify_config
+    seg, cls = cfg.segment, cfg.classify
     return lambda thinking, answer: annotate_steps(thinking, answer, seg, lexicon, judge, cls)
 
 
@@ -198,22 +198,22 @@ def times(x: float | None) -> str:
 def print_agreement(title: str, agreement: Agreement) -> None:
     from thinktrim.table import print_table
 
-    rows = [[mode, pct(r["base"]), pct(r["precision"]), times(r["enrichment"]), pct(r["recall"]),
-             pct(r["in_progressive"]), pct(r["token_share"])] for mode, r in agreement.rows().items()]
-    print_table(title, ["mode", "base rate", "precision", "enrichment", "recall", "in progr.", "token share"], rows)
+    rows = [[kind, pct(r["base"]), pct(r["precision"]), times(r["enrichment"]), pct(r["recall"]),
+             pct(r["in_progressive"]), pct(r["token_share"])] for kind, r in agreement.rows().items()]
+    print_table(title, ["kind", "base rate", "precision", "enrichment", "recall", "in progr.", "token share"], rows)
 
 
 def print_by_label(title: str, agreement: Agreement, mapping: dict[str, str]) -> None:
-    """Where each of the set's labels lands among our modes (shares of that label's characters)."""
+    """Where each of the set's labels lands among our kinds (shares of that label's characters)."""
     from thinktrim.table import print_table
 
     rows = []
-    for label in sorted(mapping, key=lambda lab: (MODES.index(mapping[lab]), lab)):
+    for label in sorted(mapping, key=lambda lab: (KINDS.index(mapping[lab]), lab)):
         total = sum(n for (_, lab), n in agreement.by_label.items() if lab == label)
         if total:
             rows.append([label, mapping[label], total,
-                         *(pct(agreement.by_label[(m, label)] / total) for m in MODES)])
-    print_table(title, ["label", "mapped to", "chars", *(f"in our {m}" for m in MODES)], rows)
+                         *(pct(agreement.by_label[(m, label)] / total) for m in KINDS)])
+    print_table(title, ["label", "mapped to", "chars", *(f"in our {m}" for m in KINDS)], rows)
 
 
 def print_ablation(title: str, results: dict[str, Agreement]) -> None:
@@ -225,7 +225,7 @@ def print_ablation(title: str, results: dict[str, Agreement]) -> None:
         v, m, e, f = r["verification"], r["multi_method"], r["error_correction"], r["functional"]
         rows.append([name, times(v["enrichment"]), pct(v["recall"]), times(m["enrichment"]), pct(m["recall"]),
                      times(e["enrichment"]), pct(e["recall"]), times(f["enrichment"]), pct(f["recall"]),
-                     " / ".join(f"{100 * r[k]['token_share']:.0f}" for k in MODES)])
+                     " / ".join(f"{100 * r[k]['token_share']:.0f}" for k in KINDS)])
     print_table(title, ["variant", "verif. enr.", "verif. rec.", "multi enr.", "multi rec.", "err. enr.",
                         "err. rec.", "funct. enr.", "funct. rec.", "token % P/V/M/E"], rows)
 
@@ -246,7 +246,7 @@ def print_coverage(sets: dict[str, list[LabelledTrace]]) -> None:
 def print_shares(title: str, rows: dict[str, Sequence[float]]) -> None:
     from thinktrim.table import print_table
 
-    print_table(title, ["data", *MODES], [[name, *(f"{v:.1f} %" for v in shares)] for name, shares in rows.items()])
+    print_table(title, ["data", *KINDS], [[name, *(f"{v:.1f} %" for v in shares)] for name, shares in rows.items()])
 
 
 def r1_aime_shares(traces: Path, annotate: Annotate, tokenizer: Any, limit: int | None) -> list[float] | None:
@@ -257,20 +257,20 @@ def r1_aime_shares(traces: Path, annotate: Annotate, tokenizer: Any, limit: int 
     for thinking, answer in chains:
         count_tokens(agreement, tokenizer, thinking, annotate(thinking, answer))
     total = sum(agreement.tokens.values())
-    return [100 * agreement.tokens[m] / total for m in MODES]
+    return [100 * agreement.tokens[m] / total for m in KINDS]
 
 
 def make_judge(args: argparse.Namespace, scope: str) -> Any:
-    from thinktrim.refine.judge import JudgeConfig, LLMJudge, load_prompt
+    from thinktrim.refine.judge import JudgeConfig, LLMJudge
 
-    return LLMJudge(JudgeConfig(base_url=args.judge_url, model=args.judge_model, api_key=args.judge_api_key,
-                                scope=scope, prompt=load_prompt(args.judge_prompt), timeout_s=args.judge_timeout))
+    return LLMJudge(JudgeConfig(url=args.judge_url, model=args.judge_model, api_key=args.judge_api_key,
+                                scope=scope, prompt=args.judge_prompt, timeout=args.judge_timeout))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--traces", type=Path, default=TRACES, help="folder holding the labelled sets")
-    p.add_argument("--sets", default=",".join(LABEL_MODES), help="comma-separated labelled sets")
+    p.add_argument("--sets", default=",".join(LABEL_KINDS), help="comma-separated labelled sets")
     p.add_argument("--limit", type=int, default=None, help="first N traces of each set")
     p.add_argument("--ablation", action="store_true", help="leave out each rule and lexicon addition in turn")
     p.add_argument("--by-label", action="store_true", help="also show where each of the set's labels lands")
@@ -296,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         shares["ours: R1 on AIME24 (unlabelled)"] = r1
     print_shares("Token shares: the PIR paper's (LIMOPro) and ours", shares)
     for name, traces in sets.items():
-        mapping = LABEL_MODES[name]
+        mapping = LABEL_KINDS[name]
         agreement = measure(traces, mapping, make_annotate(), tokenizer)
         print_agreement(f"{name}: markers only", agreement)
         if args.by_label:
@@ -308,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pairs = Counter({k: n for (o, k), n in judged.by_label.items() if o == "judge"})
             if pairs:
                 agree = sum(n for k, n in pairs.items() if k.split("->")[0] == k.split("->")[1])
-                print(f"judge kept the markers' mode on {agree} of {sum(pairs.values())} marked steps: "
+                print(f"judge kept the markers' kind on {agree} of {sum(pairs.values())} marked steps: "
                       + ", ".join(f"{k} {n}" for k, n in pairs.most_common()))
         if args.ablation:
             results = {"default": agreement}

@@ -1,4 +1,4 @@
-"""Human-labelled reasoning traces placed on their thinking, and each label set's mapping to PIR's modes.
+"""Human-labelled reasoning traces placed on their thinking, and each label set's mapping to PIR's step kinds.
 
 Used by bench/classify_agreement.py (and pinned by tests/bench/test_classify_agreement.py). Labels are per
 sentence; each labelled piece is placed on the response in order, ignoring white space (both sources re-flow
@@ -16,10 +16,10 @@ from pathlib import Path
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
 
 PROGRESSIVE, VERIFICATION, MULTI, ERROR = "progressive", "verification", "multi_method", "error_correction"
-MODES = (PROGRESSIVE, VERIFICATION, MULTI, ERROR)
+KINDS = (PROGRESSIVE, VERIFICATION, MULTI, ERROR)
 
-# Each set's labels mapped to PIR's modes (docs/methods.md §1), with why. A label maps to one mode.
-LABEL_MODES: dict[str, dict[str, str]] = {
+# Each set's labels mapped to PIR's step kinds (docs/methods.md §1), with why. A label maps to one kind.
+LABEL_KINDS: dict[str, dict[str, str]] = {
     "schoenfeld_sat": {
         # Reading the problem, analysing it, planning and carrying out the plan all move the solution forward.
         "Read": PROGRESSIVE,
@@ -31,7 +31,7 @@ LABEL_MODES: dict[str, dict[str, str]] = {
         "Monitor": PROGRESSIVE,
         # "Judging the correctness of a result or approach": PIR's re-checking of a computation or claim.
         "Verify": VERIFICATION,
-        # Trying out other approaches or readings of the problem: the closest PIR mode is solving again another
+        # Trying out other approaches or readings of the problem: the closest PIR kind is solving again another
         # way. Schoenfeld has no label for finding and fixing a mistake, so error correction has no counterpart.
         "Explore": MULTI,
     },
@@ -56,11 +56,11 @@ LABEL_MODES: dict[str, dict[str, str]] = {
 
 @dataclass
 class LabelledTrace:
-    """One trace's thinking and answer, with each labelled piece's character span `(start, end, label)`."""
+    """One trace's thinking and response, with each labelled piece's character span `(start, end, label)`."""
 
     id: str
     thinking: str
-    answer: str
+    response: str
     spans: list[tuple[int, int, str]]
     pieces: int  # labelled pieces in the source (those inside the thinking or not)
     unplaced: int = 0  # pieces that could not be found in order
@@ -150,11 +150,11 @@ def char_labels(trace: LabelledTrace) -> list[str | None]:
     return labels
 
 
-def human_modes(labels: Sequence[str | None], mapping: dict[str, str]) -> list[str | None]:
-    """The PIR mode of each character's label."""
+def human_kinds(labels: Sequence[str | None], mapping: dict[str, str]) -> list[str | None]:
+    """The PIR kind of each character's label."""
     unknown = {lab for lab in labels if lab is not None} - set(mapping)
     if unknown:
-        raise KeyError(f"labels {sorted(unknown)} have no PIR mode in LABEL_MODES")
+        raise KeyError(f"labels {sorted(unknown)} have no PIR kind in LABEL_KINDS")
     return [None if lab is None else mapping[lab] for lab in labels]
 
 

@@ -124,7 +124,8 @@ def eligible_chains(
     """(id, task with all functional units as removals, units) of each chain of `source`, in file order, cut
     to fit `max_tokens`, filling at least `min_fill` of it and keeping at least `min_units` units."""
     from thinktrim.lm.scoring.types import ScoringTask
-    from thinktrim.refine.annotate import annotate_steps, unit_spans
+    from thinktrim.refine.annotate import annotate_steps
+    from thinktrim.refine.classify import unit_spans
 
     for cid, question, thinking, answer in read_source(source, traces):
         fitted = fit(tokenizer, question, thinking, answer, max_tokens)

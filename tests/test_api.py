@@ -88,5 +88,6 @@ def test_the_readme_example_uses_public_names() -> None:
     used = set(re.findall(r"\bthinktrim\.(\w+)", code))
     assert {"refine", "evaluate", "RefineConfig", "EvalConfig"} <= used <= set(thinktrim.__all__)
     listed = set(re.findall(r"^\| `(\w+)` \| `(\w+)` \|", section, re.M))
-    assert {name for pair in listed for name in pair} == set(thinktrim.__all__) - {
-        "__version__", "RefineResult", "GenerationConfig"}
+    parts = {"RefineResult", "GenerationConfig", "InputConfig", "JudgeConfig", "UserError", "ConfigError"}
+    assert {name for pair in listed for name in pair} == set(thinktrim.__all__) - {"__version__", *parts}
+    assert all(f"`{name}`" in section for name in parts)

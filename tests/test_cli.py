@@ -82,7 +82,7 @@ SECTION_5 = {  # case -> (arguments, the one stderr line, exit status, what must
         "the model (tokenizer.save_pretrained(folder))", 2, "out"),
     "model folder whose config names no model (eval)": (
         "eval --data traces.jsonl --answer-field gt_answer -o run2 --model no_type",
-        "error: --model no_type: no_type/config.json names no model_type, so this is not a model folder (a Hugging "
+        "error: --model: no_type: no_type/config.json names no model_type, so this is not a model folder (a Hugging "
         "Face model folder holds the config.json, tokenizer and weights save_pretrained writes)", 2, "run2"),
     "report --png is a file": (
         "report run -o r.html --png notes.txt",
@@ -127,7 +127,7 @@ SWEEP_FINDINGS = {
         "error: graded/sums/graded.jsonl:1: expected a JSON object, got list", 2, "r.html"),
     "--judge-prompt missing": (
         "refine traces.jsonl -o out --judge-url http://127.0.0.1:9/v1 --judge-model m --judge-prompt nope.txt",
-        "error: --judge-prompt nope.txt: no such file", 2, "out"),
+        "error: --judge-prompt: nope.txt: no such file", 2, "out"),
     "curate difficulty model that is no model, before the cheap steps run": (
         "curate traces.jsonl -o curated --stage1-model config_only",
         "error: --stage1-model: config_only: no tokenizer in this folder (none of tokenizer.json, tokenizer.model, "

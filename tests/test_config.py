@@ -26,16 +26,12 @@ class Demo(Config):
     output_dir: str = field(default="out", metadata={"help": "Output folder.", "short": "-o"})
     ratios: tuple[float, ...] = field(default=(0.2, 0.3), metadata={"help": "Ratios."})
     scope: Literal["chain", "dataset"] = field(default="chain", metadata={"help": "Scope."})
-    limit: int | None = field(default=None, metadata={"help": "Limit."})
+    limit: int | None = field(default=None, metadata={"help": "Limit.", "min": 1})
     workers: int | None = field(default=None, metadata={"help": "Workers.", "min": 1})
     skip: bool = field(default=False, metadata={"help": "Skip bad records."})
     file_format: str = field(default="auto", metadata={"help": "File format.", "flag": "--format"})
     secret: str = field(default="x", metadata={"help": "YAML only.", "cli": False})
     sampling: Sampling = field(default_factory=Sampling, metadata={"help": "Sampling."})
-
-    def __post_init__(self) -> None:
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit: must be >= 1, got {self.limit}")
 
 
 def run_cli(*args: str) -> tuple[int, str, Demo | None]:

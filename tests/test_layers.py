@@ -10,8 +10,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "thinktrim"
 
 # Lower numbers are lower layers (STYLE.md): the user-error family, the leaves (answer vocabulary, config
-# plumbing, terminal tables), data, lm, then the commands. A module may import its own package and lower layers; sibling packages of one
-# layer stay independent of each other.
+# plumbing, terminal tables), data, lm, then the commands. A module may import its own package and lower layers;
+# sibling packages of one layer stay independent of each other.
 LAYERS = {
     "errors": 0,
     "answers": 1, "config": 1, "table": 1, "recipes": 1,

@@ -94,7 +94,7 @@ def test_a_claim_marks_the_folder_and_a_nested_claim_is_a_no_op(tmp_path: Path) 
 def test_a_failure_before_any_work_undoes_only_what_the_run_created(tmp_path: Path) -> None:
     new = tmp_path / "new" / "run"
     with pytest.raises(RuntimeError), claim_output_folder(new, "eval"):
-        (new / "config.json").write_text("{}")
+        (new / "run.json").write_text("{}")
         raise RuntimeError("the model would not load")
     assert not (tmp_path / "new").exists()  # the parents it made are gone too
 
@@ -206,7 +206,7 @@ def test_every_other_command_refuses_a_refine_folder_and_leaves_it_whole(refine_
     refined = refine_folder / "refined_r0.5.jsonl"
     eval_run = tmp_path / "eval_run"
     eval_run.mkdir()
-    (eval_run / "config.json").write_text("{}")  # enough for build's option check; build must stop earlier
+    (eval_run / "run.json").write_text("{}")  # enough for build's option check; build must stop earlier
     commands = {
         "curate": ["curate", refined, "-o", refine_folder],
         "train sft": ["train", "sft", refined, "-o", refine_folder, "--max-steps", "1"],
@@ -291,12 +291,13 @@ def test_the_input_is_recognised_by_content_not_by_its_spelling(tmp_path: Path, 
 
 
 def test_folders_from_before_the_owner_file_are_recognised_by_their_files(tmp_path: Path) -> None:
-    old_eval = tmp_path / "old_eval"
-    (old_eval / "gsm8k").mkdir(parents=True)
-    (old_eval / "config.json").write_text("{}")
-    (old_eval / "gsm8k" / "samples.jsonl").write_text("")
-    with claim_output_folder(old_eval, "eval"):  # resumes: no --force needed
-        pass
+    for record in ("run.json", "config.json"):  # eval's record, and its name before
+        old_eval = tmp_path / f"old_eval_{record}"
+        (old_eval / "gsm8k").mkdir(parents=True)
+        (old_eval / record).write_text("{}")
+        (old_eval / "gsm8k" / "samples.jsonl").write_text("")
+        with claim_output_folder(old_eval, "eval"):  # resumes: no --force needed
+            pass
     model = tmp_path / "model"
     model.mkdir()
     (model / "config.json").write_text('{"model_type": "llama"}')  # a model folder is not an eval run

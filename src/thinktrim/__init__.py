@@ -11,8 +11,9 @@ Each command is one function here, the function the command calls: it takes the 
     print(results["overall"]["metrics"])
 
 Names load on first use (PEP 562), so `import thinktrim` stays light: no torch and no model code until a
-function runs. Bad input raises ValueError with the message the command prints; rerunning resumes. What each
-step computes, and where thinktrim departs from the papers, is in docs/methods.md.
+function runs. Bad input raises `thinktrim.errors.UserError` (a ValueError) with the message the command
+prints; rerunning resumes. What each step computes, and where thinktrim departs from the papers, is in
+docs/methods.md.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import types
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Public name -> (module, name in it); "" is the module itself: `refine`, `evaluate` and `curate` are the
 # command subpackages, which are callable (`_make_callable`).
@@ -43,6 +44,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "BuildConfig": ("thinktrim.train.o1_pruner.config", "BuildConfig"),
     "o1_pruner_fit": ("thinktrim.train.o1_pruner.fit", "run_fit"),
     "FitConfig": ("thinktrim.train.o1_pruner.config", "FitConfig"),
+    # the parts configs nest, and the errors a user can fix
+    "InputConfig": ("thinktrim.data.inputs", "InputConfig"),
+    "JudgeConfig": ("thinktrim.refine.judge", "JudgeConfig"),
+    "UserError": ("thinktrim.errors", "UserError"),
+    "ConfigError": ("thinktrim.config", "ConfigError"),
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -1,6 +1,6 @@
 """The answer vocabulary every layer shares: answer kinds, thinking delimiters, the last box, normal forms.
 
-A leaf of pure string functions (no sympy, nothing else of thinktrim): the data readers, refine's answer
+A leaf of pure string functions (no sympy; of thinktrim only `errors`): the data readers, refine's answer
 protection and evaluation's extraction and grading all build on it, so none of them has to import another.
 """
 
@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal, get_args
+
+from thinktrim.errors import UserError
 
 AnswerKind = Literal["number", "expression", "choice"]
 ANSWER_KINDS: tuple[str, ...] = get_args(AnswerKind)
@@ -70,7 +72,7 @@ def think_spans(text: str, tags: ThinkTags) -> ThinkSpans:
 
 def check_kind(kind: str) -> AnswerKind:
     if kind not in ANSWER_KINDS:
-        raise ValueError(f"kind={kind!r} is not an answer kind; expected one of {', '.join(ANSWER_KINDS)}")
+        raise UserError(f"kind={kind!r} is not an answer kind; expected one of {', '.join(ANSWER_KINDS)}")
     return kind  # type: ignore[return-value]
 
 

@@ -7,15 +7,31 @@ after a short spin instead of spinning on cores that other jobs need (`thinktrim
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from thinktrim import __version__
+from thinktrim.errors import DEBUG_ENV, user_errors
 from thinktrim.lm.threads import prefer_passive_wait
 
 prefer_passive_wait()  # nothing above imports torch, and the commands import it lazily
 
+
+class _Commands(TyperGroup):
+    """The root group: every command runs inside the one handler of user errors (`thinktrim.errors`), however
+    it is started (`thinktrim`, `python -m thinktrim.cli`, typer's CliRunner)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        with user_errors():
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
     name="thinktrim",
+    cls=_Commands,
     help="Make reasoning models think less and answer better: refine long-CoT data, fine-tune on it, evaluate "
          "accuracy and cost.",
     no_args_is_help=True,
@@ -33,8 +49,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    debug: bool = typer.Option(False, "--debug", help=f"Show the traceback of user errors too (or set {DEBUG_ENV}=1)."),
 ) -> None:
     """thinktrim: PIR refinement, curation, fine-tuning and evaluation of reasoning models."""
+    if debug:  # in the environment, so processes started from this one (accelerate, Ray workers) see it too
+        os.environ[DEBUG_ENV] = "1"
 
 
 def _register() -> None:
@@ -44,17 +63,17 @@ def _register() -> None:
     from thinktrim.curate.cli import curate_command
     from thinktrim.evaluate.cli import eval_app
     from thinktrim.evaluate.config import EvalConfig
-    from thinktrim.executor.commands import run_eval, run_refine
+    from thinktrim.executor.commands import dispatch_eval, dispatch_refine
     from thinktrim.refine.cli import REFINE_DOC, refine_check_command, refine_merge_command
     from thinktrim.refine.config import RefineConfig
     from thinktrim.report.cli import report_command
     from thinktrim.train.cli import train_app
     from thinktrim.train.o1_pruner.cli import o1_app
 
-    app.command("refine")(command(RefineConfig, run_refine, doc=REFINE_DOC))
+    app.command("refine")(command(RefineConfig, dispatch_refine, doc=REFINE_DOC))
     app.command("refine-merge")(refine_merge_command)
     app.command("refine-check")(refine_check_command)
-    eval_app.callback(invoke_without_command=True)(command(EvalConfig, run_eval))
+    eval_app.callback(invoke_without_command=True)(command(EvalConfig, dispatch_eval))
     app.command("curate")(curate_command)
     app.add_typer(eval_app, name="eval")
     app.command("report")(report_command)

@@ -8,8 +8,11 @@ here, and `thinktrim refine` writes the LIMO recipe as a LLaMA-Factory YAML besi
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from thinktrim.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -89,35 +92,66 @@ LORA_LR_SCALE = 10.0
 
 # What LLaMA-Factory needs beyond the recipe to train LIMO's way (its own names).
 LIMO_BASE_MODEL = "Qwen/Qwen2.5-32B-Instruct"
-LIMO_TEMPLATE = "qwen"
 LLAMAFACTORY_GPUS = 8  # gradient accumulation is written for one node of 8 GPUs
+
+# LLaMA-Factory's `template:` for the model families thinktrim is used with, as its model list assigns them
+# (first match on the model's name, case-insensitive). The reasoning models' templates (deepseekr1, qwen3) keep the
+# thinking in the trained assistant turn; QwQ-32B is ChatML, which LLaMA-Factory names `qwen`, and trains on the
+# turn as written. Vision, audio and omni variants have templates of their own and are left out.
+LLAMAFACTORY_TEMPLATES: tuple[tuple[str, str], ...] = (
+    (r"deepseek-r1", "deepseekr1"),  # DeepSeek-R1, -Zero, -Distill-Qwen/Llama-*, -0528-Qwen3-8B
+    (r"qwq", "qwen"),
+    (r"qwen3-(next-)?[\d.]+b.*instruct", "qwen3_nothink"),  # Qwen3-*-Instruct-2507: no thinking
+    (r"qwen3-(next-)?[\d.]+b", "qwen3"),  # Qwen3 (hybrid, thinking by default), Qwen3-*-Thinking-2507
+    (r"qwen2(\.5)?-(math-|coder-)?[\d.]+b", "qwen"),
+    (r"smollm2-", "smollm2"),
+    (r"llama-3(\.\d)?-[\d.]+b(?!.*vision)", "llama3"),
+)
+
+
+def llamafactory_template(model: str) -> str | None:
+    """LLaMA-Factory's template for `model` (a hub id or a folder named after one), None for a family not listed."""
+    name = model.rstrip("/").rsplit("/", 1)[-1].lower()
+    return next((template for pattern, template in LLAMAFACTORY_TEMPLATES if re.search(pattern, name)), None)
+
+
+def llamafactory_model(model: str) -> str:
+    """The model refine's LLaMA-Factory recipe trains: the scoring model when LLaMA-Factory's template for its
+    family is known (chains refined with an R1-Distill model are trained into it, in its own template), else
+    LIMO's base model (the embedded model, a folder of unknown family)."""
+    return model if llamafactory_template(model) else LIMO_BASE_MODEL
 
 
 def get_recipe(name: str) -> Recipe:
     try:
         return RECIPES[name]
     except KeyError:
-        raise ValueError(f"recipe: {name!r} is not one of {', '.join(RECIPES)}") from None
+        raise UserError(f"recipe: {name!r} is not one of {', '.join(RECIPES)}") from None
 
 
 def llamafactory_sft(dataset: str, dataset_dir: str, output_dir: str, deepspeed: str,
-                     recipe: str = "limo") -> dict[str, Any]:
-    """A LLaMA-Factory `llamafactory-cli train` config for `recipe` on one dataset of a `dataset_info.json`.
+                     recipe: str = "limo", model: str = LIMO_BASE_MODEL) -> dict[str, Any]:
+    """A LLaMA-Factory `llamafactory-cli train` config for `recipe` on one dataset of a `dataset_info.json`,
+    training `model` in LLaMA-Factory's template for its family (`llamafactory_template`).
 
     Loss on the response only is LLaMA-Factory's default (`train_on_prompt: false`). Note that its
     `cutoff_len` truncates longer examples (LIMO's recipe does so), cutting the answer and end-of-turn token.
     """
     r = get_recipe(recipe)
+    template = llamafactory_template(model)
+    if template is None:
+        raise UserError(f"model: no LLaMA-Factory template known for {model!r} (known families: DeepSeek-R1, QwQ, "
+                        "Qwen2/2.5/3, SmolLM2, Llama 3)")
     per_step = r.per_device_batch_size * LLAMAFACTORY_GPUS
     return {
-        "model_name_or_path": LIMO_BASE_MODEL,
+        "model_name_or_path": model,
         "stage": "sft",
         "do_train": True,
         "finetuning_type": "full",
         "deepspeed": deepspeed,
         "dataset": dataset,
         "dataset_dir": dataset_dir,
-        "template": LIMO_TEMPLATE,
+        "template": template,
         "cutoff_len": r.max_length,
         "train_on_prompt": False,
         "packing": False,

@@ -21,19 +21,19 @@ def excerpt() -> lt.LabelledTrace:
     return trace
 
 
-def test_the_mappings_to_pir_modes() -> None:
-    assert lt.LABEL_MODES["thought_anchors"] == {
+def test_the_mappings_to_pir_kinds() -> None:
+    assert lt.LABEL_KINDS["thought_anchors"] == {
         "problem_setup": "progressive", "plan_generation": "progressive", "fact_retrieval": "progressive",
         "active_computation": "progressive", "result_consolidation": "progressive",
         "final_answer_emission": "progressive", "self_checking": "verification",
         "uncertainty_management": "error_correction",
     }
-    assert lt.LABEL_MODES["schoenfeld_sat"] == {
+    assert lt.LABEL_KINDS["schoenfeld_sat"] == {
         "Read": "progressive", "Analyze": "progressive", "Plan": "progressive", "Implement": "progressive",
         "Monitor": "progressive", "Verify": "verification", "Explore": "multi_method",
     }
     with pytest.raises(KeyError, match="'Guess'"):
-        lt.human_modes(["Verify", "Guess"], lt.LABEL_MODES["schoenfeld_sat"])
+        lt.human_kinds(["Verify", "Guess"], lt.LABEL_KINDS["schoenfeld_sat"])
 
 
 def test_every_chunk_lands_on_its_own_text(excerpt: lt.LabelledTrace) -> None:
@@ -47,7 +47,7 @@ def test_every_chunk_lands_on_its_own_text(excerpt: lt.LabelledTrace) -> None:
     labels = lt.char_labels(excerpt)
     # every non-space character of the thinking is labelled, white space never
     assert all((lab is None) == ch.isspace() for lab, ch in zip(labels, excerpt.thinking))
-    assert Counter(lt.human_modes(labels, lt.LABEL_MODES["thought_anchors"])) == {
+    assert Counter(lt.human_kinds(labels, lt.LABEL_KINDS["thought_anchors"])) == {
         "progressive": 2132, "verification": 569, "error_correction": 236, None: 692,
     }
 

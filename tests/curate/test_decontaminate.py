@@ -1,5 +1,7 @@
 """Decontamination: benchmark problems planted in real pools, lightly edited, are all found; clean ones are not."""
 
+from collections import Counter
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -7,7 +9,7 @@ import pytest
 from thinktrim.curate.config import CurateConfig
 from thinktrim.curate.decontaminate import ContaminationIndex, Reference, bundled_benchmarks, load_references
 from thinktrim.curate.pipeline import curate
-from thinktrim.curate.text import numbers, tokens
+from thinktrim.curate.text import tokens, values
 from thinktrim.data.benchmarks import load_benchmark
 
 from .conftest import GPQA, chainless, planted_items, planted_records, read_jsonl, write_jsonl
@@ -57,12 +59,57 @@ def test_every_bundled_problem_lightly_edited_is_matched_to_its_own_item() -> No
 
 def test_problems_differing_only_in_numbers_are_not_contamination() -> None:
     item = load_benchmark("amc23")[0]
-    index = ContaminationIndex([Reference("amc23", item.id, item.question, numbers(tokens(item.question)))])
+    index = ContaminationIndex([Reference("amc23", item.id, item.question)])
     assert index.matches(tokens(item.question), 0.5)[0]["overlap"] == 1.0
     other = item.question.replace("45", "50")
     assert other != item.question and index.matches(tokens(other), 0.5) == []
     longer = "Read this first. " + item.question + " Give the answer in miles, for 3 cities."
     assert index.matches(tokens(longer), 0.5)[0]["id"] == item.id  # quoted inside a longer text, extra numbers
+
+
+# A benchmark item with one number in it, copied into a pool with that number written another way.
+MARBLES = ("A bag holds only red and blue marbles. Exactly {} of the marbles in the bag are red and the rest are "
+           "blue. If Maria draws two marbles at random without replacement, what is the probability that both of "
+           "the marbles she draws are the same colour? Express your answer as a common fraction.")
+
+
+@pytest.mark.parametrize(("item", "copy"), [
+    ("$\\frac{1}{2}$", "0.5"), ("$\\frac{1}{2}$", "$1/2$"), ("$\\dfrac{3}{4}$", "75\\%"), ("$\\tfrac14$", "25%"),
+    ("$\\frac12$", "$\\frac{1}{2}$"), ("0.25", "$\\frac{1}{4}$"), ("2.50", "$\\dfrac{5}{2}$"), ("0.5", ".5"),
+    ("½", "1/2"), ("$\\frac{3}{5}$", "60 percent"), ("40 per cent", "0.4"), ("$\\frac{6}{8}$", "$\\frac34$"),
+    ("$\\frac{1}{8}$", "12.5%"), ("1,250", "$1{,}250$"), ("three", "3"),
+    ("$\\frac{1}{2}$", "$\frac{1}{2}$"),  # `\\f` read as a form feed (a pool copy of AIME 2024 I #1 has it)
+])
+def test_a_number_rewritten_in_another_notation_is_still_contamination(item: str, copy: str) -> None:
+    index = ContaminationIndex([Reference("test", "q1", MARBLES.format(item))])
+    hits = index.matches(tokens(MARBLES.format(copy)), 0.5)
+    assert [h["id"] for h in hits] == ["q1"]
+
+
+@pytest.mark.parametrize(("item", "copy"), [
+    ("$\\frac{1}{2}$", "0.52"), ("$\\frac{1}{3}$", "0.33"), ("$\\frac{1}{3}$", "0.333333333333"),
+    ("$\\frac{2}{3}$", "$\\frac{3}{2}$"), ("3/4", "4/3"), ("$\\frac{12}{5}$", "$\\frac{1}{25}$"),
+    ("$\\frac12$", "12"), ("$\\frac{1}{2}$", "1 or 2"), ("50\\%", "50"), ("0.5", "5"), ("$\\frac{1}{4}$", "0.4"),
+    ("$\\frac{1}{8}$", "$\\frac{1}{8}\\%$"), ("$\\frac{2}{4}$", "$\\frac{2}{5}$"),
+])
+def test_a_different_value_is_not_contamination(item: str, copy: str) -> None:
+    """The text overlaps enough (the item matches once its numbers are ignored); only the value differs."""
+    question = MARBLES.format(item)
+    assert ContaminationIndex([Reference("test", "q1", question, Counter())]).matches(
+        tokens(MARBLES.format(copy)), 0.5)
+    assert ContaminationIndex([Reference("test", "q1", question)]).matches(tokens(MARBLES.format(copy)), 0.5) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("$\\frac{1}{2} + \\dfrac{1}{2}$ and 0.5 and 50\\%", {Fraction(1, 2): 4}),
+    ("$\\frac12$, $\\tfrac1{12}$ and $\\frac{12}34$", {Fraction(1, 2): 1, Fraction(1, 12): 1, Fraction(4): 2}),
+    ("½ of ¾ is 3/8", {Fraction(1, 2): 1, Fraction(3, 4): 1, Fraction(3, 8): 1}),
+    ("$\\frac{x+1}{2}$ over 1/0", {Fraction(1): 2, Fraction(2): 1, Fraction(0): 1}),  # no value, no fraction
+    ("2.50 and .5 of 1,600 items, 7 percent", {Fraction(5, 2): 1, Fraction(1, 2): 1, Fraction(1600): 1,
+                                                Fraction(7, 100): 1}),
+])
+def test_values_are_exact(text: str, expected: dict) -> None:
+    assert values(tokens(text)) == expected
 
 
 def test_references_cover_every_bundled_benchmark_and_named_files(tmp_path: Path) -> None:

@@ -48,6 +48,20 @@ def test_pools_of_different_layouts_are_written_one_file_each(tmp_path: Path) ->
     assert all("messages" in r for r in read_jsonl(tmp_path / "out" / "curated-messages.jsonl"))
 
 
+def test_json_pools_keep_their_own_container_keys(tmp_path: Path) -> None:
+    """Two JSON pools read one after the other, records under different keys: each output keeps its pool's."""
+    rows = json.loads((FIXTURES / "response.json").read_text())["data"]
+    pools = []
+    for key, part in (("data", rows[:2]), ("results", rows[2:])):
+        pools.append(tmp_path / f"{key}.json")
+        pools[-1].write_text(json.dumps({key: part}))
+    stats = run(pools, tmp_path / "out")
+    assert stats["outputs"] == {"curated-data.json": 2, "curated-results.json": 1}
+    for key in ("data", "results"):
+        written = json.loads((tmp_path / "out" / f"curated-{key}.json").read_text())
+        assert list(written) == [key] and all(r in rows for r in written[key])
+
+
 def test_chains_of_one_problem_are_grouped_and_the_best_chosen(tmp_path: Path, sample_records) -> None:
     first = sample_records[0]
     thinking, answer = first["response"].split("</think>")

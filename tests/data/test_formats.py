@@ -12,21 +12,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from thinktrim.data.chat import to_messages, to_sharegpt
 from thinktrim.data.formats import (
-    LAYOUTS,
-    RecordError,
     SourceRecord,
-    detect_layout,
     json_container_key,
     llamafactory_dataset_info,
     read_records,
-    split_thinking,
-    to_messages,
-    to_sharegpt,
     with_thinking,
     write_records,
 )
-from thinktrim.data.layouts import FieldLayout, field_layout, lookup_field
+from thinktrim.data.layouts import LAYOUTS, FieldLayout, RecordError, detect_layout, field_layout, lookup_field
+from thinktrim.data.thinking import split_thinking
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
@@ -67,7 +63,7 @@ def test_each_layout_is_detected_and_split_as_expected(layout: str, name: str) -
             e["thinking_head"],
             e["thinking_tail"],
         )
-        assert (len(t.answer), t.answer[:60], t.answer[-60:]) == (
+        assert (len(t.response), t.response[:60], t.response[-60:]) == (
             e["answer_len"],
             e["answer_head"],
             e["answer_tail"],
@@ -76,15 +72,15 @@ def test_each_layout_is_detected_and_split_as_expected(layout: str, name: str) -
         assert t.meta.get("answer_field") == e.get("answer_field")
         assert t.meta.get("system") == e.get("system")
         for marker in ("<think>", "</think>", "<|end_of_thought|>", "<|begin_of_solution|>"):
-            assert marker not in t.thinking and marker not in t.answer
+            assert marker not in t.thinking and marker not in t.response
 
 
 def test_locations_ids_and_split_kinds() -> None:
     limo = _records("limo.jsonl")
     assert [r.location for r in limo] == [f"{FIXTURES / 'limo.jsonl'}:{i}" for i in (1, 2, 3)]
     assert [r.trace.meta["split"] for r in limo] == ["final-answer", "final-answer", "boxed-paragraph"]
-    assert limo[0].trace.answer.startswith("**Final Answer**\nThe number of x-intercepts is \\boxed{2865}")
-    assert limo[2].trace.answer == "\\[\n\\boxed{188743314}\n\\]"  # no Final Answer line: the boxed paragraph
+    assert limo[0].trace.response.startswith("**Final Answer**\nThe number of x-intercepts is \\boxed{2865}")
+    assert limo[2].trace.response == "\\[\n\\boxed{188743314}\n\\]"  # no Final Answer line: the boxed paragraph
     assert [r.location for r in _records("response.parquet")][2] == f"{FIXTURES / 'response.parquet'}[2]"
     assert [r.trace.meta["split"] for r in _records("sharegpt.jsonl")] == ["</think>", "<|end_of_thought|>"]
     msgs = _records("messages.jsonl")
@@ -116,7 +112,7 @@ def test_unclosed_limo_solution_and_whole_response_flag(tmp_path: Path) -> None:
     path = tmp_path / "limo.jsonl"
     write_records(path, [row], "jsonl")
     (rec,) = read_records(path)
-    assert not rec.trace.thinking_closed and rec.trace.answer == ""
+    assert not rec.trace.thinking_closed and rec.trace.response == ""
     assert rec.trace.thinking == row["solution"].strip()
     assert "whole_response_as_thinking" not in rec.trace.meta
     (rec,) = read_records(path, whole_response_as_thinking=True)
@@ -180,11 +176,30 @@ def test_unchanged_thinking_round_trips_exactly(tmp_path: Path, layout: str, nam
     assert rows == [r.raw for r in records] == _raw_rows(src)
     out = tmp_path / name
     fmt = src.suffix.lstrip(".")
-    assert write_records(out, rows, fmt, json_key=json_container_key(src) if fmt == "json" else None) == len(rows)
+    assert {r.container_key for r in records} == {json_container_key(src) if fmt == "json" else None}
+    assert write_records(out, rows, fmt, json_key=records[0].container_key) == len(rows)
     if fmt == "parquet":
         assert pq.read_table(out).to_pylist() == _raw_rows(src)
     else:  # the fixtures were written the same way: byte for byte
         assert out.read_bytes() == src.read_bytes()
+
+
+def test_files_read_one_after_another_are_written_back_under_their_own_container_key(tmp_path: Path) -> None:
+    """The key comes with each file's records: reading another file in between changes nothing."""
+    rows = json.loads((FIXTURES / "response.json").read_text(encoding="utf-8"))["data"]
+    files = {key: tmp_path / f"{key}.json" for key in ("data", "results")}
+    for key, path in files.items():
+        path.write_text(json.dumps({"meta": {"n": len(rows)}, key: rows}), encoding="utf-8")
+    records = {key: list(read_records(path)) for key, path in files.items()}  # both read before any is written
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(rows), encoding="utf-8")
+    assert [r.container_key for r in read_records(bare)] == [None] * len(rows)
+    for key, recs in records.items():
+        assert [r.container_key for r in recs] == [key] * len(rows)
+        out = tmp_path / "out" / f"{key}.json"
+        write_records(out, [with_thinking(r, _refine(r.trace.thinking)) for r in recs], json_key=recs[0].container_key)
+        assert list(json.loads(out.read_text(encoding="utf-8"))) == [key]
+        assert [r.trace.id for r in read_records(out)] == [r.trace.id for r in recs]
 
 
 def _refine(thinking: str) -> str:
@@ -204,7 +219,7 @@ def test_refined_thinking_is_written_back_in_the_same_layout(tmp_path: Path, lay
     for old, new in zip(records, again):
         assert new.layout == layout and new.trace.id == old.trace.id
         assert new.trace.thinking == _refine(old.trace.thinking) != old.trace.thinking
-        assert (new.trace.question, new.trace.answer) == (old.trace.question, old.trace.answer)
+        assert (new.trace.question, new.trace.response) == (old.trace.question, old.trace.response)
         assert new.trace.thinking_closed == old.trace.thinking_closed
         assert new.trace.meta.get("split") == old.trace.meta.get("split")
         for key in old.raw:  # every other field untouched
@@ -252,10 +267,10 @@ def test_training_exports_carry_the_refined_thinking() -> None:
     msgs = to_messages(closed, "SYS", thinking="short")
     assert [m["role"] for m in msgs] == ["system", "user", "assistant"]
     assert msgs[1]["content"] == closed.question
-    assert msgs[2]["content"] == "<think>\nshort\n</think>\n\n" + closed.answer
-    assert split_thinking(msgs[2]["content"]) == ("short", closed.answer, True)
+    assert msgs[2]["content"] == "<think>\nshort\n</think>\n\n" + closed.response
+    assert split_thinking(msgs[2]["content"]) == ("short", closed.response, True)
     assert [m["role"] for m in to_messages(closed, None)] == ["user", "assistant"]
-    assert split_thinking(to_messages(closed, None)[1]["content"]) == (closed.thinking, closed.answer, True)
+    assert split_thinking(to_messages(closed, None)[1]["content"]) == (closed.thinking, closed.response, True)
     assert to_messages(unclosed, None)[1]["content"] == "<think>\n" + unclosed.thinking  # no invented end
     sg = to_sharegpt(closed, "SYS", thinking="short")
     assert sg == {
@@ -380,9 +395,10 @@ def test_misguided_attention_results_file_is_not_a_layout() -> None:
     # ... and read through a field map that picks one run explicitly
     layout = "question=prompt,thinking=thinking.1,response=output.1,id=prompt_id"
     first = next(read_records(path, layout=layout))
+    assert first.container_key == "results"
     raw = json.loads(path.read_text(encoding="utf-8"))["results"][0]
     assert first.trace.id == raw["prompt_id"] and first.trace.thinking == raw["thinking"][1].strip()
-    assert first.trace.answer == raw["output"][1].strip() and first.trace.thinking_closed
+    assert first.trace.response == raw["output"][1].strip() and first.trace.thinking_closed
 
 
 # ------------------------------------------------------------------------------ layouts of the user's own
@@ -408,7 +424,7 @@ def test_field_layout_of_problems_without_chains(tmp_path: Path) -> None:
     path.write_text(json.dumps({"uid": "p1", "problem": "What is 6*7?", "gold": 42}) + "\n", encoding="utf-8")
     (record,) = read_records(path, layout="question=problem,answer=gold,id=uid")
     t = record.trace
-    assert (t.id, t.question, t.thinking, t.answer, t.thinking_closed) == ("p1", "What is 6*7?", "", "", False)
+    assert (t.id, t.question, t.thinking, t.response, t.thinking_closed) == ("p1", "What is 6*7?", "", "", False)
     assert t.meta["split"] == "no-chain" and t.meta["answer_field"] == "42"
 
 
@@ -429,7 +445,8 @@ def test_field_layout_reads_and_writes_back_in_place(tmp_path: Path) -> None:
     layout = "question=Ask,response=Model (response),answer=Gold,id=Question ID"
     got = list(read_records(path, layout=layout))
     assert [r.trace.id for r in got] == ["x1", "x2"] and got[0].layout == layout
-    assert (got[0].trace.thinking, got[0].trace.answer, got[0].trace.thinking_closed) == ("2+2 is 4.", "It is 4.", True)
+    first = got[0].trace
+    assert (first.thinking, first.response, first.thinking_closed) == ("2+2 is 4.", "It is 4.", True)
     assert got[0].trace.meta["answer_field"] == "4" and not got[1].trace.thinking_closed
     assert with_thinking(got[0], "4.") == {**rows[0], "Model (response)": "<think>4.</think> It is 4."}
     with pytest.raises(RecordError, match=r"sat.json\[1\]: field 'Ask': expected a string, got int"):
@@ -472,9 +489,18 @@ def test_reasoningflow_aime24(tmp_path: Path, name: str, unclosed: list[str]) ->
         t = r.trace
         assert t.meta["answer_field_name"] == "correct_answer" and t.meta["answer_field"].strip()
         if t.thinking_closed:
-            assert "\\boxed" in t.answer and len(t.thinking) > 1000
+            assert "\\boxed" in t.response and len(t.thinking) > 1000
         else:
-            assert t.answer == "" and t.thinking == r.raw["response"].removeprefix("<think>").strip()
+            assert t.response == "" and t.thinking == r.raw["response"].removeprefix("<think>").strip()
     out = tmp_path / name
     write_records(out, (with_thinking(r, r.trace.thinking) for r in records), "jsonl")
     assert out.read_bytes() == (AIME / name).read_bytes()
+
+
+def test_trace_answer_is_the_deprecated_name_of_response() -> None:
+    """Users' --quality-fn functions take a Trace: `answer` still reads the response, for a release, and warns."""
+    (record, *_) = _records("response.jsonl")
+    with pytest.warns(DeprecationWarning, match=r"Trace\.answer is deprecated: use Trace\.response"):
+        assert record.trace.answer == record.trace.response != ""
+    with pytest.raises(AttributeError):
+        record.trace.answer = "x"  # read-only

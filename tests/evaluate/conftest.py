@@ -6,7 +6,7 @@ import pytest
 
 
 def eval_config(out: Path, **kw):
-    from thinktrim.evaluate.run import EvalConfig
+    from thinktrim.evaluate.config import EvalConfig
     from thinktrim.lm.generation.types import GenerationConfig
 
     gen = {k: kw.pop(k) for k in ("n", "max_new_tokens", "temperature", "seed", "batch_size") if k in kw}

@@ -91,7 +91,7 @@ def test_eval_options_fail_before_any_model_loads(tmp_path: Path, questions: Pat
     _one_error(_run("eval", "--data", tmp_path, "-o", tmp_path / "run"), "data", str(tmp_path))
     _one_error(_run(*common, "--question-field", "q"), "q.jsonl:1", "'q'")
     _one_error(_run(*common, "--baseline", tmp_path), "baseline", "results.json")
-    assert not (tmp_path / "run" / "config.json").exists()  # nothing was started
+    assert not (tmp_path / "run" / "run.json").exists()  # nothing was started
 
 
 def test_compare_inputs_that_are_not_runs(tmp_path: Path) -> None:

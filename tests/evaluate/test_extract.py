@@ -4,18 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from thinktrim.answers import as_number, last_boxed, normalize_answer, split_reasoning, strip_reasoning
 from thinktrim.evaluate.extract import (
     Extraction,
     ExtractionPolicy,
-    as_number,
     choice_letter,
     ends_mid_expression,
     extract_answer,
     find_answer,
-    last_boxed,
-    normalize_answer,
-    split_reasoning,
-    strip_reasoning,
 )
 
 
@@ -81,8 +77,8 @@ def test_last_boxed_returns_any_brace_free_content(content):
         ("Halve it: 3/4 of the cake.", "number", "3/4"),
         ("It is -.5 in the end", "number", "-.5"),
         ("Maybe the answer is the number of ways to pick the pairs, which we count next. So 12", "number", "12"),
-        # an answer phrase returns math only: words are a verdict or a sentence, not an answer
-        ("The answer is an ellipse.", "expression", None),
+        # an answer phrase returns math, or a short answer in words (test_extract_plain.py), never a verdict
+        ("The answer is an ellipse.", "expression", "ellipse"),
         ("The answer is $\\text{ellipse}$.", "expression", "ellipse"),
         ("So the answer is correct. The greater integer is indeed 18.", "number", "18"),
         ("The answer is 18. Checking: yes, the answer is correct.", "number", "18"),

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from thinktrim.evaluate.records import grade_records
-from thinktrim.evaluate.run import EvalConfig, evaluate
+from thinktrim.evaluate.config import EvalConfig
+from thinktrim.evaluate.records import grade_records, read_run_record
+from thinktrim.evaluate.run import evaluate
 from thinktrim.evaluate.summary import summary_rows
 
 from .conftest import eval_config
@@ -71,8 +72,30 @@ def test_rerun_regrades_without_generating(tiny_run: Path) -> None:
 
 
 def test_changed_settings_are_refused_on_resume(tiny_run: Path) -> None:
-    with pytest.raises(ValueError, match=r"config\.json.*max_new_tokens=24 → 32"):
+    with pytest.raises(ValueError, match=r"run\.json.*max_new_tokens=24 → 32"):
         evaluate(eval_config(tiny_run, max_new_tokens=32))
+
+
+def test_a_run_of_an_earlier_version_with_config_json_resumes(tmp_path: Path, tiny_run: Path) -> None:
+    """Eval's record was config.json (a model's config has that name too): such a run is still read, for a
+    release, and resumes without generating; a model folder's config.json is no run record."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_run, old)
+    (old / "run.json").rename(old / "config.json")
+    assert read_run_record(old) == json.loads((old / "config.json").read_text())
+    results = evaluate(eval_config(old))
+    assert results["generation"]["generated"] == 0 and results["generation"]["resumed"] == 4
+    assert not (old / "run.json").exists()
+    with pytest.raises(ValueError, match=r"old/config\.json.*max_new_tokens=24 → 32"):
+        evaluate(eval_config(old, max_new_tokens=32))
+    (old / "run.json").write_text(json.dumps({"benchmarks": ["other"]}))  # the new name wins over the old
+    assert read_run_record(old) == {"benchmarks": ["other"]}
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "llama"}')
+    assert read_run_record(model) is None and read_run_record(tmp_path / "nothing") is None
 
 
 def test_more_samples_extend_a_run(tmp_path: Path, tiny_run: Path) -> None:

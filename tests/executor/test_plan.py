@@ -74,7 +74,7 @@ def test_longest_first_reorders_within_windows_and_loses_nothing() -> None:
     from thinktrim.executor.refine import longest_first
 
     lengths = [3, 9, 1, 7, 5, 2, 8]
-    traces = [Trace(id=str(i), question="q", thinking="x" * n, answer="a") for i, n in enumerate(lengths)]
+    traces = [Trace(id=str(i), question="q", thinking="x" * n, response="a") for i, n in enumerate(lengths)]
     out = [len(t.thinking) for t in longest_first(iter(traces), window=3)]
     assert out == [9, 3, 1, 7, 5, 2, 8]  # windows [3, 9, 1], [7, 5, 2], [8]
     assert sorted(t.id for t in longest_first(traces, window=100)) == sorted(t.id for t in traces)

@@ -113,7 +113,7 @@ def test_refine_merge_names_missing_unfinished_and_foreign_shards(tmp_path: Path
     assert stats == write_outputs(single) | {"outputs": stats["outputs"]}
     same_outputs(tmp_path / "single", out)
     run = json.loads((out / "run.json").read_text())
-    assert run["ids"] == ids and run["merged_shards"] == 2 and run["parallel"]["shard"] is None
+    assert run["ids"] == ids and run["merged_shards"] == 2 and run["shard"] is None
 
 
 @pytest.mark.slow

@@ -43,7 +43,7 @@ def test_devices_and_dtypes() -> None:
         with pytest.raises(ValueError, match="--device cuda:99: only"):
             pick_device("cuda:99")
     assert pick_dtype("bf16", "cpu") is torch.bfloat16 and pick_dtype("auto", "cpu") is torch.float32
-    with pytest.raises(ValueError, match="--dtype: unknown dtype 'f8'"):
+    with pytest.raises(ValueError, match="--precision: unknown precision 'f8'"):
         pick_dtype("f8", "cpu")
 
 

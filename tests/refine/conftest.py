@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from thinktrim.data.annotation import ChainAnnotation
-from thinktrim.data.formats import read_records, split_thinking
+from thinktrim.data.formats import read_records
 from thinktrim.data.store import JsonlStore, file_fingerprint
+from thinktrim.data.thinking import split_thinking
 
 SAMPLE = Path(__file__).parents[2] / "src/thinktrim/data/samples/thought_anchors_sample.jsonl"
 
@@ -65,7 +66,7 @@ def tiny_sample(tmp_path_factory, sample_records) -> Path:
 
 def expected_removals(annotations: list[dict], ratio: float, scope: str) -> dict[str, set[int]]:
     """Which units must go, recomputed from the annotation records apart from `thinktrim.refine.prune`: in each
-    (chain, mode) group (each mode across chains with dataset scope), the round(ratio · n) units of lowest
+    (chain, kind) group (each kind across chains with dataset scope), the round(ratio · n) units of lowest
     PIR, half up, ties by chain id then position."""
     groups: dict[tuple[str, str], list[tuple[float, str, int, int]]] = defaultdict(list)
     for a in annotations:
@@ -137,7 +138,7 @@ def annotate_with_drawn_pirs():
         rng = random.Random(seed)
         ids = []
         with JsonlStore(Path(cfg.output_dir) / ANNOTATIONS) as store:
-            for src in read_records(cfg.input, layout=cfg.layout, on_error="skip"):
+            for src in read_records(cfg.input, layout=cfg.inputs.layout, on_error="skip"):
                 if not hasattr(src, "trace"):
                     continue  # a malformed record: the write phase lists it in rejects.jsonl
                 thinking = src.trace.thinking

@@ -3,8 +3,7 @@ import pytest
 from thinktrim.data.trace import Step, StepKind, Trace
 from thinktrim.refine.annotate import annotate_steps
 from thinktrim.refine.answer_mentions import FinalValue, final_value, mention_spans
-from thinktrim.refine.classify import MarkerLexicon, classify_by_markers, unit_spans
-from thinktrim.refine.config import ClassifyConfig
+from thinktrim.refine.classify import ClassifyConfig, MarkerLexicon, classify_by_markers, unit_spans
 
 LEXICON = MarkerLexicon.load()
 
@@ -142,23 +141,23 @@ def test_final_value_is_the_last_box_else_the_answer_field(answer, meta, expecte
     assert final_value(Trace("t", "q", "thinking", answer, meta=meta)) == expected
 
 
-def test_user_lexicon_overrides_one_mode(tmp_path) -> None:
+def test_user_lexicon_overrides_one_kind(tmp_path) -> None:
     f = tmp_path / "m.yaml"
     f.write_text("verification:\n  opening: [hmm let me see]\n  anywhere: []\n")
     lex = MarkerLexicon.load(f)
     assert lex.match("Hmm let me see, 2+2=4.")[0] is StepKind.VERIFICATION
     assert lex.match("Wait, 2+2=4.") is None  # "wait" was only in the default verification list
-    assert lex.match("Alternatively, count.")[0] is StepKind.MULTI_METHOD  # other modes keep defaults
+    assert lex.match("Alternatively, count.")[0] is StepKind.MULTI_METHOD  # other kinds keep defaults
     bad = tmp_path / "bad.yaml"
     bad.write_text("checking:\n  opening: [x]\n")
-    with pytest.raises(ValueError, match=r"bad\.yaml: unknown mode 'checking'"):
+    with pytest.raises(ValueError, match=r"bad\.yaml: unknown kind 'checking'"):
         MarkerLexicon.load(bad)
 
 
 @pytest.mark.parametrize(
     ("text", "content", "marker"),
     [
-        # a weak opener takes the mode of what the step says ...
+        # a weak opener takes the kind of what the step says ...
         ("Wait, that gives 12, which matches the first result.", StepKind.VERIFICATION, StepKind.VERIFICATION),
         ("Wait, I made a mistake: 3 * 4 is 12.", StepKind.ERROR_CORRECTION, StepKind.ERROR_CORRECTION),
         ("Wait, let me check the sum.", StepKind.VERIFICATION, StepKind.VERIFICATION),
@@ -174,7 +173,7 @@ def test_user_lexicon_overrides_one_mode(tmp_path) -> None:
         ("Hold on, that's not what the problem asks.", StepKind.ERROR_CORRECTION, StepKind.ERROR_CORRECTION),
     ],
 )
-def test_weak_markers_take_the_mode_the_step_shows(text: str, content: StepKind, marker: StepKind) -> None:
+def test_weak_markers_take_the_kind_the_step_shows(text: str, content: StepKind, marker: StepKind) -> None:
     for weak, kind in (("content", content), ("marker", marker)):
         hit = LEXICON.match(text, weak)
         assert (hit[0] if hit else StepKind.PROGRESSIVE) is kind, (weak, text)

@@ -40,7 +40,7 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "flag.yaml").write_text("whole_response_as_thinking: 'yes'\n", encoding="utf-8")
     (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00")
     (tmp_path / "markers_str.yaml").write_text("verification:\n  opening: wait\n", encoding="utf-8")
-    (tmp_path / "markers_mode.yaml").write_text("progression:\n  opening: [x]\n", encoding="utf-8")
+    (tmp_path / "markers_kind.yaml").write_text("progression:\n  opening: [x]\n", encoding="utf-8")
     return tmp_path
 
 
@@ -58,19 +58,19 @@ REFINE_CASES = {  # arguments after `refine` -> what the one error line must con
     "output is a file": ("good.jsonl -o notes.txt", "--output-dir notes.txt: is a file"),
     "output under a file": ("good.jsonl -o notes.txt/out", "notes.txt is a file"),
     "ratios not numbers": ("good.jsonl --ratios 0.2,abc", "--ratios: expected numbers"),
-    "ratio out of range": ("good.jsonl --ratios 0,1.5", "--ratios: each must be in (0, 1]"),
-    "ratio NaN": ("good.jsonl --ratios nan", "--ratios: each must be in (0, 1]"),
+    "ratio out of range": ("good.jsonl --ratios 0,1.5", "--ratios: must be in (0, 1], got 0.0"),
+    "ratio NaN": ("good.jsonl --ratios nan", "--ratios: must be in (0, 1], got nan"),
     "unknown scope": ("good.jsonl --scope all", "--scope: 'all' is not one of chain, dataset"),
     "unknown format": ("good.jsonl --format xml", "--format: 'xml' is not one of"),
     "bad layout map": ("good.jsonl --layout q=question", "--layout: 'q=question' is not ROLE=FIELD"),
     "unknown layout": ("good.jsonl --layout limo2", "--layout: expected auto, one of"),
     "layout fields missing": ("good.jsonl --layout question=nope,response=response", "good.jsonl:1: field 'nope'"),
     "bad device": ("good.jsonl --device gpu", "--device: 'gpu' is not a device"),
-    "bad dtype": ("good.jsonl --dtype f8", "--dtype: 'f8' is not one of"),
+    "bad precision": ("good.jsonl --precision f8", "--precision: 'f8' is not one of"),
     "zero batch": ("good.jsonl --max-batch-tokens 0", "--max-batch-tokens: must be >= 1"),
     "zero context": ("good.jsonl --max-context 0", "--max-context: must be >= 1"),
     "zero limit": ("good.jsonl --limit 0", "--limit: must be >= 1"),
-    "negative timeout": ("good.jsonl --judge-timeout -1", "--judge-timeout: must be a positive number"),
+    "negative timeout": ("good.jsonl --judge-timeout -1", "--judge-timeout: must be a finite number > 0, got -1.0"),
     "judge without model": ("good.jsonl --judge-url http://127.0.0.1:9/v1", "--judge-model: required"),
     "judge URL scheme": ("good.jsonl --judge-url localhost:9 --judge-model m", "--judge-url: expected an http://"),
     "unreachable judge": ("good.jsonl --judge-url http://127.0.0.1:9/v1 --judge-model m -o out",
@@ -85,7 +85,7 @@ REFINE_CASES = {  # arguments after `refine` -> what the one error line must con
     "markers bad YAML": ("good.jsonl --markers bad.yaml", "bad.yaml:2: invalid YAML"),
     "markers binary": ("good.jsonl --markers binary.yaml", "binary.yaml: not UTF-8"),
     "markers a string": ("good.jsonl --markers markers_str.yaml", "verification.opening must be a list"),
-    "markers unknown mode": ("good.jsonl --markers markers_mode.yaml", "markers_mode.yaml: unknown mode 'progression'"),
+    "markers unknown kind": ("good.jsonl --markers markers_kind.yaml", "markers_kind.yaml: unknown kind 'progression'"),
     "config missing": ("good.jsonl --config nope.yaml", "nope.yaml: no such file"),
     "config bad YAML": ("good.jsonl --config bad.yaml", "bad.yaml:2: invalid YAML"),
     "config not a mapping": ("good.jsonl --config list.yaml", "list.yaml: expected a mapping of settings"),

@@ -1,16 +1,19 @@
 import pytest
 
 from thinktrim.config import ConfigError as SettingError
-from thinktrim.refine.config import RefineConfig, help_of
+from thinktrim.refine.config import RefineConfig
 
 
 def test_defaults_and_normalisation() -> None:
     cfg = RefineConfig(input="x.jsonl", ratios=(0.5, 0.2, 0.2))
     assert cfg.ratios == (0.2, 0.5) and cfg.scorer == "engine" and cfg.overlong == "skip"
     assert RefineConfig(input="x.jsonl", ratios="0.5, 0.2").ratios == (0.2, 0.5)  # as typed on the command line
-    assert RefineConfig(input="x.jsonl", ratios=0.3, judge_timeout=5).judge_timeout == 5.0
+    judged = RefineConfig.from_mapping({"input": "x.jsonl", "ratios": 0.3, "judge_url": "http://h/v1",
+                                        "judge_model": "m",
+                                        "judge_timeout": 5})
+    assert judged.judge.timeout == 5.0 and RefineConfig(input="x.jsonl").judge is None
     assert cfg.dataset_name == "x"
-    assert "Algorithm 1" in help_of("scope")
+    assert "Algorithm 1" in RefineConfig.help_of("scope") and "judge of step kinds" in RefineConfig.help_of("judge_url")
 
 
 @pytest.mark.parametrize(
@@ -28,18 +31,21 @@ def test_defaults_and_normalisation() -> None:
         ({"limit": True}, "limit: expected an integer"),
         ({"ratios": "0.2,x"}, "ratios: expected numbers"),
         ({"ratios": [0.2, None]}, "ratios: expected numbers"),
-        ({"ratios": float("nan")}, r"ratios: each must be in \(0, 1\]"),
+        ({"ratios": float("nan")}, r"ratios: must be in \(0, 1\], got nan"),
         ({"whole_response_as_thinking": "yes"}, "whole_response_as_thinking: expected true or false"),
         ({"target_sentences": 0}, "target_sentences: must be >= 1"),
         ({"device": "gpu"}, "device: 'gpu' is not a device"),
-        ({"dtype": "float8"}, "dtype: 'float8' is not one of"),
+        ({"precision": "float8"}, "precision: 'float8' is not one of"),
+        ({"dtype": "float8"}, "precision: 'float8' is not one of"),  # the old name, for one release
+        ({"target_sentences": 5, "max_sentences": 2}, r"max_sentences: must be >= target_sentences \(5\), got 2"),
+        ({"markers": "missing.yaml"}, "markers: missing.yaml: no such file"),
         ({"layout": "q=question"}, "layout: 'q=question' is not ROLE=FIELD"),
         ({"model": " "}, "model: must not be empty"),
     ],
 )
 def test_bad_settings_name_the_setting(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
-        RefineConfig(input="x.jsonl", **kwargs)
+        RefineConfig.from_mapping({"input": "x.jsonl", **kwargs})
 
 
 def test_yaml_config_with_overrides(tmp_path) -> None:

@@ -21,7 +21,7 @@ THINKING = (
     "Let me see whether 42 - 25 gives back 17: yes, 42 - 25 = 17, so the sum holds.\n\n"
     "Next we multiply 42 by 2 to get 84.\n\n"
 )
-USER_PROMPT = (
+USER_PROMPT = (  # a user's own prompt file from before "mode" was renamed "kind": still understood
     "Classify the reasoning step. Modes: progressive, verification, multi_method, error_correction. "
     'Reply with JSON only: {"mode": "...", "checks_step": null}'
 )
@@ -30,11 +30,16 @@ USER_PROMPT = (
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
+        ('{"kind": "verification", "checks_step": 1}', (StepKind.VERIFICATION, 1)),
+        ('{"kind": "Error correction", "checks_step": null}', (StepKind.ERROR_CORRECTION, None)),
+        ('```json\n{"kind": "multi-method", "checks_step": 0}```', (StepKind.MULTI_METHOD, 0)),
+        ('{"kind": "progressive", "checks_step": 7}', (StepKind.PROGRESSIVE, None)),  # link must precede
+        ('{"kind": "summary"}', None),
+        ('{"checks_step": 1}', None),
+        # the key older prompt files asked for
         ('{"mode": "verification", "checks_step": 1}', (StepKind.VERIFICATION, 1)),
-        ('{"mode": "Error correction", "checks_step": null}', (StepKind.ERROR_CORRECTION, None)),
-        ('```json\n{"mode": "multi-method", "checks_step": 0}```', (StepKind.MULTI_METHOD, 0)),
-        ('{"mode": "progressive", "checks_step": 7}', (StepKind.PROGRESSIVE, None)),  # link must precede
         ('{"mode": "summary"}', None),
+        ('{"kind": "progressive", "mode": "verification", "checks_step": 1}', (StepKind.PROGRESSIVE, 1)),
         ("not json", None),
         ('["verification"]', None),
     ],
@@ -45,13 +50,13 @@ def test_parse_verdict(content: str, expected) -> None:
 
 def test_config_is_validated() -> None:
     with pytest.raises(ValueError, match="response_format"):
-        JudgeConfig(base_url="http://127.0.0.1:1", model="m", response_format="xml")
-    with pytest.raises(ValueError, match="judge scope: 'some'"):
-        JudgeConfig(base_url="http://127.0.0.1:1", model="m", scope="some")
+        JudgeConfig(url="http://127.0.0.1:1", model="m", response_format="xml")
+    with pytest.raises(ValueError, match="scope: 'some' is not one of unmarked, all"):
+        JudgeConfig(url="http://127.0.0.1:1", model="m", scope="some")
 
 
 def test_prompt_file(tmp_path: Path) -> None:
-    assert "verification" in load_prompt() and '"checks_step"' in load_prompt()  # the shipped one
+    assert "verification" in load_prompt() and '{"kind": ' in load_prompt() and '"mode"' not in load_prompt()
     mine = tmp_path / "p.txt"
     mine.write_text(USER_PROMPT + "\n")
     assert load_prompt(mine) == USER_PROMPT
@@ -64,8 +69,8 @@ def test_prompt_file(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_judge_labels_unmarked_steps_through_a_real_server(llama_server: str, llama_server_api_key: str) -> None:
-    judge = LLMJudge(JudgeConfig(base_url=llama_server + "/v1", model="smollm2", api_key=llama_server_api_key,
-                                 timeout_s=120, concurrency=2))
+    judge = LLMJudge(JudgeConfig(url=llama_server + "/v1", model="smollm2", api_key=llama_server_api_key,
+                                 timeout=120, concurrency=2))
 
     one_per_paragraph = SegmentConfig(target_sentences=1, max_sentences=2)
     steps = annotate_steps(THINKING, "84", one_per_paragraph, judge=judge)
@@ -80,16 +85,19 @@ def test_judge_labels_unmarked_steps_through_a_real_server(llama_server: str, ll
 
 
 @pytest.mark.slow
-def test_judge_labels_every_step_with_the_users_prompt(llama_server: str, llama_server_api_key: str) -> None:
-    judge = LLMJudge(JudgeConfig(base_url=llama_server + "/v1", model="smollm2", api_key=llama_server_api_key,
-                                 timeout_s=120, concurrency=2, scope="all", prompt=USER_PROMPT))
+def test_judge_labels_every_step_with_the_users_prompt(llama_server: str, llama_server_api_key: str,
+                                                      tmp_path: Path) -> None:
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text(USER_PROMPT)
+    judge = LLMJudge(JudgeConfig(url=llama_server + "/v1", model="smollm2", api_key=llama_server_api_key,
+                                 timeout=120, concurrency=2, scope="all", prompt=str(prompt)))
     one_per_paragraph = SegmentConfig(target_sentences=1, max_sentences=2)
     thinking = THINKING.replace("Let me see whether", "Let me check whether")
     marked = annotate_steps(thinking, "The answer is \\boxed{84}.", one_per_paragraph)
     steps = annotate_steps(thinking, "The answer is \\boxed{84}.", one_per_paragraph, judge=judge)
     assert judge.failures == 0 and judge.calls == len(steps) - 1  # every step but the first, once each
     assert all(s.marker == "judge" for s in steps[1:])
-    # the marked steps are compared: (markers' mode, judge's mode)
+    # the marked steps are compared: (markers' kind, judge's kind)
     assert [m for m, _ in judge.last_comparison] == [s.kind.value for s in marked[1:] if s.marker is not None]
     assert judge.last_comparison, "the check step is marked, so at least one comparison"
 
@@ -103,8 +111,8 @@ def test_judge_vs_markers_agreement_in_stats_json(
     prompt.write_text(USER_PROMPT)
     out = tmp_path / "out"
     cfg = RefineConfig(input=str(tiny_sample), output_dir=str(out), ratios=(0.5,),
-                       judge_url=llama_server + "/v1", judge_model="smollm2", judge_scope="all",
-                       judge_prompt=str(prompt), judge_timeout=120)
+                       judge=JudgeConfig(url=llama_server + "/v1", model="smollm2", scope="all",
+                                         prompt=str(prompt), timeout=120))
     stats = refine(cfg).stats
     ann = json.loads((out / "annotations.jsonl").read_text().split("\n")[0])
     pairs = ann["judge_vs_markers"]
@@ -115,7 +123,7 @@ def test_judge_vs_markers_agreement_in_stats_json(
 
 
 def test_unreachable_judge_keeps_steps_progressive() -> None:
-    judge = LLMJudge(JudgeConfig(base_url="http://127.0.0.1:9/v1", model="m", timeout_s=2, retries=1))
+    judge = LLMJudge(JudgeConfig(url="http://127.0.0.1:9/v1", model="m", timeout=2, retries=1))
     steps = annotate_steps(THINKING, "84", judge=judge)
     assert judge.failures >= 1
     assert all(s.kind is StepKind.PROGRESSIVE for s in steps)
@@ -170,7 +178,7 @@ def broken_judge_server():
 def test_a_broken_judge_is_counted_by_reason_not_fatal(broken_judge_server, reply, reason: str) -> None:
     url, server = broken_judge_server
     server.reply = reply
-    judge = LLMJudge(JudgeConfig(base_url=url, model="m", timeout_s=5, retries=0, scope="all"))
+    judge = LLMJudge(JudgeConfig(url=url, model="m", timeout=5, retries=0, scope="all"))
     judge.check_reachable()
     steps = annotate_steps(THINKING, "84", SegmentConfig(target_sentences=1, max_sentences=2), judge=judge)
     assert judge.failure_reasons == {reason: len(steps) - 1} == judge.last_failures
@@ -183,8 +191,8 @@ def test_judge_failures_by_reason_reach_stats_json(broken_judge_server, tiny_sam
                                                    embedded_scorer) -> None:
     url, _ = broken_judge_server
     out = tmp_path / "out"
-    cfg = RefineConfig(input=str(tiny_sample), output_dir=str(out), ratios=(0.5,), judge_url=url, judge_model="m",
-                       judge_scope="all", judge_retries=0)
+    cfg = RefineConfig(input=str(tiny_sample), output_dir=str(out), ratios=(0.5,),
+                       judge=JudgeConfig(url=url, model="m", scope="all", retries=0))
     stats = refine(cfg, LocalScoring(Refiner(cfg, scorer=embedded_scorer))).stats
     ann = json.loads((out / "annotations.jsonl").read_text().split("\n")[0])
     n = len(ann["steps"]) - 1

@@ -1,15 +1,19 @@
-"""refine's llamafactory/ folder: per ratio, LIMO's recipe as a YAML `llamafactory-cli train` runs unchanged."""
+"""refine's llamafactory/ folder: per ratio, LIMO's recipe as a YAML `llamafactory-cli train` runs unchanged, in
+LLaMA-Factory's template for the family of the model it trains (deepseekr1, qwen3 … not always qwen)."""
 
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
-from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
-from thinktrim.data.formats import llamafactory_dataset_info, read_records, to_messages
+from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT, to_messages
+from thinktrim.data.formats import llamafactory_dataset_info, read_records
 from thinktrim.data.store import write_json, write_jsonl
-from thinktrim.recipes import LLAMAFACTORY_GPUS, RECIPES
-from thinktrim.refine.outputs import _write_llamafactory_recipes
+from thinktrim.errors import UserError
+from thinktrim.recipes import LIMO_BASE_MODEL, LLAMAFACTORY_GPUS, RECIPES, llamafactory_sft
+from thinktrim.refine.config import RefineConfig
+from thinktrim.refine.outputs import _write_llamafactory_recipes, write_outputs
 
 from .conftest import SAMPLE
 
@@ -43,3 +47,45 @@ def test_sft_yaml_parses_and_names_existing_datasets(tmp_path) -> None:
                                                                       limo.max_length, "cosine", 0.0, True, False)
         per_step = cfg["per_device_train_batch_size"] * cfg["gradient_accumulation_steps"] * LLAMAFACTORY_GPUS
         assert per_step == limo.global_batch_size
+
+
+@pytest.mark.parametrize(("model", "template"), [
+    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "deepseekr1"),
+    ("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "deepseekr1"),
+    ("Qwen/QwQ-32B", "qwen"),  # ChatML: LLaMA-Factory has no template of its own for QwQ
+    ("/models/QwQ-32B", "qwen"),  # a local folder named after the model
+    ("Qwen/Qwen3-8B", "qwen3"),
+    ("Qwen/Qwen3-30B-A3B-Thinking-2507", "qwen3"),
+    ("Qwen/Qwen3-4B-Instruct-2507", "qwen3_nothink"),
+    ("Qwen/Qwen2.5-32B-Instruct", "qwen"),
+    ("HuggingFaceTB/SmolLM2-135M-Instruct", "smollm2"),
+    ("meta-llama/Llama-3.1-8B-Instruct", "llama3"),
+])
+def test_the_template_is_llamafactorys_for_the_model_family(model: str, template: str) -> None:
+    cfg = llamafactory_sft("d", "dir", "saves/d", "ds.json", model=model)
+    assert (cfg["model_name_or_path"], cfg["template"]) == (model, template)
+
+
+def test_an_unknown_family_is_refused_and_limo_is_the_default() -> None:
+    limo = llamafactory_sft("d", "dir", "saves/d", "ds.json")
+    assert (limo["model_name_or_path"], limo["template"]) == (LIMO_BASE_MODEL, "qwen")
+    with pytest.raises(UserError, match=r"no LLaMA-Factory template known for 'Qwen/Qwen2\.5-VL-7B-Instruct'"):
+        llamafactory_sft("d", "dir", "saves/d", "ds.json", model="Qwen/Qwen2.5-VL-7B-Instruct")
+
+
+@pytest.mark.parametrize(("scorer", "model", "template"), [
+    ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "deepseekr1"),
+    ("Qwen/Qwen3-8B", "Qwen/Qwen3-8B", "qwen3"),
+    ("embedded", LIMO_BASE_MODEL, "qwen"),  # not a family LLaMA-Factory knows by name: LIMO's base model
+])
+def test_refine_writes_the_recipe_for_its_scoring_model(tmp_path, sample_records, annotate_with_drawn_pirs,
+                                                        scorer: str, model: str, template: str) -> None:
+    data = tmp_path / "traces.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in sample_records[:2]))
+    cfg = RefineConfig(input=str(data), output_dir=str(tmp_path / "out"), ratios=(0.5,), model=scorer)
+    annotate_with_drawn_pirs(cfg)
+    write_outputs(cfg)
+    text = (tmp_path / "out" / "llamafactory" / "sft_limo_r0.5.yaml").read_text()
+    recipe = yaml.safe_load(text)
+    assert (recipe["model_name_or_path"], recipe["template"]) == (model, template)
+    assert f"# Trains {model} in LLaMA-Factory's `{template}` template" in text

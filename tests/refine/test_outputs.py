@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from thinktrim.cli import app
 from thinktrim.refine.config import RefineConfig
-from thinktrim.refine.outputs import print_summary, write_outputs
+from thinktrim.refine.outputs import write_outputs
 from thinktrim.refine.pipeline import score_all
+from thinktrim.refine.stats import print_summary
 from thinktrim.refine.verify import check_refined
 
 

@@ -35,11 +35,11 @@ def test_pipeline_pir_matches_full_recomputation(small_sample, tmp_path, scorer:
     outcome = Refiner(cfg).process(trace)
     assert outcome.status == "scored"
     model, tok = load_causal_lm("embedded", device="cpu", dtype="float32")
-    full = mean_answer_nll(model, tok, trace.question, trace.thinking, trace.answer)
+    full = mean_answer_nll(model, tok, trace.question, trace.thinking, trace.response)
     assert abs(full - outcome.full_nll) < 1e-4
     spans = unit_spans(outcome.steps)
     assert len(spans) >= 2
     pir_by_unit = {s.unit: s.pir for s in outcome.steps if s.unit is not None}
     for unit, (a, b) in enumerate(spans):
-        without = mean_answer_nll(model, tok, trace.question, trace.thinking[:a] + trace.thinking[b:], trace.answer)
+        without = mean_answer_nll(model, tok, trace.question, trace.thinking[:a] + trace.thinking[b:], trace.response)
         assert abs((without - full) - pir_by_unit[unit]) < 1e-4, unit

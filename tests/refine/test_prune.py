@@ -1,4 +1,6 @@
 import json
+import math
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,35 @@ B = chain([(P, None, None), (V, 0, 0.3), (V, 1, 0.05), (M, 2, 1.0)])
                                                 (1.0, 4, 4), (0.3, 0, 0)])
 def test_count_rounds_half_up(ratio: float, n: int, k: int) -> None:
     assert n_to_remove(ratio, n) == k
+
+
+# r·n exactly k + 1/2, which half up makes k + 1. In floating point the second group lands just below the half
+# (0.29 · 50 = 14.499999999999998) and removed k; these are all such pairs of 2-decimal ratios and n <= 200.
+HALF_WAY_EXACT_IN_FLOAT = [(0.7, 15, 11), (0.5, 1, 1), (0.1, 5, 1), (0.3, 5, 2), (0.15, 10, 2), (0.05, 30, 2)]
+HALF_WAY_BELOW_IN_FLOAT = [(0.29, 50, 15), (0.35, 90, 32), (0.35, 170, 60), (0.41, 150, 62), (0.57, 50, 29),
+                           (0.57, 150, 86), (0.58, 25, 15), (0.69, 150, 104), (0.7, 45, 32), (0.7, 85, 60),
+                           (0.7, 165, 116), (0.7, 175, 123), (0.82, 75, 62)]
+
+
+@pytest.mark.parametrize(("ratio", "n", "k"), HALF_WAY_EXACT_IN_FLOAT + HALF_WAY_BELOW_IN_FLOAT)
+def test_half_way_counts_round_up_exactly(ratio: float, n: int, k: int) -> None:
+    assert Fraction(str(ratio)) * n == k - Fraction(1, 2)
+    assert n_to_remove(ratio, n) == k
+
+
+def test_only_the_half_way_counts_differ_from_floating_point() -> None:
+    """Every 2-decimal ratio and n up to 200: the count is floating point's floor(r·n + 0.5) except where r·n
+    is exactly k + 1/2, and there it is k + 1."""
+    differ = []
+    for i in range(101):
+        ratio = i / 100
+        for n in range(201):
+            exact = Fraction(i, 100) * n
+            expected = exact + Fraction(1, 2) if exact.denominator == 2 else math.floor(ratio * n + 0.5)
+            assert n_to_remove(ratio, n) == expected, (ratio, n)
+            if expected != math.floor(ratio * n + 0.5):
+                differ.append((ratio, n))
+    assert differ == [(r, n) for r, n, _ in HALF_WAY_BELOW_IN_FLOAT]
 
 
 def test_per_chain_removes_lowest_of_each_type() -> None:

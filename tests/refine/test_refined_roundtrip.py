@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from thinktrim.data.formats import read_records, split_thinking, to_messages, with_thinking, write_records
+from thinktrim.data.chat import to_messages
+from thinktrim.data.formats import read_records, with_thinking, write_records
+from thinktrim.data.thinking import split_thinking
 from thinktrim.data.trace import StepKind
 from thinktrim.refine.classify import MarkerLexicon
 from thinktrim.refine.prune import refined_thinking
@@ -31,13 +33,14 @@ def _own_layouts(tmp_path: Path) -> list[tuple[Path, str]]:
     (src,) = [r for r in read_records(FIXTURES / "response.jsonl") if r.trace.id == "llama-8b-correct-6998"]
     t = src.trace
     nested = tmp_path / "nested.json"
-    nested.write_text(json.dumps([{"Ask": t.question, "runs": [{"think": f"\n{t.thinking}\n\n", "final": t.answer}]}]))
+    run = {"think": f"\n{t.thinking}\n\n", "final": t.response}
+    nested.write_text(json.dumps([{"Ask": t.question, "runs": [run]}]))
     joined = tmp_path / "joined.jsonl"
-    joined.write_text(json.dumps({"Ask": t.question, "out": f"<think>  {t.thinking}\t</think> {t.answer}"}) + "\n")
+    joined.write_text(json.dumps({"Ask": t.question, "out": f"<think>  {t.thinking}\t</think> {t.response}"}) + "\n")
     reasoning = tmp_path / "reasoning.jsonl"
     reasoning.write_text(json.dumps({"messages": [
         {"role": "user", "content": t.question},
-        {"role": "assistant", "reasoning_content": t.thinking + "\n", "content": t.answer},
+        {"role": "assistant", "reasoning_content": t.thinking + "\n", "content": t.response},
     ]}) + "\n")
     return [(nested, "question=Ask,thinking=runs.0.think,response=runs.0.final"),
             (joined, "question=Ask,response=out"), (reasoning, "auto")]

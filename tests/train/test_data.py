@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
-from thinktrim.data.formats import assistant_text, read_records, to_messages
+from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT, assistant_text, to_messages
+from thinktrim.data.formats import read_records
 from thinktrim.train.data import REJECTED, UNCLOSED, file_sha256, read_training_data
 
 from .conftest import SAMPLE

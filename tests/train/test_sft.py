@@ -46,8 +46,10 @@ def test_loss_mask_is_the_assistant_turn_token_by_token(tiny_model_dir, tmp_path
         assert ids[:n] == prompt
         assert all(label == -100 for label in labels[:n])
         assert labels[n:] == ids[n:] and all(label != -100 for label in labels[n:])
+        # ... up to the end-of-turn token, where generation stops (not the template's newline after it)
         completion = tok.decode(ids[n:])
-        assert completion == f"<think>\n{trace.thinking}\n</think>\n\n{trace.answer}<|im_end|>\n"
+        assert completion == f"<think>\n{trace.thinking}\n</think>\n\n{trace.response}<|im_end|>"
+        assert ids[-1] == tok.eos_token_id
 
 
 def test_the_trainer_loss_is_the_completion_cross_entropy(tiny_model_dir, tmp_path) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from thinktrim.config import command
 from thinktrim.curate.config import CurateConfig
 
@@ -24,11 +22,7 @@ def print_summary(stats: dict[str, Any], out: Path) -> None:
 def run_curate(cfg: CurateConfig) -> None:
     from thinktrim.curate.pipeline import curate
 
-    try:
-        stats = curate(cfg)
-    except (ValueError, OSError) as e:  # RecordError is a ValueError: it names file, line and field
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+    stats = curate(cfg)
     print_summary(stats, Path(cfg.output_dir))
 
 

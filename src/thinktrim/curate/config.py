@@ -10,16 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from thinktrim.config import like
-from thinktrim.data.layouts import check_layout
+from thinktrim.config import ConfigError, like
+from thinktrim.data.inputs import InputConfig
 from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.config import ModelRunSettings
+from thinktrim.evaluate.records import read_run_record
 from thinktrim.lm.generation.types import GenerationConfig
 from thinktrim.lm.load import check_model_name
 from thinktrim.lm.threads import threads_field
 
 # Settings passed through to eval's loop as they are.
-EVAL_SETTINGS = ("backend", "device", "dtype", "base_url", "concurrency", "tokenizer", "system_prompt",
+EVAL_SETTINGS = ("backend", "device", "precision", "base_url", "concurrency", "tokenizer", "system_prompt",
                  "grade_processes", "threads")
 GENERATION_SETTINGS = ("max_new_tokens", "temperature", "top_p", "seed", "batch_size")
 
@@ -32,26 +33,23 @@ class CurateConfig(ModelRunSettings):
     """
 
     pools: tuple[str, ...] = field(default=(), metadata={
-        "argument": True, "help": "Pool files (JSONL, JSON or Parquet) in any layout refine reads, or "
+        "argument": True, "nonempty": True, "path": "file",
+        "help": "Pool files (JSONL, JSON or Parquet) in any layout refine reads, or "
         "question + answer records without chains; several chains of one problem are grouped."})
     output_dir: str = field(default="curate-out", metadata={
         "short": "-o", "help": "Folder for the curated data, audit.jsonl, stats.json and the difficulty runs."})
     force: bool = force_field()
-    layout: str = field(default="auto", metadata={
-        "help": "Pool layout: auto (per file), limo, s1k, messages, sharegpt, alpaca, response, or fields: "
-        "'question=KEY,response=KEY[,answer=KEY]' ('question=KEY,answer=KEY' for problems without chains)."})
-    file_format: Literal["auto", "jsonl", "json", "parquet"] = field(default="auto", metadata={
-        "flag": "--format", "help": "Pool file format (by extension by default); the output keeps it."})
-    on_error: Literal["raise", "skip"] = field(default="raise", metadata={
-        "help": "Malformed records: raise (stop, naming file/line/field) or skip (listed in rejects.jsonl)."})
+    inputs: InputConfig = field(default_factory=InputConfig, metadata={
+        "help": "How the pools are read (the output keeps their format)."})
 
     exact_dedup: bool = field(default=True, metadata={
         "help": "Merge problems equal after normalisation (case, whitespace, LaTeX spacing)."})
     near_dedup: bool = field(default=True, metadata={"help": "Cluster near-duplicate problems (MinHash LSH)."})
     near_threshold: float = field(default=0.7, metadata={
+        "above": 0, "max": 1,
         "help": "Near-duplicate Jaccard similarity of token shingles (numbers must also be equal)."})
-    shingle_size: int = field(default=3, metadata={"help": "Tokens per shingle for near-duplicates."})
-    num_perm: int = field(default=128, metadata={"help": "MinHash permutations (more: sharper, slower)."})
+    shingle_size: int = field(default=3, metadata={"min": 1, "help": "Tokens per shingle for near-duplicates."})
+    num_perm: int = field(default=128, metadata={"min": 1, "help": "MinHash permutations (more: sharper, slower)."})
 
     decontaminate: bool = field(default=True, metadata={"help": "Drop problems that match a benchmark item."})
     benchmarks: tuple[str, ...] = field(default=("all",), metadata={
@@ -59,9 +57,9 @@ class CurateConfig(ModelRunSettings):
     contamination_files: tuple[str, ...] = field(default=(), metadata={
         "help": "More test sets: files of questions (any layout), or NAME=PATH for a registered benchmark "
         "that is not bundled (gpqa-diamond=gpqa.jsonl)."})
-    ngram_size: int = field(default=5, metadata={"help": "Tokens per n-gram for contamination overlap."})
+    ngram_size: int = field(default=5, metadata={"min": 1, "help": "Tokens per n-gram for contamination overlap."})
     overlap_threshold: float = field(default=0.5, metadata={
-        "help": "Share of a benchmark item's n-grams found in a problem that makes it a match."})
+        "above": 0, "max": 1, "help": "Share of a benchmark item's n-grams found in a problem that makes it a match."})
 
     verify_chains: bool = field(default=True, metadata={
         "help": "Grade each chain's answer against the gold answer; wrong chains are never selected."})
@@ -70,15 +68,16 @@ class CurateConfig(ModelRunSettings):
 
     stage1_model: str | None = field(default=None, metadata={
         "help": "Difficulty stage 1: the weaker model (paper: Qwen2.5-Math-7B); none skips the stage."})
-    stage1_samples: int = field(default=4, metadata={"help": "Stage 1: samples per problem (paper: 4)."})
+    stage1_samples: int = field(default=4, metadata={"min": 1, "help": "Stage 1: samples per problem (paper: 4)."})
     stage1_max_solved: int = field(default=0, metadata={
-        "help": "Stage 1 keeps problems solved at most this often (0: drop any problem it solves)."})
+        "min": 0, "help": "Stage 1 keeps problems solved at most this often (0: drop any problem it solves)."})
     stage1_run: str | None = field(default=None, metadata={
         "help": "Stage 1: an eval run folder whose graded samples are reused (matched by question text)."})
     stage2_model: str | None = field(default=None, metadata={
         "help": "Difficulty stage 2: the strong model (paper: R1-Distill-Qwen-32B); none skips the stage."})
-    stage2_samples: int = field(default=32, metadata={"help": "Stage 2: samples per problem (paper: 32)."})
-    stage2_min_solved: int = field(default=1, metadata={"help": "Stage 2 keeps problems solved at least this often."})
+    stage2_samples: int = field(default=32, metadata={"min": 1, "help": "Stage 2: samples per problem (paper: 32)."})
+    stage2_min_solved: int = field(default=1, metadata={
+        "min": 0, "help": "Stage 2 keeps problems solved at least this often."})
     stage2_max_solved: int = field(default=3, metadata={"help": "Stage 2 keeps problems solved at most this often."})
     stage2_run: str | None = field(default=None, metadata={
         "help": "Stage 2: an eval run folder whose graded samples are reused (matched by question text)."})
@@ -93,47 +92,26 @@ class CurateConfig(ModelRunSettings):
         "help": "YAML rubric overriding parts of quality_keywords.yaml (weights, keywords, saturation)."})
     quality_fn: str | None = field(default=None, metadata={
         "help": "Your own chain score instead of the rubric: module:function taking a Trace, returning a number."})
-    per_problem: int = field(default=1, metadata={"help": "Chains kept per problem (the best ones)."})
+    per_problem: int = field(default=1, metadata={"min": 1, "help": "Chains kept per problem (the best ones)."})
     top: int | None = field(default=None, metadata={
-        "help": "Keep the N best problems by chain quality (LIMO: 800); none keeps all."})
+        "min": 1, "help": "Keep the N best problems by chain quality (LIMO: 800); none keeps all."})
 
-    def __post_init__(self) -> None:
-        if isinstance(self.pools, str):
-            self.pools = (self.pools,)
-        self.pools = tuple(self.pools)
-        if not self.pools:
-            raise ValueError("pools: give at least one pool file")
-        for path in self.pools:
-            if not Path(path).is_file():
-                raise ValueError(f"pools: {path} is not a file")
-        check_layout(self.layout)
-        for name in ("near_threshold", "overlap_threshold"):
-            value = getattr(self, name)
-            if not 0 < value <= 1:
-                raise ValueError(f"{name}: must be in (0, 1], got {value}")
-        for name in ("shingle_size", "num_perm", "ngram_size", "per_problem", "stage1_samples", "stage2_samples"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
-        if self.top is not None and self.top < 1:
-            raise ValueError(f"top: must be >= 1, got {self.top}")
-        if not 0 <= self.stage2_min_solved <= self.stage2_max_solved:
-            raise ValueError(f"stage2_min_solved ({self.stage2_min_solved}) must be between 0 and "
-                             f"stage2_max_solved ({self.stage2_max_solved})")
-        if self.stage1_max_solved < 0:
-            raise ValueError(f"stage1_max_solved: must be >= 0, got {self.stage1_max_solved}")
+    def check(self) -> None:
+        if self.stage2_min_solved > self.stage2_max_solved:
+            raise ConfigError(f"must be at most --stage2-max-solved ({self.stage2_max_solved}), got "
+                              f"{self.stage2_min_solved}", "stage2_min_solved")
         for name in ("stage1_run", "stage2_run"):
             run = getattr(self, name)
-            if run is not None and not (Path(run) / "config.json").is_file():
-                raise ValueError(f"{name}: {run} is not an eval run folder (no config.json)")
+            if run is not None and read_run_record(Path(run)) is None:
+                raise ConfigError(f"{run} is not an eval run folder (no run.json)", name)
         if self.backend != "openai":  # a stage model that cannot load fails here, not after the cheap steps
             for name in ("stage1_model", "stage2_model"):
                 model = getattr(self, name)
                 if model is not None:
-                    option = "--" + name.replace("_", "-")
                     try:
-                        check_model_name(model, option)
-                    except ValueError as e:  # "stage1_model: DIR: why", which the CLI shows as --stage1-model
-                        raise ValueError(f"{name}: {str(e).removeprefix(f'{option} ')}") from None
+                        check_model_name(model, "")
+                    except ValueError as e:
+                        raise ConfigError(str(e), name) from None
         if self.system_prompt == "":
             self.system_prompt = None
 

@@ -2,7 +2,9 @@
 
 A problem P matches a benchmark item B when
 - overlap: at least `threshold` of B's distinct token n-grams occur in P (normalised text, see `text.py`), and
-- numbers: every number of B occurs in P as often (multiset inclusion).
+- numbers: every number of B occurs in P as often (multiset inclusion), compared by value, exactly: `\\frac{1}{2}`,
+  `\\dfrac12`, `1/2`, `0.5` and `50\\%` are one number (`text.values`), so a copy that only rewrites the notation of
+  a number is still a copy, while `0.33` is not `\\frac{1}{3}`.
 The overlap is measured on B's n-grams, so a pool problem that quotes a benchmark question inside a longer text
 still matches; an item shorter than n tokens counts as one n-gram (the whole item). The number condition is
 what makes a problem that differs from B only in its numbers a different problem: its n-grams may overlap B's
@@ -21,7 +23,8 @@ from pathlib import Path
 
 from thinktrim.curate.base import StepContext
 from thinktrim.curate.records import Problem
-from thinktrim.curate.text import ngrams, numbers, tokens
+from thinktrim.curate.text import ngrams, tokens, values
+from thinktrim.errors import UserError
 
 ALL = "all"
 
@@ -33,7 +36,11 @@ class Reference:
     source: str  # benchmark name, or the stem of a user file
     id: str
     question: str
-    numbers: Counter = field(hash=False, compare=False)
+    numbers: Counter = field(default=None, hash=False, compare=False)  # by value; None: from the question
+
+    def __post_init__(self) -> None:
+        if self.numbers is None:  # values, never the text numbers: the index compares by value
+            object.__setattr__(self, "numbers", values(tokens(self.question)))
 
 
 def bundled_benchmarks() -> list[str]:
@@ -64,12 +71,11 @@ def load_references(benchmarks: Sequence[str], files: Sequence[str]) -> list[Ref
                 raise IsADirectoryError(path)
             if name:
                 get_benchmark(name)  # an unknown name raises, listing the valid ones
-                refs += [Reference(name, it.id, it.question, numbers(tokens(it.question)))
-                         for it in load_benchmark(name, path=path)]
+                refs += [Reference(name, it.id, it.question) for it in load_benchmark(name, path=path)]
             else:
                 refs += _file_references(entry)
-        except (ValueError, KeyError, OSError) as e:
-            raise ValueError(f"--contamination-files {entry}: {_reason(e, path)}") from None
+        except (UserError, OSError) as e:  # an unknown name, a bad file
+            raise UserError(f"--contamination-files {entry}: {_reason(e, path)}") from None
     return refs
 
 
@@ -90,7 +96,7 @@ def _bundled_references(name: str) -> tuple[Reference, ...]:
     """A bundled benchmark's items (they never change while the package is installed)."""
     from thinktrim.data.benchmarks import load_benchmark
 
-    return tuple(Reference(name, it.id, it.question, numbers(tokens(it.question))) for it in load_benchmark(name))
+    return tuple(Reference(name, it.id, it.question) for it in load_benchmark(name))
 
 
 def _file_references(path: str) -> list[Reference]:
@@ -98,7 +104,7 @@ def _file_references(path: str) -> list[Reference]:
     from thinktrim.data.formats import read_records
 
     stem = Path(path).stem
-    return [Reference(stem, r.trace.id, r.trace.question, numbers(tokens(r.trace.question)))
+    return [Reference(stem, r.trace.id, r.trace.question)
             for r in read_records(path, layout=pool_layout(path, "auto", "auto"))]
 
 
@@ -107,7 +113,7 @@ class ContaminationIndex:
 
     def __init__(self, references: Sequence[Reference], n: int = 5) -> None:
         if n < 1:
-            raise ValueError(f"ngram_size: must be >= 1, got {n}")
+            raise UserError(f"ngram_size: must be >= 1, got {n}")
         self.n = n
         self.references = list(references)
         self.sizes: list[int] = []  # distinct n-gram counts of the items
@@ -137,7 +143,7 @@ class ContaminationIndex:
             overlap = count / self.sizes[i]
             if overlap < threshold:
                 continue
-            nums = numbers(toks) if nums is None else nums
+            nums = values(toks) if nums is None else nums
             ref = self.references[i]
             if ref.numbers - nums:  # a number of the item is missing from the problem
                 continue

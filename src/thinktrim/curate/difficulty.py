@@ -21,6 +21,7 @@ from typing import Any
 from thinktrim.curate.base import StepContext
 from thinktrim.curate.records import Problem
 from thinktrim.curate.text import exact_key, tokens
+from thinktrim.errors import UserError
 
 PROBLEMS = "problems"  # the stage's data file stem, hence eval's benchmark name and question id prefix
 
@@ -38,10 +39,10 @@ class Stage:
 
     def __post_init__(self) -> None:
         if self.samples < 1:
-            raise ValueError(f"{self.name}_samples: must be >= 1, got {self.samples}")
+            raise UserError(f"{self.name}_samples: must be >= 1, got {self.samples}")
         if not 0 <= self.min_solved <= self.max_solved:
-            raise ValueError(f"{self.name}: need 0 <= min solved ({self.min_solved}) <= max solved "
-                             f"({self.max_solved})")
+            raise UserError(f"{self.name}: need 0 <= min solved ({self.min_solved}) <= max solved "
+                            f"({self.max_solved})")
 
     @property
     def enabled(self) -> bool:
@@ -83,17 +84,19 @@ def run_counts(run: str | Path, n: int) -> dict[str, tuple[int, int]]:
     """Normalised question text → (correct, samples) of every question of an eval run with >= n samples."""
     from thinktrim.data.store import read_jsonl_records
     from thinktrim.evaluate.config import EvalConfig
-    from thinktrim.evaluate.records import grade_records
+    from thinktrim.evaluate.records import grade_records, read_run_record
     from thinktrim.evaluate.run import load_items
     from thinktrim.lm.generation.types import GenerationConfig
 
     run = Path(run)
     try:
-        saved = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        saved = read_run_record(run)
+        if saved is None:
+            raise UserError("no run.json")
         saved = {**saved, "baseline": None, "generation": GenerationConfig(**saved.get("generation", {}))}
         items = load_items(EvalConfig(**saved))
-    except (OSError, ValueError, TypeError) as e:
-        raise ValueError(f"{run}: not a readable eval run folder ({e})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, UserError) as e:
+        raise UserError(f"{run}: not a readable eval run folder ({e})") from None
     out: dict[str, tuple[int, int]] = {}
     for bench, bench_items in items.items():
         graded_path, samples_path = run / bench / "graded.jsonl", run / bench / "samples.jsonl"

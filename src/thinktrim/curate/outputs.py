@@ -22,6 +22,7 @@ from thinktrim.curate.records import Problem
 from thinktrim.data.formats import SourceRecord, detect_format, json_container_key, write_records
 from thinktrim.data.paths import safe_file_name
 from thinktrim.data.store import file_fingerprint, read_json_object, write_json, write_jsonl
+from thinktrim.errors import UserError
 
 AUDIT, STATS, REJECTS, RUN = "audit.jsonl", "stats.json", "rejects.jsonl", "run.json"
 
@@ -36,12 +37,8 @@ def chosen_records(problem: Problem) -> list[tuple[SourceRecord, int]]:
 def plan_outputs(cfg: CurateConfig, kept: list[Problem]) -> dict[str, tuple[int, list[SourceRecord]]]:
     """File name → (a pool whose format it takes, records). One file when all records can share one."""
     rows = [row for p in kept for row in chosen_records(p)]
-    fmt = {i: detect_format(path, cfg.file_format) for i, path in enumerate(cfg.pools)}
-
-    def json_key(pool: int) -> str | None:
-        return json_container_key(cfg.pools[pool]) if fmt[pool] == "json" else None
-
-    shapes = {(r.layout, fmt[pool], json_key(pool)) for r, pool in rows}
+    fmt = {i: detect_format(path, cfg.inputs.file_format) for i, path in enumerate(cfg.pools)}
+    shapes = {(r.layout, fmt[pool], r.container_key) for r, pool in rows}
     ids = Counter(r.trace.id for r, _ in rows)
     if len(shapes) <= 1 and all(n == 1 for n in ids.values()):
         pool = rows[0][1] if rows else 0
@@ -56,6 +53,14 @@ def plan_outputs(cfg: CurateConfig, kept: list[Problem]) -> dict[str, tuple[int,
     return out
 
 
+def _container_key(pool: str, name: str, records: list[SourceRecord]) -> str | None:
+    """The JSON key a curated file keeps its records under: its pool's, as the records came with it (a file of
+    no records asks the pool itself)."""
+    if not name.endswith(".json"):
+        return None
+    return records[0].container_key if records else json_container_key(pool)
+
+
 def write_outputs(cfg: CurateConfig, kept: list[Problem], ctx: StepContext,
                   rejects: list[dict[str, Any]]) -> dict[str, Any]:
     from thinktrim import __version__
@@ -64,8 +69,8 @@ def write_outputs(cfg: CurateConfig, kept: list[Problem], ctx: StepContext,
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, (pool, records) in plan_outputs(cfg, kept).items():
-        key = json_container_key(cfg.pools[pool]) if name.endswith(".json") else None
-        files[name] = write_records(out / name, (r.raw for r in records), cfg.file_format, json_key=key)
+        files[name] = write_records(out / name, (r.raw for r in records), cfg.inputs.file_format,
+                                    json_key=_container_key(cfg.pools[pool], name, records))
     everyone = sorted([*kept, *ctx.dropped], key=lambda p: p.order)
     write_jsonl(out / AUDIT, (p.audit() for p in everyone))
     if rejects:
@@ -101,9 +106,9 @@ def check_same_pools(cfg: CurateConfig) -> None:
     previous = read_json_object(Path(cfg.output_dir) / RUN, "thinktrim curate run file")
     before = previous.get("pool_fingerprints")
     if before is not None and all(Path(p).is_file() for p in cfg.pools) and before != pool_fingerprints(cfg):
-        raise ValueError(f"--output-dir {cfg.output_dir}: holds a curation of other pools "
-                         f"({', '.join(Path(p).name for p in previous.get('config', {}).get('pools', []))}); "
-                         "choose another folder, or remove it")
+        raise UserError(f"--output-dir {cfg.output_dir}: holds a curation of other pools "
+                        f"({', '.join(Path(p).name for p in previous.get('config', {}).get('pools', []))}); "
+                        "choose another folder, or remove it")
 
 
 def summary_rows(stats: dict[str, Any]) -> list[list[Any]]:

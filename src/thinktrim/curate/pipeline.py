@@ -69,6 +69,6 @@ def curate(cfg: CurateConfig, quality_fn: QualityFn | None = None, progress: boo
         ctx = StepContext(cfg.output_dir, progress=progress)
         steps = build_steps(cfg, quality_fn, progress)
         rejects: list[dict[str, Any]] = []
-        source = read_pools(cfg.pools, ctx, cfg.layout, cfg.file_format, cfg.on_error, rejects)
+        source = read_pools(cfg.pools, ctx, cfg.inputs.layout, cfg.inputs.file_format, cfg.inputs.on_error, rejects)
         kept: list[Problem] = list(run_steps(source, steps, ctx))
         return write_outputs(cfg, kept, ctx, rejects)

@@ -23,6 +23,7 @@ from thinktrim.config import load_yaml
 from thinktrim.curate.base import StepContext
 from thinktrim.curate.records import Problem, QualityScore
 from thinktrim.data.trace import Trace
+from thinktrim.errors import UserError
 
 _WORD = re.compile(r"[^\W_]+")
 QualityFn = Callable[[Trace], "QualityScore | float"]
@@ -92,8 +93,8 @@ class Rubric:
         if path is not None:
             user = load_yaml(path, "--quality-keywords") or {}  # one line naming the file, line and setting
             if not isinstance(user, dict):
-                raise ValueError(f"--quality-keywords {path}: expected a mapping of rubric parts, got "
-                                 f"{type(user).__name__}")
+                raise UserError(f"--quality-keywords {path}: expected a mapping of rubric parts, got "
+                                f"{type(user).__name__}")
             data = {**data, **user}
         return cls.from_mapping(data, str(path or "quality_keywords.yaml"))
 
@@ -103,24 +104,24 @@ class Rubric:
         for name, spec in data.items():
             where = f"{source}: {name}"
             if not isinstance(spec, dict):
-                raise ValueError(f"{where}: expected a mapping with weight and keywords or full_words")
+                raise UserError(f"{where}: expected a mapping with weight and keywords or full_words")
             unknown = set(spec) - {"weight", "keywords", "full_words", "full_per_1000_words"}
             if unknown:
-                raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+                raise UserError(f"{where}: unknown keys {sorted(unknown)}")
             weight = spec.get("weight")
             if not isinstance(weight, (int, float)) or weight < 0:
-                raise ValueError(f"{where}: weight must be a number >= 0, got {weight!r}")
+                raise UserError(f"{where}: weight must be a number >= 0, got {weight!r}")
             if "full_words" in spec:
                 full = spec["full_words"]
                 if not isinstance(full, (int, float)) or full <= 0:
-                    raise ValueError(f"{where}: full_words must be a number > 0, got {full!r}")
+                    raise UserError(f"{where}: full_words must be a number > 0, got {full!r}")
                 parts.append(RubricPart(name, float(weight), full_words=float(full)))
                 continue
             keywords, full = spec.get("keywords"), spec.get("full_per_1000_words")
             if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords):
-                raise ValueError(f"{where}: keywords must be a list of non-empty strings")
+                raise UserError(f"{where}: keywords must be a list of non-empty strings")
             if not isinstance(full, (int, float)) or full <= 0:
-                raise ValueError(f"{where}: full_per_1000_words must be a number > 0, got {full!r}")
+                raise UserError(f"{where}: full_per_1000_words must be a number > 0, got {full!r}")
             parts.append(RubricPart(name, float(weight), tuple(k.strip().lower() for k in keywords),
                                     full_per_1000_words=float(full)))
         return cls(tuple(parts))
@@ -155,16 +156,16 @@ def rubric_scorer(rubric: Rubric) -> QualityFn:
 
 
 def load_quality_fn(spec: str) -> QualityFn:
-    """`package.module:function` → that function; ValueError naming the spec when it cannot be imported."""
+    """`package.module:function` → that function; UserError naming the spec when it cannot be imported."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise ValueError(f"quality_fn: expected module:function, got {spec!r}")
+        raise UserError(f"quality_fn: expected module:function, got {spec!r}")
     try:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as e:
-        raise ValueError(f"quality_fn: cannot load {spec!r} ({e})") from None
+        raise UserError(f"quality_fn: cannot load {spec!r} ({e})") from None
     if not callable(fn):
-        raise ValueError(f"quality_fn: {spec!r} is not callable")
+        raise UserError(f"quality_fn: {spec!r} is not callable")
     return fn
 
 

@@ -15,8 +15,9 @@ from typing import Any, Literal
 from thinktrim.curate.base import StepContext
 from thinktrim.curate.records import Chain, Problem
 from thinktrim.curate.text import text_hash, tokens
-from thinktrim.data.formats import RecordError, SourceRecord, read_records, read_rows
-from thinktrim.data.layouts import ANSWER_KEYS, QUESTION_KEYS, detect_layout
+from thinktrim.data.formats import SourceRecord, read_records, read_rows
+from thinktrim.data.layouts import ANSWER_KEYS, QUESTION_KEYS, RecordError, detect_layout
+from thinktrim.errors import UserError
 
 STEP = "read"
 NO_CHAIN = "no-chain"
@@ -87,8 +88,8 @@ def read_pools(
             order += 1
         if not records:  # as refine refuses it: an empty pool is a wrong path or an unfinished export
             if rejected:
-                raise ValueError(f"{path}: no valid records ({len(rejected)} rejected; the first: {rejected[0]})")
-            raise ValueError(f"{path}: no records")
+                raise UserError(f"{path}: no valid records ({len(rejected)} rejected; the first: {rejected[0]})")
+            raise UserError(f"{path}: no records")
     yield from by_question.values()
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from thinktrim.curate.base import StepContext
 from thinktrim.curate.records import Chain, Problem
+from thinktrim.errors import UserError
 
 
 def ranked_chains(problem: Problem) -> list[Chain]:
@@ -35,9 +36,9 @@ class Select:
 
     def __post_init__(self) -> None:
         if self.top is not None and self.top < 1:
-            raise ValueError(f"top: must be >= 1, got {self.top}")
+            raise UserError(f"top: must be >= 1, got {self.top}")
         if self.per_problem < 1:
-            raise ValueError(f"per_problem: must be >= 1, got {self.per_problem}")
+            raise UserError(f"per_problem: must be >= 1, got {self.per_problem}")
 
     def __call__(self, problems: Iterable[Problem], ctx: StepContext) -> Iterator[Problem]:
         items = list(problems)

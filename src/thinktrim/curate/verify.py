@@ -26,7 +26,7 @@ class VerifyChains:
 
         items = list(problems)
         todo = [(p, c) for p in items if p.gold is not None for c in p.chains]
-        grades = grade_many([(c.source.trace.answer or c.source.trace.thinking, p.gold, self.kind) for p, c in todo],
+        grades = grade_many([(c.source.trace.response or c.source.trace.thinking, p.gold, self.kind) for p, c in todo],
                             processes=self.processes, progress=self.progress and ctx.progress)
         for (_, chain), grade in zip(todo, grades):
             chain.verdict = "correct" if grade.correct else "wrong"

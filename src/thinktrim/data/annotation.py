@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from thinktrim.data.store import jsonl_record_at, located_jsonl_records
 from thinktrim.data.trace import Step
+from thinktrim.errors import UserError
 
 ANNOTATION_VERSION = 1
 # scored: PIR on every functional unit; the others pass through unpruned, for the reason their name says
@@ -27,7 +28,7 @@ STATUSES = ("scored", "no_units", "unclosed", "no_answer", "overlong")
 _REQUIRED = ("id", "status", "steps")
 
 
-class AnnotationVersionError(ValueError):
+class AnnotationVersionError(UserError):
     """An annotation written by a later thinktrim than this one."""
 
 
@@ -50,7 +51,7 @@ class ChainAnnotation:
     final_value: str | None = None
     final_value_source: str | None = None  # boxed | answer-field
     judge_failures: dict[str, int] = field(default_factory=dict)  # steps the judge could not label, by reason
-    judge_vs_markers: list[tuple[str, str]] | None = None  # (markers' mode, judge's mode), with a judge
+    judge_vs_markers: list[tuple[str, str]] | None = None  # (markers' kind, judge's kind), with a judge
     version: int = ANNOTATION_VERSION  # the version the record was written in
 
     @property
@@ -91,13 +92,13 @@ class ChainAnnotation:
 
     @classmethod
     def from_record(cls, rec: Any) -> ChainAnnotation:
-        """The annotation a record holds; ValueError saying what is wrong with it (AnnotationVersionError
+        """The annotation a record holds; UserError saying what is wrong with it (AnnotationVersionError
         for a record of a later version)."""
         if not isinstance(rec, dict):
-            raise ValueError(f"not an annotation record (a JSON {type(rec).__name__}, not an object)")
+            raise UserError(f"not an annotation record (a JSON {type(rec).__name__}, not an object)")
         version = rec.get("version", 0)
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-            raise ValueError(f"not an annotation record (version {version!r} is not a version number)")
+            raise UserError(f"not an annotation record (version {version!r} is not a version number)")
         if version > ANNOTATION_VERSION:
             raise AnnotationVersionError(
                 f"written by a later version of thinktrim (annotation version {version}; this one reads up to "
@@ -105,9 +106,9 @@ class ChainAnnotation:
         try:
             missing = [k for k in _REQUIRED if k not in rec]
             if missing:
-                raise ValueError(f"field {missing[0]!r} missing")
+                raise UserError(f"field {missing[0]!r} missing")
             if rec["status"] not in STATUSES:
-                raise ValueError(f"status {rec['status']!r} is not one of {', '.join(STATUSES)}")
+                raise UserError(f"status {rec['status']!r} is not one of {', '.join(STATUSES)}")
             steps = [Step.from_dict(d) for d in rec["steps"]]
             texts = [d["text"] for d in rec["steps"]]
             _check_spans(steps, texts)
@@ -134,11 +135,11 @@ class ChainAnnotation:
                 version=version,
             )
         except ValueError as e:
-            raise ValueError(f"not an annotation record: {e}") from None
+            raise UserError(f"not an annotation record: {e}") from None
         except KeyError as e:
-            raise ValueError(f"not an annotation record: field {e.args[0]!r} missing") from None
+            raise UserError(f"not an annotation record: field {e.args[0]!r} missing") from None
         except (TypeError, AttributeError) as e:
-            raise ValueError(f"not an annotation record ({type(e).__name__}: {e})") from None
+            raise UserError(f"not an annotation record ({type(e).__name__}: {e})") from None
 
 
 def _check_spans(steps: list[Step], texts: list[Any]) -> None:
@@ -153,7 +154,7 @@ def _check_spans(steps: list[Step], texts: list[Any]) -> None:
 
 
 def read_annotations(path: str | Path) -> Iterator[tuple[int, ChainAnnotation]]:
-    """(byte offset of its line, annotation) for each record of an annotations file, in file order; ValueError
+    """(byte offset of its line, annotation) for each record of an annotations file, in file order; UserError
     naming the file and line of a bad record."""
     for lineno, offset, rec in located_jsonl_records(path):
         yield offset, _annotation(rec, f"{path}:{lineno}")
@@ -203,5 +204,5 @@ def _annotation(rec: Any, where: str) -> ChainAnnotation:
         return ChainAnnotation.from_record(rec)
     except AnnotationVersionError as e:
         raise AnnotationVersionError(f"{where}: {e}") from None
-    except ValueError as e:
-        raise ValueError(f"{where}: {e}") from None
+    except UserError as e:
+        raise UserError(f"{where}: {e}") from None

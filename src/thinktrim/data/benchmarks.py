@@ -18,6 +18,7 @@ from typing import Any
 from thinktrim.answers import AnswerKind, check_kind
 from thinktrim.data.formats import detect_format, read_objects
 from thinktrim.data.layouts import RecordError, lookup_field
+from thinktrim.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ class Benchmark:
     parse: RecordParser = field(repr=False, compare=False)
 
 
-class UnknownBenchmarkError(KeyError, ValueError):
-    """An unknown benchmark name; catchable as KeyError (registry lookup) or ValueError (bad argument)."""
+class UnknownBenchmarkError(UserError, KeyError):
+    """An unknown benchmark name; a user error, also catchable as KeyError (registry lookup)."""
 
     def __str__(self) -> str:  # KeyError would show the message in quotes
         return str(self.args[0])
@@ -170,7 +171,7 @@ def _located_records(path: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 def _load(path: Path, parse: RecordParser, kind: AnswerKind, prefix: str, limit: int | None) -> list[BenchmarkItem]:
     if limit is not None and limit < 1:
-        raise ValueError(f"limit={limit} must be >= 1 (or None for all)")
+        raise UserError(f"limit={limit} must be >= 1 (or None for all)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such benchmark file")
     items: list[BenchmarkItem] = []
@@ -179,10 +180,10 @@ def _load(path: Path, parse: RecordParser, kind: AnswerKind, prefix: str, limit:
         try:
             rid, question, answer, meta = parse(record, index)
         except RecordError as e:
-            raise ValueError(f"{where}: {e}") from None
+            raise UserError(f"{where}: {e}") from None
         item_id = f"{prefix}-{rid}"
         if item_id in seen:
-            raise ValueError(f"{where}: id {rid!r} repeats the id on {seen[item_id]}")
+            raise UserError(f"{where}: id {rid!r} repeats the id on {seen[item_id]}")
         seen[item_id] = label
         items.append(BenchmarkItem(item_id, question, answer, kind, meta))
         if limit is not None and len(items) >= limit:
@@ -199,7 +200,7 @@ def load_benchmark(name: str, path: str | None = None, limit: int | None = None)
     bench = get_benchmark(name)
     if path is None:
         if bench.filename is None:
-            raise ValueError(
+            raise UserError(
                 f"benchmark {name!r} is not bundled with thinktrim ({bench.license}); pass the path of a "
                 "local copy (load_benchmark(name, path=...); `thinktrim eval --path FILE`)"
             )

@@ -2,7 +2,8 @@
 
 `read_records` streams `SourceRecord`s (a `Trace` plus the raw record it came from); `with_thinking` puts a
 refined thinking back into the raw record in place, so the output keeps the input's layout and every other
-field untouched; `write_records` writes records atomically. `to_messages` / `to_sharegpt` build training data.
+field untouched; `write_records` writes records atomically. Training data is built by `chat.py`
+(`to_messages` / `to_sharegpt`); layouts, and `RecordError`, are `layouts.py`'s.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from thinktrim.data.chat import THINK_CLOSE, THINK_OPEN, assistant_text, to_messages, to_sharegpt
 from thinktrim.data.layouts import (
-    LAYOUTS,
     RecordError,
     check_layout,
     detect_layout,
@@ -25,32 +24,8 @@ from thinktrim.data.layouts import (
     parse_record,
 )
 from thinktrim.data.store import atomic_open
-from thinktrim.data.thinking import split_thinking
 from thinktrim.data.trace import Trace
-
-__all__ = [
-    "FILE_FORMATS",
-    "ID_KEYS",
-    "LAYOUTS",
-    "THINK_CLOSE",
-    "THINK_OPEN",
-    "RecordError",
-    "RecordWriter",
-    "SourceRecord",
-    "assistant_text",
-    "detect_format",
-    "detect_layout",
-    "json_container_key",
-    "llamafactory_dataset_info",
-    "read_objects",
-    "read_records",
-    "read_rows",
-    "split_thinking",
-    "to_messages",
-    "to_sharegpt",
-    "with_thinking",
-    "write_records",
-]
+from thinktrim.errors import UserError
 
 FILE_FORMATS: tuple[str, ...] = ("jsonl", "json", "parquet")
 ID_KEYS: tuple[str, ...] = ("id", "question_id", "uid", "idx", "unique_id", "prompt_id")
@@ -59,23 +34,28 @@ _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet
 
 @dataclass(frozen=True)
 class SourceRecord:
-    """One input record: its trace, the record as read, its layout and where it is (`file.jsonl:12`)."""
+    """One input record: its trace, the record as read, its layout and where it is (`file.jsonl:12`).
+
+    `container_key` is the key its JSON file keeps the record list under (`{"data": [...]}`), None for a bare
+    list and for JSONL and Parquet: what a writer that mirrors the file passes as `json_key`.
+    """
 
     trace: Trace
     raw: dict[str, Any]
     layout: str
     location: str
+    container_key: str | None = None
 
 
 def detect_format(path: str | Path, file_format: str = "auto") -> str:
     """The file format, from the extension unless given."""
     if file_format != "auto":
         if file_format not in FILE_FORMATS:
-            raise ValueError(f"file_format={file_format!r}: expected auto or one of {', '.join(FILE_FORMATS)}")
+            raise UserError(f"file_format={file_format!r}: expected auto or one of {', '.join(FILE_FORMATS)}")
         return file_format
     fmt = _EXTENSIONS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise ValueError(
+        raise UserError(
             f"{path}: cannot tell the file format from the extension {Path(path).suffix!r}; "
             f"name one of {', '.join(FILE_FORMATS)} (--format)"
         )
@@ -108,12 +88,10 @@ def _json_list(path: Path) -> tuple[list[Any], str | None]:
     except json.JSONDecodeError as e:
         raise RecordError(str(path), e.lineno, None, f"invalid JSON ({e.msg} at column {e.colno})") from None
     if isinstance(data, list):
-        _remember_container_key(path, None)
         return data, None
     if isinstance(data, dict):
         lists = [k for k, v in data.items() if isinstance(v, list)]
         if len(lists) == 1:
-            _remember_container_key(path, lists[0])
             return data[lists[0]], lists[0]
         keys = ", ".join(data) or "none"
         raise RecordError(
@@ -122,26 +100,10 @@ def _json_list(path: Path) -> tuple[list[Any], str | None]:
     raise RecordError(str(path), None, None, f"expected a list of records, got {type(data).__name__}")
 
 
-# The container key of the last JSON file read, by (path, size, mtime): a writer that mirrors a JSON input
-# learns it without parsing the whole file a second time.
-_CONTAINER_KEY: dict[tuple[str, int, int], str | None] = {}
-
-
-def _file_identity(path: Path) -> tuple[str, int, int]:
-    st = path.stat()
-    return str(path.resolve()), st.st_size, st.st_mtime_ns
-
-
-def _remember_container_key(path: Path, key: str | None) -> None:
-    _CONTAINER_KEY.clear()
-    _CONTAINER_KEY[_file_identity(path)] = key
-
-
 def json_container_key(path: str | Path) -> str | None:
-    """The key a JSON file keeps its record list under (`{"data": [...]}`), None for a bare list."""
-    identity = _file_identity(Path(path))
-    if identity in _CONTAINER_KEY:
-        return _CONTAINER_KEY[identity]
+    """The key a JSON file keeps its record list under (`{"data": [...]}`), None for a bare list.
+
+    It parses the whole file: a writer that mirrors records it has read takes `SourceRecord.container_key`."""
     return _json_list(Path(path))[1]
 
 
@@ -154,18 +116,32 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Any]]:
     except pa.ArrowException as e:
         raise RecordError(str(path), None, None, f"not a readable Parquet file ({e})") from None
     index = 0
-    for batch in batches:
-        for row in batch.to_pylist():
+    while True:
+        try:  # a file damaged past its footer fails here, as pyarrow's OSError or ValueError naming no file
+            batch = next(batches, None)
+            rows = batch.to_pylist() if batch is not None else []
+        except (pa.ArrowException, OSError) as e:
+            raise RecordError(str(path), index, None, f"not a readable Parquet file from here on ({e})",
+                              unit="record") from None
+        if batch is None:
+            return
+        for row in rows:
             yield index, row
             index += 1
 
 
-def _rows(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
+def _rows(path: Path, fmt: str) -> tuple[Iterator[tuple[int, Any]], str | None]:
+    """The file's (position, row) pairs, and the key a JSON file keeps them under (None for the others)."""
     if fmt == "jsonl":
-        return _jsonl_rows(path)
+        return _jsonl_rows(path), None
     if fmt == "json":
-        return enumerate(_json_list(path)[0])
-    return _parquet_rows(path)
+        rows, key = _json_list(path)
+        return enumerate(rows), key
+    return _parquet_rows(path), None
+
+
+def _location(path: Path, fmt: str, pos: int) -> str:
+    return f"{path}:{pos}" if fmt == "jsonl" else f"{path}[{pos}]"
 
 
 def read_rows(path: str | Path, file_format: str = "auto") -> Iterator[tuple[int, str, Any]]:
@@ -176,18 +152,18 @@ def read_rows(path: str | Path, file_format: str = "auto") -> Iterator[tuple[int
     """
     path = Path(path)
     fmt = detect_format(path, file_format)
-    for pos, raw in _rows(path, fmt):
-        yield pos, (f"{path}:{pos}" if fmt == "jsonl" else f"{path}[{pos}]"), raw
+    for pos, raw in _rows(path, fmt)[0]:
+        yield pos, _location(path, fmt, pos), raw
 
 
 def read_objects(path: str | Path, file_format: str = "auto") -> Iterator[tuple[int, str, dict[str, Any]]]:
     """`read_rows` for callers that take any layout but need JSON objects: a row that does not decode or is
-    not an object raises ValueError naming its location."""
+    not an object raises UserError naming its location."""
     for pos, where, raw in read_rows(path, file_format):
         if isinstance(raw, RecordError):
-            raise ValueError(f"{where}: {raw.reason}")
+            raise UserError(f"{where}: {raw.reason}")
         if not isinstance(raw, dict):
-            raise ValueError(f"{where}: expected a JSON object, got {type(raw).__name__}")
+            raise UserError(f"{where}: expected a JSON object, got {type(raw).__name__}")
         yield pos, where, raw
 
 
@@ -233,13 +209,15 @@ def read_records(
     fields = check_layout(layout)
     id_keys = (fields.id,) if fields is not None and fields.id else ID_KEYS
     if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error={on_error!r}: expected 'raise' or 'skip'")
+        raise UserError(f"on_error={on_error!r}: expected 'raise' or 'skip'")
     path = Path(path)
     fmt = detect_format(path, file_format)
     unit: Literal["line", "record"] = "line" if fmt == "jsonl" else "record"
     chosen = None if layout == "auto" else layout
     seen: dict[str, str] = {}
-    for pos, where, raw in read_rows(path, fmt):
+    rows, container_key = _rows(path, fmt)
+    for pos, raw in rows:
+        where = _location(path, fmt, pos)
         try:
             if isinstance(raw, RecordError):
                 raise raw
@@ -259,8 +237,8 @@ def read_records(
         meta: dict[str, Any] = {"layout": this_layout, "location": where, "split": parsed.split, **parsed.meta}
         if whole_response_as_thinking and not parsed.closed:
             meta["whole_response_as_thinking"] = True
-        trace = Trace(rid, parsed.question, parsed.thinking, parsed.answer, parsed.closed, meta)
-        yield SourceRecord(trace, raw, this_layout, where)
+        trace = Trace(rid, parsed.question, parsed.thinking, parsed.response, parsed.closed, meta)
+        yield SourceRecord(trace, raw, this_layout, where, container_key)
 
 
 # ------------------------------------------------------------------------------------------------ writing

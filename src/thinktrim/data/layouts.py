@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from thinktrim.data.thinking import final_answer_start, split_spans, strip_span
+from thinktrim.errors import UserError
 
 LAYOUTS: tuple[str, ...] = ("limo", "s1k", "messages", "sharegpt", "alpaca", "response")
 
@@ -24,7 +25,7 @@ RESPONSE_KEYS = ("response", "output", "completion", "generation")
 ANSWER_KEYS = ("correct_answer", "gt_answer", "answer")
 REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")  # DeepSeek API / vLLM / HF chat templates
 
-class RecordError(ValueError):
+class RecordError(UserError):
     """A malformed record, naming file, line (JSONL, 1-based) or record index (JSON/Parquet) and field."""
 
     def __init__(
@@ -65,7 +66,7 @@ class Parsed:
 
     question: str
     thinking: str
-    answer: str
+    response: str  # the text after the thinking (Trace.response), not the gold answer
     closed: bool
     slot: tuple[str | int, ...]
     span: tuple[int, int]
@@ -315,24 +316,24 @@ def field_layout(spec: str) -> FieldLayout | None:
     for item in spec.split(","):
         role, _, key = (part.strip() for part in item.partition("="))
         if role not in FIELD_ROLES or not key:
-            raise ValueError(f"layout {spec!r}: {item.strip()!r} is not ROLE=FIELD with ROLE one of "
+            raise UserError(f"layout {spec!r}: {item.strip()!r} is not ROLE=FIELD with ROLE one of "
                              f"{', '.join(FIELD_ROLES)}")
         if role in roles:
-            raise ValueError(f"layout {spec!r}: {role} is given twice")
+            raise UserError(f"layout {spec!r}: {role} is given twice")
         roles[role] = key
     if "question" not in roles or not ({"response", "thinking", "answer"} & roles.keys()):
-        raise ValueError(f"layout {spec!r}: needs question=FIELD and response=FIELD or thinking=FIELD "
+        raise UserError(f"layout {spec!r}: needs question=FIELD and response=FIELD or thinking=FIELD "
                          "(or answer=FIELD alone, for problems without chains)")
     return FieldLayout(**roles)
 
 
 def check_layout(layout: str) -> FieldLayout | None:
-    """The field map of a `question=KEY,...` layout, None for `auto` or a layout name; ValueError otherwise."""
+    """The field map of a `question=KEY,...` layout, None for `auto` or a layout name; UserError otherwise."""
     if layout == "auto" or layout in LAYOUTS:
         return None
     fields = field_layout(layout)
     if fields is None:
-        raise ValueError(f"layout={layout!r}: expected auto, one of {', '.join(LAYOUTS)} or question=KEY,response=KEY")
+        raise UserError(f"layout={layout!r}: expected auto, one of {', '.join(LAYOUTS)} or question=KEY,response=KEY")
     return fields
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim import __version__
+from thinktrim.errors import UserError
 
 LOCK_FILE = ".thinktrim.lock"
 OWNER_FILE = ".thinktrim.json"
@@ -45,9 +46,11 @@ FOLDER_KINDS = {
 }
 # Folders written before `.thinktrim.json` existed, recognised by files only that command writes (every pattern
 # of one group matches), so a rerun of such a run still resumes. A model folder's lone config.json is no eval run.
+# Eval's record is run.json; config.json, its name before, is read for one release.
 _SIGNATURES = {
     "refine": (("annotations.jsonl",),),
-    "eval": (("config.json", "results.json"), ("config.json", "*/samples.jsonl")),
+    "eval": (("run.json", "results.json"), ("run.json", "*/samples.jsonl"),
+             ("config.json", "results.json"), ("config.json", "*/samples.jsonl")),
     "curate": (("audit.jsonl",),),
     "train sft": (("train.json",), ("run.json", "checkpoints")),
     "train o1-pruner build": (("build.json", "o1_pruner.jsonl"),),
@@ -106,7 +109,7 @@ _held: dict[Path, HeldFolder] = {}
 @contextmanager
 def claim_output_folder(path: str | Path, command: str, *, force: bool = False, option: str = "--output-dir",
                         lock_at: str | Path | None = None) -> Iterator[HeldFolder]:
-    """Hold `path` for `command` while the block runs (see the module's docstring); ValueError naming the folder
+    """Hold `path` for `command` while the block runs (see the module's docstring); UserError naming the folder
     when another run holds it, another command made it, or it holds files thinktrim did not write.
 
     `lock_at`: a subfolder to lock instead of `path` (a shard's folder: the shards of one run write side by
@@ -155,7 +158,7 @@ def _check_is_folder(path: Path, option: str) -> None:
         if p.exists() or p.is_symlink():
             if not p.is_dir():
                 what = "is a file" if p == path else f"{p} is a file"
-                raise ValueError(f"{option} {path}: {what}, not a folder")
+                raise UserError(f"{option} {path}: {what}, not a folder")
             return
 
 
@@ -174,7 +177,7 @@ def _make_folder(path: Path) -> Path | None:
 
 
 def _lock(folder: Path, command: str, option: str) -> int:
-    """The descriptor of `folder`'s lock file, locked; ValueError naming the holder when another run has it."""
+    """The descriptor of `folder`'s lock file, locked; UserError naming the holder when another run has it."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
     while True:
@@ -185,8 +188,8 @@ def _lock(folder: Path, command: str, option: str) -> int:
             holder = _read_holder(fd)
             os.close(fd)
             if e.errno in (errno.EAGAIN, errno.EACCES):
-                raise ValueError(f"{option} {folder}: in use by another run ({holder}); wait for it to finish, "
-                                 "or choose another folder") from None
+                raise UserError(f"{option} {folder}: in use by another run ({holder}); wait for it to finish, "
+                                "or choose another folder") from None
             raise
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
@@ -232,13 +235,13 @@ def _check_owner(path: Path, command: str, force: bool, option: str) -> None:
     kind = kind_of(command)
     owner = folder_owner(path)
     if owner is not None and owner != kind:
-        raise ValueError(f"{option} {path}: made by `thinktrim {owner}`, not `thinktrim {command}`; a folder holds "
-                         "one command's outputs: choose another folder")
+        raise UserError(f"{option} {path}: made by `thinktrim {owner}`, not `thinktrim {command}`; a folder holds "
+                        "one command's outputs: choose another folder")
     foreign = sorted(set(os.listdir(path)) - {LOCK_FILE, OWNER_FILE, "shards"})
     if owner is None and foreign and not force:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        raise ValueError(f"{option} {path}: holds files thinktrim did not write ({shown}); choose an empty or new "
-                         "folder, or pass --force to write into it anyway")
+        raise UserError(f"{option} {path}: holds files thinktrim did not write ({shown}); choose an empty or new "
+                        "folder, or pass --force to write into it anyway")
     if owner is None:
         from thinktrim.data.store import write_json
 

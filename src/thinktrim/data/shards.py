@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from thinktrim.errors import UserError
+
 SHARDS_DIR = "shards"
 _SPEC = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 _FOLDER = re.compile(r"(\d+)-of-(\d+)")
@@ -33,14 +35,14 @@ class Shard:
 
     def __post_init__(self) -> None:
         if not (self.count >= 1 and 0 <= self.index < self.count):
-            raise ValueError(f"{self.index}/{self.count} is not a shard: expected i/N with 0 <= i < N")
+            raise UserError(f"{self.index}/{self.count} is not a shard: expected i/N with 0 <= i < N")
 
     @classmethod
     def parse(cls, text: str) -> Shard:
-        """`"1/4"` → Shard(1, 4); ValueError saying what is expected otherwise."""
+        """`"1/4"` → Shard(1, 4); UserError saying what is expected otherwise."""
         m = _SPEC.fullmatch(text)
         if not m:
-            raise ValueError(f"{text!r} is not a shard: expected i/N, e.g. 0/4 (shards are numbered from 0)")
+            raise UserError(f"{text!r} is not a shard: expected i/N, e.g. 0/4 (shards are numbered from 0)")
         return cls(int(m.group(1)), int(m.group(2)))
 
     def __str__(self) -> str:
@@ -55,7 +57,7 @@ class Shard:
 
 
 def find_shards(out: str | Path) -> dict[int, Path]:
-    """Shard index → folder of the sharded run under `out`; ValueError naming what is wrong: no shards, shards
+    """Shard index → folder of the sharded run under `out`; UserError naming what is wrong: no shards, shards
     of different counts (two sharded runs mixed in one folder), or missing ones."""
     root = Path(out) / SHARDS_DIR
     found: dict[int, dict[int, Path]] = {}
@@ -64,15 +66,15 @@ def find_shards(out: str | Path) -> dict[int, Path]:
         if m and path.is_dir():
             found.setdefault(int(m.group(2)), {})[int(m.group(1))] = path
     if not found:
-        raise ValueError(f"{root}: no shard folders (i-of-N); run the command with --shard i/N first")
+        raise UserError(f"{root}: no shard folders (i-of-N); run the command with --shard i/N first")
     if len(found) > 1:
         counts = ", ".join(f"{n} ({len(f)} found)" for n, f in sorted(found.items()))
-        raise ValueError(f"{root} holds shards of runs split {counts} ways; remove the folders of the run you do "
-                         "not want to merge")
+        raise UserError(f"{root} holds shards of runs split {counts} ways; remove the folders of the run you do "
+                        "not want to merge")
     ((count, folders),) = found.items()
     missing = [Shard(i, count) for i in range(count) if i not in folders]
     if missing:
         names = ", ".join(str(s) for s in missing)
-        raise ValueError(f"{root}: shard(s) {names} missing (no {missing[0].folder(out).name} folder); run the "
-                         f"command with --shard {missing[0]} (and the others), then merge again")
+        raise UserError(f"{root}: shard(s) {names} missing (no {missing[0].folder(out).name} folder); run the "
+                        f"command with --shard {missing[0]} (and the others), then merge again")
     return folders

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from thinktrim.data.paths import file_mode
+from thinktrim.errors import UserError
 
 
 @contextmanager
@@ -106,8 +107,8 @@ class JsonlStore:
             try:
                 keys.add(str(json.loads(line.decode("utf-8"))[key]))
             except (ValueError, KeyError, TypeError):  # undecodable, not JSON, not an object, no key
-                raise ValueError(f"{path}:{lineno}: not a record of this store (a JSON object with "
-                                 f"'{key}'); move the file away or use another folder") from None
+                raise UserError(f"{path}:{lineno}: not a record of this store (a JSON object with "
+                                f"'{key}'); move the file away or use another folder") from None
         return keys, good
 
     @classmethod
@@ -156,7 +157,7 @@ def copy_head(src: str | Path, dst: IO[bytes], size: int) -> None:
         while size > 0:
             block = f.read(min(size, 1 << 20))
             if not block:
-                raise ValueError(f"{src}: shorter than the {size} bytes left to copy (it changed while read)")
+                raise UserError(f"{src}: shorter than the {size} bytes left to copy (it changed while read)")
             dst.write(block)
             size -= len(block)
 
@@ -188,13 +189,13 @@ def jsonl_record_at(f: IO[bytes], offset: int, where: str) -> Any:
 
 
 def decode_jsonl_line(raw: bytes, where: str) -> Any:
-    """One JSONL line decoded; ValueError starting with `where` (file and line) when it is not UTF-8 JSON."""
+    """One JSONL line decoded; UserError starting with `where` (file and line) when it is not UTF-8 JSON."""
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
-        raise ValueError(f"{where}: not UTF-8 ({e.reason} at byte {e.start})") from None
+        raise UserError(f"{where}: not UTF-8 ({e.reason} at byte {e.start})") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from e
+        raise UserError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from e
 
 
 def read_jsonl_records(path: str | Path) -> Iterator[dict[str, Any]]:
@@ -202,21 +203,21 @@ def read_jsonl_records(path: str | Path) -> Iterator[dict[str, Any]]:
     another JSON value (a list, a number): its readers look fields up, and would fail without naming the line."""
     for lineno, record in numbered_jsonl_records(path):
         if not isinstance(record, dict):
-            raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
+            raise UserError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
         yield record
 
 
 def read_json_object(path: str | Path, what: str = "thinktrim run file") -> dict[str, Any]:
-    """A JSON object from `path` ({} when the file does not exist); a ValueError naming the file otherwise."""
+    """A JSON object from `path` ({} when the file does not exist); a UserError naming the file otherwise."""
     path = Path(path)
     if not path.exists():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not a {what} ({e}); remove it or use a new output folder") from None
+        raise UserError(f"{path}: not a {what} ({e}); remove it or use a new output folder") from None
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a {what} (expected a JSON object)")
+        raise UserError(f"{path}: not a {what} (expected a JSON object)")
     return data
 
 

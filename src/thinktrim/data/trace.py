@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 
 class StepKind(str, Enum):
-    """The four reasoning modes of PIR (docs/methods.md §1)."""
+    """The four kinds of reasoning step of PIR (docs/methods.md §1)."""
 
     PROGRESSIVE = "progressive"
     VERIFICATION = "verification"
@@ -29,19 +30,27 @@ FUNCTIONAL_KINDS: tuple[StepKind, ...] = (
 
 @dataclass
 class Trace:
-    """One (question, thinking, answer) triplet.
+    """One (question, thinking, response) triplet.
 
-    `thinking` is the reasoning chain; `answer` is the final response written after it (it holds the final
-    answer). `thinking_closed` is False when the source never closed its thinking (no `</think>`), in which case
-    `answer` is empty and the chain cannot be scored. `meta` carries whatever the source record had besides.
+    `thinking` is the reasoning chain; `response` is the text written after it (it holds the final answer; the
+    gold answer, when the source has one, is `meta["answer_field"]`). `thinking_closed` is False when the source
+    never closed its thinking (no `</think>`), in which case `response` is empty and the chain cannot be scored.
+    `meta` carries whatever the source record had besides.
     """
 
     id: str
     question: str
     thinking: str
-    answer: str
+    response: str
     thinking_closed: bool = True
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def answer(self) -> str:
+        """Deprecated spelling of `response` (removed in the next release): `answer` elsewhere is the gold answer."""
+        warnings.warn("Trace.answer is deprecated: use Trace.response (the text after the thinking)",
+                      DeprecationWarning, stacklevel=2)
+        return self.response
 
 
 @dataclass

@@ -30,24 +30,12 @@ eval_app = typer.Typer(
 )
 
 
-def fail(e: Exception | str) -> None:
-    """One line on stderr and exit code 2: bad input is the user's to fix, not a crash to debug."""
-    if isinstance(e, OSError) and e.filename and e.strerror:
-        e = f"{e.filename}: {e.strerror}"
-    typer.secho(f"error: {' '.join(str(e).split())}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
-
-
 def run_eval(config: EvalConfig, make: Callable[[], GeneratorBase] | None = None) -> None:
     """Evaluate (with `make`: the generator to use, e.g. Ray workers; default the backend in this process)."""
     from thinktrim.evaluate.run import evaluate
     from thinktrim.evaluate.summary import print_summary
 
-    try:
-        results = evaluate(config, make)
-    except (ValueError, RuntimeError, ImportError, OSError) as e:
-        fail(e)
-        return
+    results = evaluate(config, make)
     if "shard" in results:
         g = results["generation"]
         typer.echo(f"shard {results['shard']}: {g['generated']} samples generated ({g['resumed']} already there) "
@@ -63,12 +51,8 @@ def run_merge(config: EvalMergeConfig) -> None:
     from thinktrim.evaluate.shards import merge_shards
     from thinktrim.evaluate.summary import print_summary
 
-    try:
-        with claim_output_folder(config.output_dir, "eval merge"):
-            results = merge_shards(config)
-    except (ValueError, RuntimeError, OSError) as e:
-        fail(e)
-        return
+    with claim_output_folder(config.output_dir, "eval merge"):
+        results = merge_shards(config)
     print_summary(results)
     typer.echo(f"results: {Path(config.output_dir) / 'results.json'}")
 
@@ -80,17 +64,13 @@ def run_grade(config: GradeConfig) -> None:
     from thinktrim.evaluate.summary import sources_line
     from thinktrim.table import print_counts, print_table
 
-    try:
-        res = grade_file(config.file, response_field=config.response_field, answer_field=config.answer_field,
-                         kind=config.kind, benchmark=config.benchmark, id_field=config.id_field,
-                         benchmark_path=config.path, tokenizer=config.tokenizer, processes=config.grade_processes,
-                         policy=config.extraction)
-        if config.output:
-            with writing(Path(config.output)):
-                write_jsonl(config.output, res["graded"])
-    except (ValueError, RuntimeError, OSError) as e:
-        fail(e)
-        return
+    res = grade_file(config.file, response_field=config.response_field, answer_field=config.answer_field,
+                     kind=config.kind, benchmark=config.benchmark, id_field=config.id_field,
+                     benchmark_path=config.path, tokenizer=config.tokenizer, processes=config.grade_processes,
+                     policy=config.extraction)
+    if config.output:
+        with writing(Path(config.output)):
+            write_jsonl(config.output, res["graded"])
     rows = [[name, value, res["metric_definitions"].get(name, "")] for name, value in res["metrics"].items()]
     print_table(f"{config.file}: {res['records']} responses, {res['questions']} questions",
                 ["metric", "value", "definition"], rows, caption=sources_line(res["answer_sources"]))
@@ -100,20 +80,16 @@ def run_grade(config: GradeConfig) -> None:
 
 
 def run_compare(config: CompareConfig) -> None:
-    from thinktrim.evaluate.summary import compare_rows, format_rows
+    from thinktrim.evaluate.summary import AES_ROWS_CAPTION, compare_rows, format_rows
     from thinktrim.table import print_table
 
-    try:
-        columns, rows = compare_rows([Path(r) for r in config.runs])
-    except (ValueError, KeyError, OSError) as e:
-        fail(e)
-        return
+    columns, rows = compare_rows([Path(r) for r in config.runs])
     if config.json:
         typer.echo(json.dumps([dict(zip(columns, row)) for row in rows], indent=2))
     else:
         print_table("thinktrim eval compare", columns, format_rows(columns, rows),
                     caption="ACC = avg@n; TOK = mean output tokens; EFF = ACC/TOK; AES (α=1, β=3, γ=5) "
-                            "against the first run.")
+                            f"against the first run ({AES_ROWS_CAPTION}).")
 
 
 # The group's own command (`thinktrim eval …`) is registered by `thinktrim.cli` with the executor it picks.

@@ -7,14 +7,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from thinktrim.answers import ANSWER_KINDS, AnswerKind
-from thinktrim.config import Config, like
+from thinktrim.answers import AnswerKind
+from thinktrim.config import Config, ConfigError, like
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.paths import safe_file_name
 from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.extract import ExtractionPolicy
-from thinktrim.lm.generation.types import BACKENDS, Backend, GenerationConfig
-from thinktrim.lm.load import check_device_name, check_model_name
+from thinktrim.lm.generation.types import Backend, GenerationConfig
+from thinktrim.lm.load import Precision, check_device_name, check_model_name, model_name_check, precision_field
 from thinktrim.lm.parallel import WORKER_THREADS_HELP, ParallelConfig
 from thinktrim.lm.threads import threads_field
 
@@ -45,6 +45,7 @@ class EvalConfig(Config):
         "help": "transformers, vllm (GPU; pip install 'thinktrim[vllm]') or openai (any OpenAI-compatible "
                 "server, with --base-url)."})
     data: str | None = field(default=None, metadata={
+        "path": "file",
         "help": "A custom benchmark: JSONL, JSON or Parquet (see --question-field/--answer-field; dotted paths "
                 "reach nested fields)."})
     question_field: str = field(default="question", metadata={"help": "Question field of --data records."})
@@ -53,24 +54,26 @@ class EvalConfig(Config):
     kind: AnswerKind = field(default="expression", metadata={"help": "Answer kind of --data records."})
     path: str | None = field(default=None, metadata={
         "help": "Data file for a registry benchmark that ships none (gpqa-diamond)."})
-    limit: int | None = field(default=None, metadata={"help": "Only the first N questions of each benchmark."})
+    limit: int | None = field(default=None, metadata={
+        "min": 1, "help": "Only the first N questions of each benchmark."})
     system_prompt: str | None = field(default=DEFAULT_SYSTEM_PROMPT, metadata={
         "help": "System prompt ('' for none)."})
     output_dir: str | None = field(default=None, metadata={
-        "help": "Run folder (default eval-out/<model>).", "flag": "--output", "short": "-o"})
+        "help": "Run folder (default eval-out/<model>).", "short": "-o", "old": ("--output",)})
     force: bool = force_field()
-    device: str = field(default="auto", metadata={"help": "transformers: auto, cpu, cuda, cuda:N or mps."})
-    dtype: str = field(default="auto", metadata={
-        "help": "auto (fp32 on CPU, bf16 on GPU), float32, bfloat16 or float16."})
+    device: str = field(default="auto", metadata={
+        "check": check_device_name, "help": "transformers: auto, cpu, cuda, cuda:N or mps."})
+    precision: Precision = precision_field()  # noqa: RUF009 (precision_field returns a dataclasses.field)
     threads: int | None = threads_field(WORKER_THREADS_HELP)
     base_url: str | None = field(default=None, metadata={
         "help": "openai: server URL, e.g. http://127.0.0.1:8000/v1."})
-    concurrency: int = field(default=8, metadata={"help": "openai: requests in flight."})
+    concurrency: int = field(default=8, metadata={"min": 1, "help": "openai: requests in flight."})
     tokenizer: str | None = field(default=None, metadata={
+        "check": model_name_check("tokenizer"),
         "help": "openai: tokenizer to count tokens when the server reports no usage."})
     baseline: str | None = field(default=None, metadata={"help": "A previous run folder: report AES against it."})
     grade_processes: int | None = field(default=None, metadata={
-        "help": "Grading worker processes (default: all cores; 0: in this process)."})
+        "min": 0, "help": "Grading worker processes (default: all cores; 0: in this process)."})
     generation: GenerationConfig = field(default_factory=GenerationConfig, metadata={
         "help": "Sampling settings shared by all backends."})
     extraction: ExtractionPolicy = field(default_factory=ExtractionPolicy, metadata={
@@ -78,46 +81,27 @@ class EvalConfig(Config):
     parallel: ParallelConfig = field(default_factory=ParallelConfig, metadata={
         "help": "Shards and Ray workers (thinktrim.lm.parallel)."})
 
-    def __post_init__(self) -> None:
-        if isinstance(self.benchmarks, str):
-            self.benchmarks = (self.benchmarks,)
-        self.benchmarks = tuple(b.strip() for b in self.benchmarks if b.strip())
+    def check(self) -> None:
         if not self.benchmarks and not self.data:
-            raise ValueError("EvalConfig: give --benchmark NAME (repeatable) or --data FILE.jsonl")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"EvalConfig.backend: got {self.backend!r}, expected one of {', '.join(BACKENDS)}")
-        if self.kind not in ANSWER_KINDS:
-            raise ValueError(f"EvalConfig.kind: got {self.kind!r}, expected one of {', '.join(ANSWER_KINDS)}")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"EvalConfig.limit: got {self.limit!r}, expected an integer >= 1")
-        if self.concurrency < 1:
-            raise ValueError(f"EvalConfig.concurrency: got {self.concurrency!r}, expected an integer >= 1")
-        if self.grade_processes is not None and self.grade_processes < 0:
-            raise ValueError(f"EvalConfig.grade_processes: got {self.grade_processes!r}, expected an integer >= 0 "
-                             "(0 grades in this process)")
-        try:
-            check_device_name(self.device)
-        except ValueError as e:
-            raise ValueError(f"EvalConfig.device: {e}") from None
+            raise ConfigError("give --benchmark NAME (repeatable) or --data FILE.jsonl", "benchmarks")
         if self.backend != "openai":
-            check_model_name(self.model, "--model")
-        if self.tokenizer is not None:
-            check_model_name(self.tokenizer, "--tokenizer", "tokenizer")
-        if self.data is not None and not Path(self.data).is_file():
-            raise ValueError(f"EvalConfig.data: {self.data} is not a file")
-        # config.json records them: absolute, the run folder can be read from anywhere (build, report)
+            try:
+                check_model_name(self.model, "")
+            except ValueError as e:
+                raise ConfigError(str(e), "model") from None
+        # run.json records them: absolute, the run folder can be read from anywhere (build, report)
         if self.data is not None:
             self.data = str(Path(self.data).resolve())
         if self.path is not None and Path(self.path).is_file():
             self.path = str(Path(self.path).resolve())
         if self.baseline is not None and not (Path(self.baseline) / "results.json").is_file():
-            raise ValueError(f"EvalConfig.baseline: {self.baseline}/results.json not found (run it first)")
+            raise ConfigError(f"{self.baseline}/results.json not found (run it first)", "baseline")
         if self.system_prompt == "":
             self.system_prompt = None
         if self.output_dir is None:
             self.output_dir = str(Path("eval-out") / slug(self.model))
         if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
-            raise ValueError(f"EvalConfig.output_dir: {self.output_dir} is a file; the output is a run folder")
+            raise ConfigError(f"{self.output_dir} is a file; the output is a run folder", "output_dir")
 
 
 @dataclass
@@ -128,7 +112,7 @@ class ModelRunSettings(Config):
 
     backend: Backend = like(EvalConfig, "backend")  # noqa: RUF009 (like() returns a dataclasses.field)
     device: str = like(EvalConfig, "device")
-    dtype: str = like(EvalConfig, "dtype")
+    precision: Precision = like(EvalConfig, "precision")  # noqa: RUF009
     base_url: str | None = like(EvalConfig, "base_url")
     concurrency: int = like(EvalConfig, "concurrency")
     tokenizer: str | None = like(EvalConfig, "tokenizer")
@@ -141,7 +125,7 @@ class GradeConfig(Config):
     """Grade existing responses without any model."""
 
     file: str = field(default="", metadata={
-        "help": "JSONL, JSON or Parquet of responses.", "argument": True})
+        "path": "file", "help": "JSONL, JSON or Parquet of responses.", "argument": True})
     response_field: str = field(default="response", metadata={
         "help": "Field holding the model's response; a dotted path (outputs.0.text) reaches nested fields, and a "
                 "list of strings is one sample each."})
@@ -155,33 +139,22 @@ class GradeConfig(Config):
                                                                     "samples)."})
     path: str | None = field(default=None, metadata={"help": "Data file for --benchmark gpqa-diamond."})
     tokenizer: str | None = field(default=None, metadata={
+        "check": model_name_check("tokenizer"),
         "help": "Count response tokens with this tokenizer when records have no `tokens` field (e.g. embedded)."})
     output: str | None = field(default=None, metadata={
         "help": "Write the graded records (JSONL) here.", "short": "-o"})
-    grade_processes: int | None = field(default=None, metadata={
-        "help": "Grading worker processes (default: all cores; 0: in this process)."})
+    grade_processes: int | None = like(EvalConfig, "grade_processes")
     extraction: ExtractionPolicy = field(default_factory=ExtractionPolicy, metadata={
         "help": "Where an answer may come from besides a box."})
 
-    def __post_init__(self) -> None:
-        file = Path(self.file)
-        if not file.exists():
-            raise ValueError(f"FILE {file}: no such file")
-        if file.is_dir():
-            raise ValueError(f"FILE {file}: is a folder; give a file")
-        if self.kind is not None and self.kind not in ANSWER_KINDS:
-            raise ValueError(f"--kind: got {self.kind!r}, expected one of {', '.join(ANSWER_KINDS)}")
-        if self.grade_processes is not None and self.grade_processes < 0:
-            raise ValueError(f"--grade-processes: got {self.grade_processes}, expected an integer >= 0 (0: none)")
-        if self.tokenizer:
-            check_model_name(self.tokenizer, "--tokenizer", "tokenizer")
+    def check(self) -> None:
         if self.output:
             out = Path(self.output)
             if out.is_dir():
-                raise ValueError(f"--output {out}: is a folder; give a file path for the graded records (JSONL)")
+                raise ConfigError(f"{out}: is a folder; give a file path for the graded records (JSONL)", "output")
             parent = next((p for p in out.parents if p.exists()), None)
             if parent is not None and not parent.is_dir():
-                raise ValueError(f"--output {out}: {parent} is a file, not a folder")
+                raise ConfigError(f"{out}: {parent} is a file, not a folder", "output")
 
 
 @dataclass
@@ -198,5 +171,5 @@ class EvalMergeConfig(Config):
     """Merge the shards of a `thinktrim eval --shard i/N` run, then grade and score them as one run."""
 
     output_dir: str = field(default="", metadata={
-        "help": "The --output the shards were run with (it holds shards/i-of-N/).", "argument": True})
-    grade_processes: int | None = field(default=None, metadata={"help": EvalConfig.help_of("grade_processes")})
+        "help": "The --output-dir the shards were run with (it holds shards/i-of-N/).", "argument": True})
+    grade_processes: int | None = like(EvalConfig, "grade_processes")

@@ -19,16 +19,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from thinktrim.evaluate.extract import (
-    AnswerKind,
-    AnswerSource,
-    ExtractionPolicy,
-    as_number,
-    check_kind,
-    choice_letter,
-    find_answer,
-    normalize_answer,
-)
+from thinktrim.answers import AnswerKind, as_number, check_kind, normalize_answer
+from thinktrim.errors import UserError
+from thinktrim.evaluate.extract import AnswerSource, ExtractionPolicy, choice_letter, find_answer
 
 # "truncated": the response hit the token limit before giving a boxed answer
 REASONS = ("ok", "no_answer", "truncated", "timeout", "parse_error", "error", "worker_crash")
@@ -306,9 +299,9 @@ def grade_many(
     for item in items:
         check_kind(item.kind)
     if processes is not None and processes < 0:
-        raise ValueError(f"processes={processes} must be >= 0 (0 grades in this process)")
+        raise UserError(f"processes={processes} must be >= 0 (0 grades in this process)")
     if timeout_s <= 0:
-        raise ValueError(f"timeout_s={timeout_s} must be > 0")
+        raise UserError(f"timeout_s={timeout_s} must be > 0")
     bar = tqdm(total=len(items), desc="grading", unit="resp", disable=not progress)
     if processes == 0 or not items:
         results = []

@@ -226,7 +226,10 @@ _DEFINITIONS = {
     "acc:length_q": "accuracy of the samples in one output-length quartile by rank (q1 = shortest quarter)",
     "tokens:length_q": "largest output length (tokens) within that length quartile",
     "aes": "accuracy-efficiency score vs a base run (O1-Pruner): ΔLen = (TOK_base − TOK)/TOK_base, "
-    "ΔAcc = (ACC − ACC_base)/ACC_base; AES = ΔLen + 3·ΔAcc if ΔAcc ≥ 0 else ΔLen − 5·|ΔAcc|",
+    "ΔAcc = (ACC − ACC_base)/ACC_base; AES = ΔLen + 3·ΔAcc if ΔAcc ≥ 0 else ΔLen − 5·|ΔAcc| (the paper's "
+    "formula; its Table 2 weighs a loss like a gain); in `overall`, of the pooled figures (all questions together)",
+    "aes_benchmark_mean": "mean of the per-benchmark AES against the base run, what O1-Pruner's AVERAGE column "
+    "reports (not the AES of the pooled figures, `aes` in `overall`)",
 }
 
 

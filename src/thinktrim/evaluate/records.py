@@ -17,6 +17,8 @@ from thinktrim.data.benchmarks import load_benchmark
 from thinktrim.data.counters import Counts
 from thinktrim.data.formats import read_objects
 from thinktrim.data.layouts import lookup_field
+from thinktrim.data.store import read_json_object
+from thinktrim.errors import UserError
 from thinktrim.evaluate.extract import ExtractionPolicy
 from thinktrim.evaluate.grade import grade_many
 from thinktrim.evaluate.metrics import SampleResult, answer_sources, summarize
@@ -63,7 +65,7 @@ def _sample_index(rec: dict[str, Any], where: str) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{where}: field 'sample' is {value!r}, expected a whole number >= 0")
+        raise UserError(f"{where}: field 'sample' is {value!r}, expected a whole number >= 0")
     return value
 
 
@@ -97,7 +99,7 @@ def grade_file(
     """
 
     if kind is not None and kind not in ANSWER_KINDS:
-        raise ValueError(f"--kind: got {kind!r}, expected one of {', '.join(ANSWER_KINDS)}")
+        raise UserError(f"--kind: got {kind!r}, expected one of {', '.join(ANSWER_KINDS)}")
     golds = None
     if benchmark is not None:
         golds = {item.id: item for item in load_benchmark(benchmark, path=benchmark_path)}
@@ -109,35 +111,35 @@ def grade_file(
         if isinstance(responses, str):
             responses = [responses]
         elif not (many and responses and all(isinstance(r, str) for r in responses)):
-            raise ValueError(f"{where}: field {response_field!r} missing, or not a string or a list of strings")
+            raise UserError(f"{where}: field {response_field!r} missing, or not a string or a list of strings")
         qid_value = lookup_field(rec, id_field)[1]
         qid = str(n_record if qid_value is None else qid_value)
         if golds is not None:
             if qid_value is None or qid not in golds:
-                raise ValueError(f"{where}: {id_field}={qid_value!r} is not a question of {benchmark}")
+                raise UserError(f"{where}: {id_field}={qid_value!r} is not a question of {benchmark}")
             answer, rec_kind = golds[qid].answer, golds[qid].kind
         else:
             gold = lookup_field(rec, answer_field)[1]
             if gold is None:
-                raise ValueError(f"{where}: field {answer_field!r} missing (or pass --benchmark for the golds)")
+                raise UserError(f"{where}: field {answer_field!r} missing (or pass --benchmark for the golds)")
             answer, rec_kind = str(gold), kind or rec.get("kind") or "expression"
             if rec_kind not in ANSWER_KINDS:
-                raise ValueError(f"{where}: kind {rec_kind!r} is not one of {', '.join(ANSWER_KINDS)}")
+                raise UserError(f"{where}: kind {rec_kind!r} is not one of {', '.join(ANSWER_KINDS)}")
         for i, response in enumerate(responses):
             sample = i if many else _sample_index(rec, where)
             if (qid, sample) in first_at:  # counted twice, it would skew every per-question metric
                 hint = ("; a question's samples go in one record's list" if many else
                         "; records of one question need a distinct `sample` field (or put the samples in a list)"
                         if "sample" not in rec else "")
-                raise ValueError(f"{where}: {id_field}={qid!r} sample {sample} was already read at "
-                                 f"{first_at[qid, sample]}{hint}")
+                raise UserError(f"{where}: {id_field}={qid!r} sample {sample} was already read at "
+                                f"{first_at[qid, sample]}{hint}")
             first_at[qid, sample] = where
             rows.append({"question_id": qid, "sample": sample,
                          "response": response, "answer": answer, "kind": rec_kind,
                          "finish_reason": _per_sample(rec.get("finish_reason"), i, many),
                          "tokens": _per_sample(rec.get("tokens"), i, many)})
     if not rows:
-        raise ValueError(f"{path}: no records")
+        raise UserError(f"{path}: no records")
     has_tokens = all(isinstance(r["tokens"], int) for r in rows)
     if not has_tokens and tokenizer:
         tok = load_tokenizer(tokenizer, "--tokenizer")
@@ -153,3 +155,24 @@ def grade_file(
     return {"file": str(path), "records": len(rows), "questions": len(per_question), "metrics": metrics,
             "metric_definitions": definitions_for([metrics]), "answer_sources": answer_sources(samples),
             "counts": grading_counts(graded), "graded": graded}
+
+
+RUN_RECORD = "run.json"  # an eval run's settings, as every command names its record
+LEGACY_RUN_RECORD = "config.json"  # what eval wrote before (also a model's config): read for one release
+
+
+def run_record_path(folder: Path) -> Path:
+    """Where an eval run folder keeps its settings: run.json, or the config.json of a run of an earlier version."""
+    folder = Path(folder)
+    legacy = folder / LEGACY_RUN_RECORD
+    return legacy if legacy.is_file() and not (folder / RUN_RECORD).is_file() else folder / RUN_RECORD
+
+
+def read_run_record(folder: Path) -> dict[str, Any] | None:
+    """An eval run folder's settings: its run.json, else the config.json a run of an earlier version wrote, else
+    None. A config.json without eval settings (a model folder's) is no run record."""
+    path = run_record_path(folder)
+    if not path.is_file():
+        return None
+    record = read_json_object(path, "thinktrim eval run record")
+    return record if path.name == RUN_RECORD or "benchmarks" in record else None

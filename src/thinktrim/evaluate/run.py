@@ -1,7 +1,7 @@
 """The evaluation run loop: benchmarks → chat prompts → samples on disk → grades → metrics → results.json.
 
 Layout of a run folder:
-    config.json                  settings that must not change when a run is resumed
+    run.json                     settings that must not change when a run is resumed (config.json before)
     <benchmark>/samples.jsonl    one line per generated sample, appended and fsync'ed as it is produced
     <benchmark>/graded.jsonl     the verdict per sample (rewritten atomically at each grading)
     results.json                 metrics per benchmark and overall, their definitions, the config
@@ -28,15 +28,29 @@ from thinktrim.data.shards import Shard
 from thinktrim.data.store import (
     JsonlStore,
     changed_settings,
-    read_json_object,
     read_jsonl_records,
     write_json,
     write_jsonl,
 )
+from thinktrim.errors import UserError
 from thinktrim.evaluate.config import EvalConfig, data_name
 from thinktrim.evaluate.metrics import answer_sources, summarize
-from thinktrim.evaluate.records import grade_records, grading_counts, sample_results
-from thinktrim.evaluate.summary import AES_NAME, aes_against, definitions_for, load_results
+from thinktrim.evaluate.records import (
+    RUN_RECORD,
+    grade_records,
+    grading_counts,
+    read_run_record,
+    run_record_path,
+    sample_results,
+)
+from thinktrim.evaluate.summary import (
+    AES_MEAN_NAME,
+    AES_NAME,
+    aes_against,
+    benchmark_mean_aes,
+    definitions_for,
+    load_results,
+)
 from thinktrim.lm.generation.factory import make_generator
 from thinktrim.lm.generation.progress import GenerationProgress
 from thinktrim.lm.generation.types import GeneratorBase, Job
@@ -52,7 +66,7 @@ def writing(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        raise ValueError(f"{path}: cannot write ({e.strerror or e})") from e
+        raise UserError(f"{path}: cannot write ({e.strerror or e})") from e
 
 
 def question_sha(question: str) -> str:
@@ -79,14 +93,14 @@ def load_items(config: EvalConfig) -> dict[str, list[Any]]:
     if config.data:
         name = data_name(config.data)
         if name in out:
-            raise ValueError(f"--data {config.data}: its name {name!r} clashes with a --benchmark; rename the file")
+            raise UserError(f"--data {config.data}: its name {name!r} clashes with a --benchmark; rename the file")
         out[name] = load_custom(config.data, config.question_field, config.answer_field, kind=config.kind,
                                 id_field=config.id_field, limit=config.limit)
         if not out[name]:
-            raise ValueError(f"--data {config.data}: no records")
+            raise UserError(f"--data {config.data}: no records")
     for name, items in out.items():
         if not items:
-            raise ValueError(f"benchmark {name!r} has no questions")
+            raise UserError(f"benchmark {name!r} has no questions")
     return out
 
 
@@ -94,18 +108,18 @@ def check_resume(out: Path, config: EvalConfig) -> None:
     """Refuse to add samples made with other settings to a run folder; record the settings on a first run."""
 
     current = _resume_view(config)
-    path = out / "config.json"
     with writing(out):
         out.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        previous = _resume_view_from(read_json_object(path, "thinktrim eval config"))
-        changed = changed_settings(previous, current, RESUME_KEYS)
+    saved = read_run_record(out)
+    if saved is not None:
+        changed = changed_settings(_resume_view_from(saved), current, RESUME_KEYS)
         if changed:
-            raise ValueError(f"{path}: this run folder was made with other settings ({'; '.join(changed)}); "
-                             "rerun with the same settings to resume, or choose another --output")
+            raise UserError(f"{run_record_path(out)}: this run folder was made with other settings "
+                            f"({'; '.join(changed)}); rerun with the same settings to resume, or choose another "
+                            "--output")
     else:
-        with writing(path):
-            write_json(path, config.to_dict())
+        with writing(out / RUN_RECORD):
+            write_json(out / RUN_RECORD, config.to_dict())
 
 
 def check_questions(path: Path, items: Sequence[Any]) -> None:
@@ -118,9 +132,9 @@ def check_questions(path: Path, items: Sequence[Any]) -> None:
     for row in read_jsonl_records(path):
         qid, sha = str(row.get("question_id")), row.get("question_sha")
         if sha is not None and qid in current and sha != current[qid]:
-            raise ValueError(f"{path}: its samples of question {qid!r} answer another question than the one "
-                             "read now (an edited input, or another file of the same name); choose another "
-                             f"--output, or delete {path.parent} to start this benchmark over")
+            raise UserError(f"{path}: its samples of question {qid!r} answer another question than the one "
+                            "read now (an edited input, or another file of the same name); choose another "
+                            f"--output, or delete {path.parent} to start this benchmark over")
 
 
 def _resume_view(config: EvalConfig) -> dict[str, Any]:
@@ -162,7 +176,7 @@ def generate_missing(config: EvalConfig, items: dict[str, list[Any]], out: Path,
             return stats
 
         generator = make() if make else make_generator(
-            config.backend, config.model, device=config.device, dtype=config.dtype, base_url=config.base_url,
+            config.backend, config.model, device=config.device, dtype=config.precision, base_url=config.base_url,
             concurrency=config.concurrency, tokenizer=config.tokenizer, threads=config.threads)
         start = time.perf_counter()
         try:
@@ -198,7 +212,7 @@ def read_samples(path: Path, items: Sequence[Any], n: int) -> list[dict[str, Any
     by_id = {item.id: (i, item) for i, item in enumerate(items)}
     rows = [r for r in read_jsonl_records(path) if r.get("key") in wanted] if path.exists() else []
     if len(rows) != len(wanted):
-        raise RuntimeError(f"{path}: {len(rows)} of {len(wanted)} samples present; rerun to generate the rest")
+        raise UserError(f"{path}: {len(rows)} of {len(wanted)} samples present; rerun to generate the rest")
     rows = [{**r, "answer": by_id[r["question_id"]][1].answer, "kind": by_id[r["question_id"]][1].kind}
             for r in rows]
     return sorted(rows, key=lambda r: (by_id[r["question_id"]][0], r["sample"]))
@@ -236,8 +250,8 @@ def evaluate(config: EvalConfig, make: Callable[[], GeneratorBase] | None = None
         if config.baseline:  # read at the end; a baseline that is no run is refused before anything is generated
             try:
                 load_results(Path(config.baseline))
-            except ValueError as e:
-                raise ValueError(f"--baseline {e}") from None
+            except UserError as e:
+                raise UserError(f"--baseline {e}") from None
         if shard is not None:
             out = shard.folder(out)
             check_resume(out, config)
@@ -282,6 +296,10 @@ def write_results(config: EvalConfig, items: dict[str, list[Any]], out: Path,
                 res["metrics"][AES_NAME] = aes_against(res["metrics"], base_bench[bench]["metrics"])
         if all(same.values()) and set(per_bench) == set(base_bench):  # else an overall AES would mean nothing
             overall["metrics"][AES_NAME] = aes_against(overall["metrics"], baseline["overall"]["metrics"])
+            # O1-Pruner's AVERAGE column: the mean of the per-benchmark AES, not the AES of the pooled figures
+            mean = benchmark_mean_aes([res["metrics"].get(AES_NAME) for res in per_bench.values()])
+            if mean is not None:
+                overall["metrics"][AES_MEAN_NAME] = mean
     definitions = definitions_for([overall["metrics"], *(b["metrics"] for b in per_bench.values())])
 
     results = {

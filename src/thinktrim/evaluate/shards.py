@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim.data.shards import Shard, find_shards
-from thinktrim.data.store import JsonlStore, atomic_open, changed_settings, copy_head, read_json_object
+from thinktrim.data.store import JsonlStore, atomic_open, changed_settings, copy_head
+from thinktrim.errors import UserError
 from thinktrim.evaluate.config import EvalConfig, EvalMergeConfig
+from thinktrim.evaluate.records import read_run_record
 from thinktrim.evaluate.run import (
     RESUME_KEYS,
     check_resume,
@@ -33,23 +35,23 @@ _SAMPLE_KEYS = ("n", "seed", "top_p", "backend")
 
 def merge_shards(merge: EvalMergeConfig) -> dict[str, Any]:
     """Merge, grade and score the shards under `merge.output_dir`; returns results.json. A missing or unfinished
-    shard, or shards run with other settings, is a ValueError that names it."""
+    shard, or shards run with other settings, is a UserError that names it."""
     out = Path(merge.output_dir)
     folders = find_shards(out)
     count = len(folders)
     views = {}
     for i, folder in folders.items():
-        saved = read_json_object(folder / "config.json", "thinktrim eval config")
+        saved = read_run_record(folder)
         if not saved:
-            raise ValueError(f"{folder}: no config.json: shard {Shard(i, count)} never started; run `thinktrim eval "
-                             f"… --shard {Shard(i, count)}`, then merge again")
+            raise UserError(f"{folder}: no run.json: shard {Shard(i, count)} never started; run `thinktrim eval "
+                            f"… --shard {Shard(i, count)}`, then merge again")
         views[i] = saved
     first = views[0]
     for i, saved in views.items():
         changed = changed_settings(_shared_view(first), _shared_view(saved), (*RESUME_KEYS, *_ITEM_KEYS, *_SAMPLE_KEYS))
         if changed:
-            raise ValueError(f"{folders[i]}: shard {Shard(i, count)} was run with other settings than shard "
-                             f"0/{count} ({'; '.join(changed)}); rerun it with the same ones")
+            raise UserError(f"{folders[i]}: shard {Shard(i, count)} was run with other settings than shard "
+                            f"0/{count} ({'; '.join(changed)}); rerun it with the same ones")
     config = config_of(first, merge)
     items = load_items(config)
     n = config.generation.n
@@ -70,7 +72,7 @@ def merge_shards(merge: EvalMergeConfig) -> dict[str, Any]:
 
 
 def config_of(saved: dict[str, Any], merge: EvalMergeConfig) -> EvalConfig:
-    """The single-process config of the run a shard's config.json describes, writing into the merge folder."""
+    """The single-process config of the run a shard's run.json describes, writing into the merge folder."""
     names = {f.name for f in fields(EvalConfig)}
     config = EvalConfig.from_mapping({k: v for k, v in saved.items() if k in names},
                                      source=f"{merge.output_dir} shards")
@@ -84,13 +86,13 @@ def _shared_view(saved: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_complete(shard: Shard, path: Path, items: list[Any], n: int) -> int:
-    """The byte length of the shard's complete samples of one benchmark; ValueError naming the shard when any
+    """The byte length of the shard's complete samples of one benchmark; UserError naming the shard when any
     of its questions lacks one of its n samples (an unfinished or killed shard run)."""
     keys, size = JsonlStore.complete_part(path, key="key") if path.exists() else (set(), 0)
     wanted = [sample_key(item.id, s) for item in items for s in range(n)]
     missing = [k for k in wanted if k not in keys]
     if missing:
-        raise ValueError(f"shard {shard} is unfinished: {len(wanted) - len(missing)} of its {len(wanted)} samples "
-                         f"in {path} (first missing: {missing[0]}); rerun `thinktrim eval … --shard {shard}` to "
-                         "finish it, then merge again")
+        raise UserError(f"shard {shard} is unfinished: {len(wanted) - len(missing)} of its {len(wanted)} samples "
+                        f"in {path} (first missing: {missing[0]}); rerun `thinktrim eval … --shard {shard}` to "
+                        "finish it, then merge again")
     return size

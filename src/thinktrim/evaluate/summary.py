@@ -11,10 +11,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from thinktrim.errors import UserError
 from thinktrim.evaluate.metrics import aes, describe_metric
 from thinktrim.table import print_counts, print_table
 
 AES_NAME = "aes:alpha=1&beta=3&gamma=5"
+AES_MEAN_NAME = "aes_benchmark_mean:alpha=1&beta=3&gamma=5"
+MEAN_ROW = "benchmark mean"  # the row of the per-benchmark AES's mean, beside `overall` (the pooled AES)
+AES_ROWS_CAPTION = ("overall: AES of all questions pooled; benchmark mean: the mean of the per-benchmark AES, "
+                    "O1-Pruner's AVERAGE column")
 
 
 def metric(metrics: dict[str, float], prefix: str) -> float | None:
@@ -32,6 +37,13 @@ def aes_against(metrics: dict[str, float], base: dict[str, float]) -> float | No
     return aes(acc, tok, base_acc, base_tok)
 
 
+def benchmark_mean_aes(values: Sequence[float | None]) -> float | None:
+    """The mean of the per-benchmark AES (how O1-Pruner averages): None unless every benchmark has one."""
+    if not values or any(v is None for v in values):
+        return None
+    return sum(v for v in values if v is not None) / len(values)
+
+
 def definitions_for(metric_dicts: Sequence[dict[str, Any]]) -> dict[str, str]:
     """The definition of every metric name that occurs, so each figure in results.json names its own."""
 
@@ -43,19 +55,19 @@ def load_results(run_dir: Path) -> dict[str, Any]:
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ValueError(f"{path}: no results.json (is {run_dir} a finished `thinktrim eval` run?)") from None
+        raise UserError(f"{path}: no results.json (is {run_dir} a finished `thinktrim eval` run?)") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+        raise UserError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text file (is {run_dir} a `thinktrim eval` run?)") from None
+        raise UserError(f"{path}: not a text file (is {run_dir} a `thinktrim eval` run?)") from None
     except OSError as e:
-        raise ValueError(f"{path}: cannot read ({e.strerror or e})") from None
+        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
     missing = [k for k in ("config", "benchmarks", "overall") if not isinstance(results, dict) or k not in results]
     if missing:
-        raise ValueError(f"{path}: not the results.json of a `thinktrim eval` run (no {', '.join(missing)})")
+        raise UserError(f"{path}: not the results.json of a `thinktrim eval` run (no {', '.join(missing)})")
     wrong = results_shape_problem(results)
     if wrong:
-        raise ValueError(f"{path}: not the results.json of a `thinktrim eval` run ({wrong})")
+        raise UserError(f"{path}: not the results.json of a `thinktrim eval` run ({wrong})")
     return results  # type: ignore[no-any-return]
 
 
@@ -118,6 +130,9 @@ def summary_rows(results: dict[str, Any]) -> list[list[Any]]:
         rows.append([name, res["questions"], n, _pct(metric(m, "acc:avg@")), _pct(metric(m, f"pass@k:k={n}&")),
                      _pct(metric(m, f"maj@k:k={n}&")), m.get("tokens:mean"), _pct(m.get("truncated:rate")),
                      m.get("eff:acc/tokens"), m.get(AES_NAME)])
+    mean = results["overall"]["metrics"].get(AES_MEAN_NAME)
+    if len(sections) > 1 and mean is not None:
+        rows.append([MEAN_ROW, None, None, None, None, None, None, None, None, mean])
     return rows
 
 
@@ -137,7 +152,8 @@ def print_summary(results: dict[str, Any]) -> None:
         SUMMARY_COLUMNS, format_rows(SUMMARY_COLUMNS, summary_rows(results)),
         caption="ACC = mean accuracy over the n samples (avg@n, the papers' pass@1); pass@n unbiased; maj@n "
                 "majority vote over equivalent answers; TOK = mean output tokens (model tokenizer); trunc = hit "
-                "the token limit (wrong unless a boxed answer came first); EFF = ACC/TOK; AES vs --baseline. "
+                "the token limit (wrong unless a boxed answer came first); EFF = ACC/TOK; AES vs --baseline "
+                f"({AES_ROWS_CAPTION}). "
                 + (f"{sources_line(sources)}. " if sources else "") + "Definitions: results.json.",
     )
     print_counts("Grading by reason (all benchmarks)", results["overall"].get("counts", {}))
@@ -164,10 +180,15 @@ def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[l
     return [[show(c, v) for c, v in zip(columns, row)] for row in rows]
 
 
+def _run_name(path: Path) -> str:
+    return (path.parent.name if path.is_file() else path.name) or str(path)
+
+
 def compare_rows(run_dirs: Sequence[str | Path]) -> tuple[list[str], list[list[Any]]]:
-    """One row per (run, benchmark) and per run overall; AES of each run against the first."""
+    """One row per (run, benchmark) and per run overall (the pooled AES), then per run the mean of its
+    per-benchmark AES (O1-Pruner's AVERAGE); AES of each run against the first."""
     if not run_dirs:
-        raise ValueError("compare: give at least one run folder")
+        raise UserError("compare: give at least one run folder")
     runs = [(Path(d), load_results(Path(d))) for d in run_dirs]
     base = runs[0][1]
     columns = ["run", "benchmark", "n", "ACC %", "TOK", "EFF", "AES vs first"]
@@ -180,8 +201,13 @@ def compare_rows(run_dirs: Sequence[str | Path]) -> tuple[list[str], list[list[A
             if section is None:
                 continue
             m = section["metrics"]
-            name = (path.parent.name if path.is_file() else path.name) or str(path)
-            rows.append([name, bench, res["config"]["generation"]["n"],
+            rows.append([_run_name(path), bench, res["config"]["generation"]["n"],
                          _pct(metric(m, "acc:avg@")), m.get("tokens:mean"), m.get("eff:acc/tokens"),
                          aes_against(m, base_section["metrics"])])
+    if len(base["benchmarks"]) > 1:
+        for path, res in runs:
+            mine = res["benchmarks"]
+            mean = benchmark_mean_aes([aes_against(mine[b]["metrics"], section["metrics"]) if b in mine else None
+                                       for b, section in base["benchmarks"].items()])
+            rows.append([_run_name(path), MEAN_ROW, res["config"]["generation"]["n"], None, None, None, mean])
     return columns, rows

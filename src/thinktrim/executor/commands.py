@@ -1,6 +1,6 @@
-"""The run functions `thinktrim refine` and `thinktrim eval` are registered with (`thinktrim.cli`): they pick
-where the model work runs from `--executor` and hand it to the commands' own run functions, which stay
-unaware of Ray (refine and evaluate sit below this layer)."""
+"""The functions `thinktrim refine` and `thinktrim eval` are registered with (`thinktrim.cli`): they dispatch
+the model work to where `--executor` says it runs and hand it to the commands' own `run_refine` / `run_eval`,
+which stay unaware of Ray (refine and evaluate sit below this layer)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,20 @@ from thinktrim.evaluate.config import EvalConfig
 from thinktrim.refine.config import RefineConfig
 
 
-def run_refine(cfg: RefineConfig) -> None:
-    from thinktrim.executor.ray_workers import WorkerFailure
-    from thinktrim.refine.cli import fail, run_refine
+def dispatch_refine(cfg: RefineConfig) -> None:
+    """`run_refine` with chains scored in this process, or on Ray workers (`--executor ray`)."""
+    from thinktrim.refine.cli import run_refine
 
     if cfg.parallel.executor == "local":
         run_refine(cfg)
         return
     from thinktrim.executor.refine import RayScoring
 
-    try:
-        run_refine(cfg, RayScoring(cfg))
-    except WorkerFailure as e:
-        fail(str(e))
+    run_refine(cfg, RayScoring(cfg))  # a worker that died is a WorkerFailure, a user error the CLI reports
 
 
-def run_eval(config: EvalConfig) -> None:
+def dispatch_eval(config: EvalConfig) -> None:
+    """`run_eval` with answers generated in this process, or on Ray workers (`--executor ray`)."""
     from thinktrim.evaluate.cli import run_eval
 
     if config.parallel.executor == "local":

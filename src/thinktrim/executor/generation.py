@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
+from thinktrim.errors import UserError
 from thinktrim.evaluate.config import EvalConfig
 from thinktrim.executor.ray_workers import RayWorkers, resolved
 from thinktrim.lm.generation.factory import make_generator
@@ -64,15 +65,15 @@ class RayGenerator(GeneratorBase):
 
     def __init__(self, config: EvalConfig) -> None:
         if config.backend not in ("transformers", "vllm"):
-            raise ValueError(f"--executor ray: runs the transformers and vllm backends; --backend {config.backend} "
-                             "already spreads requests over its server (--concurrency)")
+            raise UserError(f"--executor ray: runs the transformers and vllm backends; --backend {config.backend} "
+                            "already spreads requests over its server (--concurrency)")
         self.config = config
         model = resolved(config.model) or config.model
         if config.backend == "transformers":
-            make: Any = partial(HFBatchWorker, model, config.dtype)
+            make: Any = partial(HFBatchWorker, model, config.precision)
         else:
             tensor_parallel = int(config.parallel.gpus_per_worker or 1)
-            make = partial(VLLMChunkWorker, model, config.dtype, tensor_parallel)
+            make = partial(VLLMChunkWorker, model, config.precision, tensor_parallel)
         self.workers = RayWorkers(config.parallel, config.threads, make, config.device,
                                   multi_gpu_engine=config.backend == "vllm")
         self.workers.__enter__()

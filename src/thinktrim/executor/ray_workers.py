@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from thinktrim.errors import MissingExtra, UserError
 from thinktrim.lm.parallel import ParallelConfig
 
 INSTALL_HINT = "--executor ray needs Ray: pip install 'thinktrim[ray]'"
@@ -29,15 +30,16 @@ IN_FLIGHT = 2  # items queued per worker: one running and one waiting, so no wor
 WorkerFactory = Callable[[str], Callable[[Any], Any]]  # device → the worker: item → result
 
 
-class WorkerFailure(RuntimeError):
-    """A worker died more often than it may be restarted, or Ray itself failed under the run."""
+class WorkerFailure(UserError, RuntimeError):
+    """A worker died more often than it may be restarted (killed, out of memory), or Ray itself failed under the
+    run: the machine's or the cluster's to fix, so one line (the Ray error stays its cause, for --debug)."""
 
 
 def import_ray() -> Any:
     try:
         import ray
     except ImportError as e:
-        raise ImportError(f"{INSTALL_HINT} ({e})") from e
+        raise MissingExtra(f"{INSTALL_HINT} ({e})") from e
     return ray
 
 
@@ -59,44 +61,44 @@ class WorkerPlan:
 
 def plan_workers(parallel: ParallelConfig, threads: int | None, cpus: float, gpus: float, device: str = "auto",
                  multi_gpu_engine: bool = False) -> WorkerPlan:
-    """The layout for a cluster with `cpus` and `gpus`, with the command's `threads` per worker; ValueError
+    """The layout for a cluster with `cpus` and `gpus`, with the command's `threads` per worker; UserError
     naming the setting that cannot be met.
 
     `multi_gpu_engine`: the worker's engine can span several GPUs (vLLM: `gpus_per_worker` is its tensor-parallel
     size); a transformers worker uses one GPU, or a fraction of one.
     """
     if device.startswith("cuda:"):
-        raise ValueError(f"--device {device}: names one GPU, but with --executor ray Ray gives each worker its own; "
-                         "use --device auto or cuda")
+        raise UserError(f"--device {device}: names one GPU, but with --executor ray Ray gives each worker its own; "
+                        "use --device auto or cuda")
     per = parallel.gpus_per_worker
     if per is None:
         per = 1.0 if gpus >= 1 and device != "cpu" else 0.0
     if per and device == "cpu":
-        raise ValueError(f"--gpus-per-worker {per:g}: GPUs for workers told --device cpu; drop one of the two")
+        raise UserError(f"--gpus-per-worker {per:g}: GPUs for workers told --device cpu; drop one of the two")
     if not per and device.startswith("cuda"):
-        raise ValueError(f"--device {device}: the workers hold no GPU (the cluster has none, or --gpus-per-worker 0)")
+        raise UserError(f"--device {device}: the workers hold no GPU (the cluster has none, or --gpus-per-worker 0)")
     if per > 1 and not multi_gpu_engine:
-        raise ValueError(f"--gpus-per-worker {per:g}: a transformers worker uses one GPU (a fraction packs several "
-                         "workers on one); more than one is the tensor-parallel size of a vllm engine")
+        raise UserError(f"--gpus-per-worker {per:g}: a transformers worker uses one GPU (a fraction packs several "
+                        "workers on one); more than one is the tensor-parallel size of a vllm engine")
     if per > 1 and per != int(per):
-        raise ValueError(f"--gpus-per-worker {per:g}: above 1 it is a tensor-parallel size, a whole number")
+        raise UserError(f"--gpus-per-worker {per:g}: above 1 it is a tensor-parallel size, a whole number")
     workers = parallel.num_workers
     if workers is None:
         workers = int(gpus // per) if per else int(cpus // (threads or 1))
         if workers < 1:
             need = f"{per:g} GPU(s)" if per else f"{threads or 1} CPU(s)"
-            raise ValueError(f"--num-workers: the Ray cluster ({cpus:g} CPUs, {gpus:g} GPUs) cannot hold one worker "
-                             f"of {need}")
+            raise UserError(f"--num-workers: the Ray cluster ({cpus:g} CPUs, {gpus:g} GPUs) cannot hold one worker "
+                            f"of {need}")
     if threads is None:
         threads = max(1, int(cpus // workers))
     if workers * per > gpus + 1e-9:
-        raise ValueError(f"--num-workers {workers}: × {per:g} GPU(s) each needs {workers * per:g} GPUs; the Ray "
-                         f"cluster has {gpus:g}")
+        raise UserError(f"--num-workers {workers}: × {per:g} GPU(s) each needs {workers * per:g} GPUs; the Ray "
+                        f"cluster has {gpus:g}")
     engine_gpus = int(per) if per > 1 else 0
     cpus_needed = workers * (engine_gpus or threads)
     if cpus_needed > cpus + 1e-9:
-        raise ValueError(f"--num-workers {workers}: × {engine_gpus or threads} CPU(s) each needs {cpus_needed} CPUs; "
-                         f"the Ray cluster has {cpus:g} (lower --num-workers or --threads)")
+        raise UserError(f"--num-workers {workers}: × {engine_gpus or threads} CPU(s) each needs {cpus_needed} CPUs; "
+                        f"the Ray cluster has {cpus:g} (lower --num-workers or --threads)")
     return WorkerPlan(workers, threads, per, engine_gpus, "cuda" if per else ("cpu" if device == "auto" else device))
 
 
@@ -213,11 +215,11 @@ class RayWorkers:
             cause = getattr(e, "cause", None)
             if isinstance(cause, Exception) and not isinstance(cause, RayError):
                 raise cause from None
-            raise WorkerFailure(f"a Ray worker failed: {str(e).strip().splitlines()[-1]}") from None
+            raise WorkerFailure(f"a Ray worker failed: {str(e).strip().splitlines()[-1]}") from e
         except RayActorError as e:
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise WorkerFailure(f"a Ray worker died and was restarted {RESTARTS} times already ({reason}); rerun the "
-                                "same command to resume") from None
+                                "same command to resume") from e
 
     def __exit__(self, *exc: object) -> None:
         ray = import_ray()
@@ -236,12 +238,12 @@ _END = object()
 
 def connect(ray: Any, address: str | None) -> None:
     """ray.init(address=…): HOST:PORT, auto, local, or None (Ray's own lookup: $RAY_ADDRESS, the latest
-    `ray start` here, else a new local Ray); ValueError naming --ray-address when it cannot connect."""
+    `ray start` here, else a new local Ray); UserError naming --ray-address when it cannot connect."""
     try:
         ray.init(address=address, log_to_driver=False, logging_level="warning")
     except ConnectionError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"--ray-address {address or '(auto)'}: cannot join the Ray cluster: {first}") from None
+        raise UserError(f"--ray-address {address or '(auto)'}: cannot join the Ray cluster: {first}") from None
 
 
 def resolved(path: str | None) -> str | None:

@@ -47,8 +47,8 @@ class RayScoring:
 
     def __init__(self, cfg: RefineConfig) -> None:
         # paths the workers read, made absolute: they may run in another folder
-        self.cfg = replace(cfg, model=resolved(cfg.model) or cfg.model, markers=resolved(cfg.markers),
-                           judge_prompt=resolved(cfg.judge_prompt))
+        judge = replace(cfg.judge, prompt=resolved(cfg.judge.prompt)) if cfg.judge is not None else None
+        self.cfg = replace(cfg, model=resolved(cfg.model) or cfg.model, markers=resolved(cfg.markers), judge=judge)
         self.workers = RayWorkers(cfg.parallel, cfg.threads, partial(ChainScorer, self.cfg), cfg.device)
 
     def __enter__(self) -> RayScoring:

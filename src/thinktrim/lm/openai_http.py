@@ -9,12 +9,14 @@ import os
 import time
 from typing import Any
 
+from thinktrim.errors import UserError
+
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
-class ServerError(RuntimeError):
-    """The server failed (or kept failing) to answer a request; `reason` says how in a few words (`HTTP 503`,
-    `ConnectError`, `malformed reply`), for counters."""
+class ServerError(UserError, RuntimeError):
+    """The server failed (or kept failing) to answer a request: a user error, the server being theirs to fix.
+    `reason` says how in a few words (`HTTP 503`, `ConnectError`, `malformed reply`), for counters."""
 
     def __init__(self, message: str, reason: str = "error") -> None:
         super().__init__(message)

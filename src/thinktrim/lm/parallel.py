@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from thinktrim.config import Config, ConfigError
 from thinktrim.data.shards import Shard
 
 Executor = Literal["local", "ray"]
@@ -23,41 +24,35 @@ WORKER_THREADS_HELP = ("With --executor ray: per worker, and the CPU slots each 
 _RAY_ONLY = ("num_workers", "gpus_per_worker", "ray_address")
 
 
+def _check_shard(spec: str) -> None:
+    Shard.parse(spec)
+
+
 @dataclass
-class ParallelConfig:
+class ParallelConfig(Config):
     """Shards and workers (see the module docstring)."""
 
     shard: str | None = field(default=None, metadata={
+        "check": _check_shard,
         "help": "Process only shard i of N (e.g. 0/4; items go to a shard by a stable hash of their id) into "
                 "<output>/shards/i-of-N/; merge the N shards afterwards (`refine-merge`, `eval merge`)."})
     executor: Executor = field(default="local", metadata={
         "help": "local (this process) or ray (Ray actors that each load the model once; pip install "
                 "'thinktrim[ray]')."})
     num_workers: int | None = field(default=None, metadata={
-        "help": "ray: workers (default: one per GPU of the cluster, or one per CPU core without GPUs)."})
+        "min": 1, "help": "ray: workers (default: one per GPU of the cluster, or one per CPU core without GPUs)."})
     gpus_per_worker: float | None = field(default=None, metadata={
-        "help": "ray: GPUs each worker holds (default: 1 when the cluster has GPUs, else 0; a fraction packs "
+        "min": 0, "help": "ray: GPUs each worker holds (default: 1 when the cluster has GPUs, else 0; a fraction packs "
                 "several workers on one GPU; vllm: the tensor-parallel size of each engine)."})
     ray_address: str | None = field(default=None, metadata={
         "help": "ray: cluster to join, as for ray.init(address=…): HOST:PORT, auto, or local (a new local Ray "
                 "for this run); default: $RAY_ADDRESS, else the latest `ray start` on this machine, else local."})
 
-    def __post_init__(self) -> None:
-        if self.shard is not None:
-            try:
-                Shard.parse(self.shard)
-            except ValueError as e:
-                raise ValueError(f"shard: {e}") from None
-        if self.executor not in ("local", "ray"):
-            raise ValueError(f"executor: {self.executor!r} is not one of local, ray")
-        for name, low in (("num_workers", 1), ("gpus_per_worker", 0)):
-            value = getattr(self, name)
-            if value is not None and value < low:
-                raise ValueError(f"{name}: must be >= {low}, got {value}")
+    def check(self) -> None:
         if self.executor == "local":
             given = [name for name in _RAY_ONLY if getattr(self, name) is not None]
             if given:
-                raise ValueError(f"{given[0]}: a setting of the Ray executor; add --executor ray")
+                raise ConfigError("a setting of the Ray executor; add --executor ray", given[0])
 
     @property
     def shard_spec(self) -> Shard | None:

@@ -16,11 +16,8 @@ from thinktrim.refine.classify import (
     classify_by_markers,
     link_to_progressive,
     protect,
-    unit_spans,
 )
 from thinktrim.refine.segment import SegmentConfig, segment
-
-__all__ = ["annotate_steps", "unit_spans"]
 
 Judge = Callable[[str, list[Step]], list[Step]]
 

@@ -40,7 +40,7 @@ def final_value(trace: Trace) -> FinalValue | None:
     """The response's last boxed expression, else the answer field; None when neither gives a value."""
     from thinktrim.answers import last_boxed
 
-    boxed = last_boxed(trace.answer) if trace.answer else None
+    boxed = last_boxed(trace.response) if trace.response else None
     if boxed and normalise_value(boxed):
         return FinalValue(boxed, "boxed")
     field = trace.meta.get("answer_field")

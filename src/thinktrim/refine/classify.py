@@ -1,8 +1,8 @@
-"""Classify steps into PIR's four modes by marker phrases, link them, and group them into functional units.
+"""Classify steps into PIR's four step kinds by marker phrases, link them, and group them into functional units.
 
-A step's mode comes from the marker that opens it, or from a phrase in its first sentence that shows what it
+A step's kind comes from the marker that opens it, or from a phrase in its first sentence that shows what it
 does ("that's correct", "this is wrong"). Openers listed as `weak` in the lexicon ("Wait", "Hold on") open
-checks, corrections, new plans and plain doubts alike, so by default a step they open takes the mode its
+checks, corrections, new plans and plain doubts alike, so by default a step they open takes the kind its
 sentences show, and stays progressive when they show none. A step that only redoes arithmetic already written
 earlier (every `a op b = c` in it appears before) is a verification.
 """
@@ -10,30 +10,46 @@ earlier (every `a op b = c` in it appears before) is a verification.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
-from thinktrim.config import load_yaml
+from thinktrim.config import Config, load_yaml
 from thinktrim.data.trace import Step, StepKind
+from thinktrim.errors import UserError
 from thinktrim.refine.answer_mentions import mention_spans
-from thinktrim.refine.config import ClassifyConfig
 from thinktrim.refine.segment import opening_marker_regex, phrase_alternatives
+
+WeakMarkers = Literal["content", "marker"]
 
 _FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?=\s)|\n|$)", re.S)
 # Arithmetic with its result, "24 * 18 = 432" or "1 + 3*121 = 364": what a recomputation writes again.
 _COMPUTATION = re.compile(r"\d[\d.,]*\s*(?:[-+*/×÷^·]\s*\(?\d[\d.,]*\)?\s*)+=\s*-?\d[\d.,]*")
-_LISTS = ("weak", "progress")  # top-level phrase lists of the lexicon, beside the modes
+_LISTS = ("weak", "progress")  # top-level phrase lists of the lexicon, beside the kinds
+
+
+@dataclass(frozen=True)
+class ClassifyConfig(Config):
+    """How marker phrases and what a step does decide its kind."""
+
+    weak_markers: WeakMarkers = field(default="content", metadata={
+        "help": "A step opened only by a weak marker (Wait, Hold on): content = the kind its sentences show (a "
+                "check, a verdict, a refutation), else progressive; marker = the kind the lexicon lists the phrase "
+                "under (the paper's Table 4 reading: Wait = verification)."})
+    repeated_computation: bool = field(default=True, metadata={
+        "help": "A step with no marker whose every computation (a op b = c) appears earlier in the chain is a "
+                "verification."})
 
 
 @dataclass(frozen=True)
 class MarkerLexicon:
-    """Marker phrases per functional mode; `order` is the priority when several modes match.
+    """Marker phrases per functional kind; `order` is the priority when several kinds match.
 
-    `weak`: openers that open a step without telling its mode; `progress`: sentence openers where forward
+    `weak`: openers that open a step without telling its kind; `progress`: sentence openers where forward
     reasoning resumes, which end a functional step (segment.py).
     """
 
@@ -50,7 +66,7 @@ class MarkerLexicon:
         for key in _LISTS:
             phrases = data.get(key) or []
             if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
-                raise ValueError(f"{source}: {key} must be a list of non-empty strings")
+                raise UserError(f"{source}: {key} must be a list of non-empty strings")
             lists[key] = tuple(p.strip().lower() for p in phrases)
         for name, spec in data.items():
             if name in _LISTS:
@@ -59,28 +75,28 @@ class MarkerLexicon:
                 kind = StepKind(name)
             except ValueError:
                 valid = ", ".join([*(k.value for k in StepKind if k.is_functional), *_LISTS])
-                raise ValueError(f"{source}: unknown mode {name!r} (valid: {valid})") from None
+                raise UserError(f"{source}: unknown kind {name!r} (valid: {valid})") from None
             if not kind.is_functional:
-                raise ValueError(f"{source}: {name!r} has no markers (steps without markers are progressive)")
+                raise UserError(f"{source}: {name!r} has no markers (steps without markers are progressive)")
             if not isinstance(spec, dict) or not set(spec) <= {"opening", "anywhere"}:
-                raise ValueError(f"{source}: mode {name!r} must map to {{opening: [...], anywhere: [...]}}")
+                raise UserError(f"{source}: kind {name!r} must map to {{opening: [...], anywhere: [...]}}")
             for key, target in (("opening", opening), ("anywhere", anywhere)):
                 phrases = spec.get(key) or []
                 if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
-                    raise ValueError(f"{source}: {name}.{key} must be a list of non-empty strings")
+                    raise UserError(f"{source}: {name}.{key} must be a list of non-empty strings")
                 target[kind] = tuple(p.strip().lower() for p in phrases)
             order.append(kind)
         return cls(opening, anywhere, tuple(order), **lists)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> MarkerLexicon:
-        """The default lexicon (markers.yaml beside this file), with modes from `path` replacing defaults."""
+        """The default lexicon (markers.yaml beside this file), with kinds from `path` replacing defaults."""
         text = resources.files("thinktrim.refine").joinpath("markers.yaml").read_text(encoding="utf-8")
         data = yaml.safe_load(text)
         if path is not None:
             user = load_yaml(path, "--markers") or {}
             if not isinstance(user, dict):
-                raise ValueError(f"{path}: expected a mapping of mode -> {{opening, anywhere}}")
+                raise UserError(f"{path}: expected a mapping of kind -> {{opening, anywhere}}")
             cls.from_mapping(user, str(path))  # validate with the user's file named in errors
             data = {**user, **{k: v for k, v in data.items() if k not in user}}
         return cls.from_mapping(data, str(path or "markers.yaml"))
@@ -107,7 +123,7 @@ class MarkerLexicon:
 
     @cached_property
     def _opening_regex(self) -> dict[tuple[StepKind, bool], re.Pattern[str]]:
-        """Per mode, its opening phrases after interjections; with weak openers as lead-ins or as markers."""
+        """Per kind, its opening phrases after interjections; with weak openers as lead-ins or as markers."""
         out = {}
         for kind in self.order:
             for content in (True, False):
@@ -129,7 +145,7 @@ class MarkerLexicon:
         }
 
     def match(self, step_text: str, weak_markers: str = ClassifyConfig.weak_markers) -> tuple[StepKind, str] | None:
-        """The mode whose marker opens the step (or appears in its first sentence), with the phrase.
+        """The kind whose marker opens the step (or appears in its first sentence), with the phrase.
 
         With `weak_markers="content"` a weak opener decides nothing: the phrase after it, or an `anywhere`
         phrase in any sentence of the step, does.

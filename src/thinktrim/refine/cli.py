@@ -1,54 +1,30 @@
 """`thinktrim refine`, `refine-merge` and `refine-check`: options come from `RefineConfig` / `RefineMergeConfig`
 (`thinktrim.config.command`); the work is in pipeline/outputs/shards. `thinktrim.cli` registers `refine` with
-the executor `--executor` picks (`thinktrim.executor.commands`). Failures while running become one `error: …`
-line too."""
+the executor `--executor` picks (`thinktrim.executor.commands`). A user error while running becomes one
+`error: …` line at the command line's one handler (`thinktrim.errors`)."""
 
 from __future__ import annotations
 
-import contextlib
-import errno
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from thinktrim.config import command
+from thinktrim.errors import UserError
 from thinktrim.refine.config import RefineConfig, RefineMergeConfig
 
 if TYPE_CHECKING:
     from thinktrim.refine.pipeline import ChainScoring
 
 
-@contextlib.contextmanager
-def one_line_errors() -> Iterator[None]:
-    """Turn bad input, I/O failures and Ctrl-C into one `error: …` line and exit status 2 (130 for Ctrl-C)."""
-    try:
-        yield
-    except (ValueError, ImportError) as e:  # bad input, or an optional extra missing (its message says which)
-        fail(str(e))
-    except OSError as e:
-        what = f"{e.filename}: " if e.filename else ""
-        hint = " (the disk is full)" if e.errno == errno.ENOSPC else ""
-        fail(f"{what}{e.strerror or e}{hint}")
-    except KeyboardInterrupt:
-        typer.echo("\ninterrupted: rerun the same command to continue where it stopped", err=True)
-        raise typer.Exit(130) from None
-
-
-def fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
 def run_refine(cfg: RefineConfig, scoring: ChainScoring | None = None) -> None:
-    """`thinktrim.refine.run.refine` (with `scoring`: where the chains are scored, this process by default), its
-    failures as one error line; a shard (--shard i/N) only scores, the merge writes."""
-    from thinktrim.refine.outputs import print_summary
+    """`thinktrim.refine.run.refine` (with `scoring`: where the chains are scored, this process by default) and
+    its summary; a shard (--shard i/N) only scores, the merge writes."""
     from thinktrim.refine.run import refine
+    from thinktrim.refine.stats import print_summary
 
-    with one_line_errors():
-        result = refine(cfg, scoring)
+    result = refine(cfg, scoring)
     if result.stats is None:
         typer.echo(f"shard {result.shard} scored into {result.scored_into}; once every shard is done: "
                    f"thinktrim refine-merge {cfg.output_dir}")
@@ -61,10 +37,10 @@ REFINE_DOC = "Refine a long chain-of-thought dataset with PIR: score functional 
 
 def run_refine_merge(merge: RefineMergeConfig) -> None:
     from thinktrim.data.run_folder import claim_output_folder
-    from thinktrim.refine.outputs import print_summary
     from thinktrim.refine.shards import merge_shards
+    from thinktrim.refine.stats import print_summary
 
-    with one_line_errors(), claim_output_folder(merge.output_dir, "refine-merge"):
+    with claim_output_folder(merge.output_dir, "refine-merge"):
         stats = merge_shards(merge)
     print_summary(stats, Path(merge.output_dir))
 
@@ -78,11 +54,10 @@ def refine_check_command(
     """Check that refined chains are exact concatenations of original steps minus functional units only."""
     from thinktrim.refine.verify import check_refined
 
-    with one_line_errors():
-        if not output_dir.is_dir():
-            raise ValueError(f"{output_dir}: {'is a file' if output_dir.exists() else 'no such folder'}; expected "
-                             "a `thinktrim refine` output folder")
-        problems = check_refined(output_dir)
+    if not output_dir.is_dir():
+        raise UserError(f"{output_dir}: {'is a file' if output_dir.exists() else 'no such folder'}; expected a "
+                        "`thinktrim refine` output folder")
+    problems = check_refined(output_dir)
     for p in problems:
         typer.echo(p, err=True)
     if problems:

@@ -4,7 +4,7 @@
 - `llamafactory/`: OpenAI-messages data per ratio, a `dataset_info.json` LLaMA-Factory reads as is, and per ratio
   `sft_limo_r{ratio}.yaml` (LIMO's recipe from `thinktrim.recipes`, with `ds_z3_config.json`) for
   `llamafactory-cli train`;
-- `stats.json`: counts, skipped/unclosed ids, token share per step type, token reduction per ratio
+- `stats.json`: counts, skipped/unclosed ids, token share per step kind, token reduction per ratio
   (`thinktrim.refine.stats`).
 
 The write phase streams, so its memory does not grow with the dataset beyond a small index: one pass over
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from itertools import chain
@@ -26,24 +27,23 @@ from typing import Any
 import yaml
 
 from thinktrim.data.annotation import AnnotationReader, ChainAnnotation, read_annotations
+from thinktrim.data.chat import to_messages
 from thinktrim.data.formats import (
-    RecordError,
     RecordWriter,
     SourceRecord,
     detect_format,
     json_container_key,
     llamafactory_dataset_info,
-    to_messages,
     with_thinking,
 )
+from thinktrim.data.layouts import RecordError
 from thinktrim.data.store import atomic_open, write_json
-from thinktrim.recipes import deepspeed_zero3, llamafactory_sft
+from thinktrim.errors import UserError
+from thinktrim.recipes import LIMO_BASE_MODEL, deepspeed_zero3, llamafactory_model, llamafactory_sft
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, RUN_FILE, iter_input, read_run, run_ids
 from thinktrim.refine.prune import UnitTable, refined_thinking
-from thinktrim.refine.stats import SCORED, RunStats, print_summary, ratio_tag
-
-__all__ = ["SCORED", "AnnotationIndex", "print_summary", "ratio_tag", "write_outputs"]
+from thinktrim.refine.stats import SCORED, RunStats, ratio_tag
 
 
 @dataclass
@@ -68,7 +68,7 @@ class AnnotationIndex:
             if i is None:
                 continue
             if offsets[i] >= 0:
-                raise ValueError(f"{path}: chain {ann.id!r} is annotated twice; rerun into a new folder")
+                raise UserError(f"{path}: chain {ann.id!r} is annotated twice; rerun into a new folder")
             offsets[i] = offset
             if ann.status in SCORED:
                 chain_of[i] = units.add(ann.id, ann.steps)
@@ -92,7 +92,7 @@ class AnnotationIndex:
 def _run_ids(cfg: RefineConfig, out: Path) -> list[str]:
     """This run's chain ids, in input order: run.json's when it records this very run, else read off the input."""
     run = read_run(out)
-    current = {**cfg.to_dict(), "input": str(Path(cfg.input).resolve())}
+    current = {**cfg.settings(), "input": str(Path(cfg.input).resolve())}
     same = all(run.get(k) == v for k, v in current.items() if k in ("input", "limit", "layout", "file_format"))
     if run.get("ids") and same:
         return [str(i) for i in run["ids"]]
@@ -112,7 +112,7 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
     index = AnnotationIndex.build(out / ANNOTATIONS, _run_ids(cfg, out))
     masks = index.units.removed_at(cfg.ratios, cfg.scope)  # type: ignore[arg-type]
     stats = RunStats(cfg.ratios)
-    file_format = detect_format(cfg.input, cfg.file_format)
+    file_format = detect_format(cfg.input, cfg.inputs.file_format)
     folder = out / "llamafactory"
     entries = {r: f"{cfg.dataset_name}_{ratio_tag(r)}" for r in cfg.ratios}
     files = {r: f"refined_{ratio_tag(r)}.{file_format}" for r in cfg.ratios}
@@ -120,14 +120,14 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
     with ExitStack() as stack:
         annotations = stack.enter_context(AnnotationReader(out / ANNOTATIONS))
         items = iter_input(cfg)
-        first = next(items, None)  # the input is open (a JSON one parsed) before its mirror is
-        json_key = json_container_key(cfg.input) if file_format == "json" else None
+        head = _up_to_first_record(items)  # the input is open (a JSON one parsed) before its mirror is
+        json_key = _container_key(cfg.input, head) if file_format == "json" else None
         schema = _parquet_schema(cfg.input) if file_format == "parquet" else None
         refined = {r: stack.enter_context(RecordWriter(out / name, file_format, json_key, schema))
                    for r, name in files.items()}
         messages = {r: stack.enter_context(RecordWriter(folder / f"{e}.jsonl", "jsonl")) for r, e in entries.items()}
         rejects = None
-        for item in chain([first] if first is not None else [], items):
+        for item in chain(head, items):
             if isinstance(item, RecordError):
                 if rejects is None:
                     rejects = stack.enter_context(RecordWriter(out / REJECTS, "jsonl"))
@@ -137,21 +137,21 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
                 continue
             src = item
             if seen >= len(index.ids) or index.ids[seen] != src.trace.id:
-                raise ValueError(f"{src.location}: not the chain run.json names here; rerun `thinktrim refine`")
+                raise UserError(f"{src.location}: not the chain run.json names here; rerun `thinktrim refine`")
             offset = index.offsets[seen]
             if offset < 0:
-                raise ValueError(f"{src.location}: chain has no annotation ({index.missing} missing); rerun to "
-                                 "finish scoring")
+                raise UserError(f"{src.location}: chain has no annotation ({index.missing} missing); rerun to "
+                                "finish scoring")
             ann, removed = annotations.at(offset), index.removed(seen, masks)
             _write_chain(src, ann, removed, refined, messages, cfg.system_prompt)
             stats.add(ann, removed)
             seen += 1
         if seen != len(index.ids):
-            raise ValueError(f"{cfg.input}: {seen} chains read but run.json names {len(index.ids)}; rerun "
-                             "`thinktrim refine`")
+            raise UserError(f"{cfg.input}: {seen} chains read but run.json names {len(index.ids)}; rerun "
+                            "`thinktrim refine`")
     info = {e: llamafactory_dataset_info(f"{e}.jsonl", style="messages") for e in entries.values()}
     write_json(folder / "dataset_info.json", info)
-    recipes = _write_llamafactory_recipes(folder, entries)
+    recipes = _write_llamafactory_recipes(folder, entries, llamafactory_model(cfg.model))
 
     written = [ANNOTATIONS, RUN_FILE, "stats.json", *files.values(),
                *(f"{folder.name}/{e}.jsonl" for e in entries.values()), f"{folder.name}/dataset_info.json",
@@ -166,17 +166,21 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
     return result
 
 
-def _write_llamafactory_recipes(folder: Path, entries: dict[float, str]) -> list[str]:
-    """LIMO's recipe on each ratio's dataset, for `llamafactory-cli train` (and its DeepSpeed ZeRO-3 config)."""
+def _write_llamafactory_recipes(folder: Path, entries: dict[float, str], model: str = LIMO_BASE_MODEL) -> list[str]:
+    """LIMO's recipe training `model` (in LLaMA-Factory's template for its family) on each ratio's dataset, for
+    `llamafactory-cli train` (and its DeepSpeed ZeRO-3 config)."""
     deepspeed = folder / "ds_z3_config.json"
     write_json(deepspeed, deepspeed_zero3())
     names = [deepspeed.name]
     for r, entry in entries.items():
-        recipe = llamafactory_sft(entry, str(folder.resolve()), f"saves/{entry}_limo", str(deepspeed.resolve()))
+        recipe = llamafactory_sft(entry, str(folder.resolve()), f"saves/{entry}_limo", str(deepspeed.resolve()),
+                                  model=model)
         path = folder / f"sft_limo_{ratio_tag(r)}.yaml"
         with atomic_open(path) as f:
             f.write(f"# LIMO's recipe on {entry}: `llamafactory-cli train {path.name}` (8 GPUs: global batch 32;\n"
-                    "# output_dir is relative to where you run it). Written by thinktrim refine.\n")
+                    "# output_dir is relative to where you run it). Written by thinktrim refine.\n"
+                    f"# Trains {model} in LLaMA-Factory's `{recipe['template']}` template; to train another model,\n"
+                    "# change model_name_or_path and template together.\n")
             yaml.safe_dump(recipe, f, sort_keys=False)
         names.append(path.name)
     return names
@@ -191,6 +195,24 @@ def _write_chain(src: SourceRecord, ann: ChainAnnotation, removed: dict[float, s
         refined[r].write(with_thinking(src, thinking) if drop else src.raw)
         if src.trace.thinking_closed:
             messages[r].write({"messages": to_messages(src.trace, system_prompt, thinking=thinking)})
+
+
+def _up_to_first_record(items: Iterator[SourceRecord | RecordError]) -> list[SourceRecord | RecordError]:
+    """The input's items up to its first valid record (the rejects before it, then it), taken off `items`."""
+    head: list[SourceRecord | RecordError] = []
+    for item in items:
+        head.append(item)
+        if isinstance(item, SourceRecord):
+            break
+    return head
+
+
+def _container_key(path: str, head: list[SourceRecord | RecordError]) -> str | None:
+    """The JSON input's container key, as its first valid record came with it; a file without one is parsed
+    again for it (so even an output with no records keeps the input's shape)."""
+    if head and isinstance(head[-1], SourceRecord):
+        return head[-1].container_key
+    return json_container_key(path)
 
 
 def _parquet_schema(path: str) -> Any:

@@ -13,10 +13,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Protocol
 
+from thinktrim.config import setting_defaults
 from thinktrim.data.annotation import ChainAnnotation, check_annotation_version
-from thinktrim.data.formats import RecordError, SourceRecord, read_records
+from thinktrim.data.formats import SourceRecord, read_records
+from thinktrim.data.layouts import RecordError
 from thinktrim.data.store import JsonlStore, changed_settings, file_fingerprint, read_json_object, write_json
 from thinktrim.data.trace import Step, Trace
+from thinktrim.errors import UserError
 from thinktrim.lm.scoring.types import AnswerScorer
 from thinktrim.refine.annotate import annotate_steps
 from thinktrim.refine.answer_mentions import final_value
@@ -33,6 +36,7 @@ SCORING_KEYS = (
     "model", "answer_target", "system_prompt", "layout", "whole_response_as_thinking",
     "target_sentences", "max_sentences", "markers", "judge_url", "judge_model", "max_context",
     "weak_markers", "repeated_computation", "split_on_evidence", "end_at_progress", "judge_scope", "judge_prompt",
+    "max_chars", "split_on_markers", "judge_context_steps", "judge_max_step_chars", "judge_response_format",
 )
 
 
@@ -42,24 +46,13 @@ class Refiner:
     def __init__(self, cfg: RefineConfig, scorer: AnswerScorer | None = None) -> None:
         self.cfg = cfg
         self.lexicon = MarkerLexicon.load(cfg.markers)
-        self.segment_config = cfg.segment_config
         self._scorer = scorer
         self._tokenizer: Any = None
         self.judge = None
-        if cfg.judge_url:
-            from thinktrim.refine.judge import JudgeConfig, LLMJudge, load_prompt
+        if cfg.judge is not None:
+            from thinktrim.refine.judge import LLMJudge
 
-            self.judge = LLMJudge(
-                JudgeConfig(
-                    base_url=cfg.judge_url,
-                    model=cfg.judge_model or "",
-                    timeout_s=cfg.judge_timeout,
-                    retries=cfg.judge_retries,
-                    concurrency=cfg.judge_concurrency,
-                    scope=cfg.judge_scope,
-                    prompt=load_prompt(cfg.judge_prompt),
-                )
-            )
+            self.judge = LLMJudge(cfg.judge)
             self.judge.check_reachable()
 
     @property
@@ -71,7 +64,7 @@ class Refiner:
                 self.cfg.scorer,
                 model=self.cfg.model,
                 device=self.cfg.device,
-                dtype=self.cfg.dtype,
+                dtype=self.cfg.precision,
                 max_batch_tokens=self.cfg.max_batch_tokens,
                 max_context=self.cfg.max_context,
             )
@@ -95,8 +88,8 @@ class Refiner:
         """The chain annotated and, when it can be, scored; why not in `status` and `reason` otherwise."""
         answer, target = answer_text(trace, self.cfg.answer_target)  # type: ignore[arg-type]
         value = final_value(trace)
-        steps = annotate_steps(trace.thinking, value.text if value else None, self.segment_config, self.lexicon,
-                               self.judge, self.cfg.classify_config)
+        steps = annotate_steps(trace.thinking, value.text if value else None, self.cfg.segment, self.lexicon,
+                               self.judge, self.cfg.classify)
         outcome = ChainAnnotation(trace.id, trace.thinking, steps, location=trace.meta.get("location", ""),  # file:line
                                   answer_target=target, final_value=value.text if value else None,
                                   final_value_source=value.source if value else None)
@@ -118,7 +111,7 @@ class Refiner:
         if n > self.scorer.max_context:
             reason = f"{n} tokens > max context {self.scorer.max_context}"
             if self.cfg.overlong == "error":
-                raise ValueError(f"chain {trace.id}: {reason} (use --overlong skip or a longer-context model)")
+                raise UserError(f"chain {trace.id}: {reason} (use --overlong skip or a longer-context model)")
             outcome.status, outcome.reason = "overlong", reason
             return outcome
         result = self.scorer.score(task)
@@ -140,18 +133,19 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
         return  # nothing scored yet: nothing to mix with
     check_annotation_version(out / ANNOTATIONS)
     previous = read_run(out)
-    changed = changed_settings(previous, cfg.to_dict(), SCORING_KEYS)
+    # a setting added since the folder's run was recorded had its default then
+    changed = changed_settings({**setting_defaults(RefineConfig), **previous}, cfg.settings(), SCORING_KEYS)
     if changed:
         names = ", ".join(c.split("=")[0] for c in changed)
-        raise ValueError(f"{out} holds a run with different {names} ({'; '.join(changed)}); use a new "
-                         "--output-dir or remove it")
+        raise UserError(f"{out} holds a run with different {names} ({'; '.join(changed)}); use a new "
+                        "--output-dir or remove it")
     before = previous.get("input_fingerprint", {}).get("sha256")
     if before is not None and before != fingerprint["sha256"] and previous.get("input") and \
             Path(previous["input"]).resolve() != Path(cfg.input).resolve():
-        raise ValueError(f"{out} holds a run of a different input ({previous['input']}, other contents than "
-                         f"{cfg.input}); use a new --output-dir or remove it")
+        raise UserError(f"{out} holds a run of a different input ({previous['input']}, other contents than "
+                        f"{cfg.input}); use a new --output-dir or remove it")
     if before is not None and before != fingerprint["sha256"]:
-        raise ValueError(
+        raise UserError(
             f"{cfg.input} changed since {out} was scored from it (sha256 differs); its annotations would not "
             "match: use a new --output-dir or remove it"
         )
@@ -160,7 +154,7 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
 def write_run(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any], ids: list[str], **extra: Any) -> None:
     """Record in `run.json` what this run is computed from: its settings, the input's fingerprint, its chains
     (and what `extra` adds: the number of shards a merge read)."""
-    write_json(out / RUN_FILE, {**cfg.to_dict(), "input": str(Path(cfg.input).resolve()), "ratios": list(cfg.ratios),
+    write_json(out / RUN_FILE, {**cfg.settings(), "input": str(Path(cfg.input).resolve()), "ratios": list(cfg.ratios),
                                 "input_fingerprint": fingerprint, "ids": ids, **extra})
 
 
@@ -174,9 +168,9 @@ def iter_input(cfg: RefineConfig) -> Iterator[SourceRecord | RecordError]:
     n = 0
     for item in read_records(
         cfg.input,
-        layout=cfg.layout,
-        file_format=cfg.file_format,
-        on_error=cfg.on_error,
+        layout=cfg.inputs.layout,
+        file_format=cfg.inputs.file_format,
+        on_error=cfg.inputs.on_error,
         whole_response_as_thinking=cfg.whole_response_as_thinking,
     ):
         if isinstance(item, SourceRecord):
@@ -187,18 +181,18 @@ def iter_input(cfg: RefineConfig) -> Iterator[SourceRecord | RecordError]:
 
 
 def check_paths(cfg: RefineConfig) -> None:
-    """The input must be a file and the output folder a folder (or creatable), named in a ValueError if not."""
+    """The input must be a file and the output folder a folder (or creatable), named in a UserError if not."""
     src = Path(cfg.input)
     if not src.exists():
-        raise ValueError(f"{src}: no such file")
+        raise UserError(f"{src}: no such file")
     if src.is_dir():
-        raise ValueError(f"{src}: is a folder; expected a JSONL, JSON or Parquet file")
+        raise UserError(f"{src}: is a folder; expected a JSONL, JSON or Parquet file")
     out = Path(cfg.output_dir)
     for path in (out, *out.parents):
         if path.exists():
             if not path.is_dir():
                 what = "is a file" if path == out else f"{path} is a file"
-                raise ValueError(f"--output-dir {out}: {what}, not a folder")
+                raise UserError(f"--output-dir {out}: {what}, not a folder")
             return
 
 
@@ -212,8 +206,8 @@ def run_ids(cfg: RefineConfig) -> list[str]:
             rejected.append(item)
     if not ids:
         if rejected:
-            raise ValueError(f"{cfg.input}: no valid records ({len(rejected)} rejected; the first: {rejected[0]})")
-        raise ValueError(f"{cfg.input}: no records")
+            raise UserError(f"{cfg.input}: no valid records ({len(rejected)} rejected; the first: {rejected[0]})")
+        raise UserError(f"{cfg.input}: no records")
     return ids
 
 

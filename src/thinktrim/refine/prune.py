@@ -1,8 +1,9 @@
 """Choose which functional units to remove at a given ratio (PIR's Algorithm 1), per chain or dataset-wide.
 
-Pure functions over annotated steps. Progressive steps are always kept; for each functional mode separately,
-the `ratio` of that mode's scored units with the lowest PIR are removed. The count is `round(ratio * n)`
-(half up), ties broken by position so results are deterministic.
+Pure functions over annotated steps. Progressive steps are always kept; for each functional kind separately,
+the `ratio` of that kind's scored units with the lowest PIR are removed. The count is `round(ratio * n)`
+(half up, exactly: the ratio is the fraction its decimal string states), ties broken by position so results
+are deterministic.
 
 The ranking runs over a `UnitTable`: the scored units of many chains in parallel arrays (about 25 bytes a
 unit), so a dataset of any size is ranked without holding its steps.
@@ -15,9 +16,11 @@ from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 from thinktrim.data.trace import Step, StepKind, join_steps
+from thinktrim.errors import UserError
 
 Scope = Literal["chain", "dataset"]
 _KINDS = tuple(StepKind)
@@ -25,7 +28,7 @@ _KINDS = tuple(StepKind)
 
 @dataclass(frozen=True)
 class Unit:
-    """A scored functional unit: which trace, which unit number, its mode, PIR and starting offset."""
+    """A scored functional unit: which trace, which unit number, its kind, PIR and starting offset."""
 
     trace_id: str
     unit: int
@@ -43,11 +46,13 @@ def scored_units(trace_id: str, steps: list[Step]) -> list[Unit]:
 
 
 def n_to_remove(ratio: float, n: int) -> int:
-    return min(n, math.floor(ratio * n + 0.5))
+    """round(ratio · n), half up, in exact arithmetic on the ratio as written: in floating point 0.29 · 50 is
+    14.499999999999998, which would round down although 0.29 · 50 = 14.5."""
+    return min(n, math.floor(Fraction(str(ratio)) * n + Fraction(1, 2)))
 
 
 class UnitTable:
-    """The scored units of many chains, one row each: chain number, unit number, mode, PIR, starting offset.
+    """The scored units of many chains, one row each: chain number, unit number, kind, PIR, starting offset.
 
     Chains are numbered in the order they are added; `removed_at` ranks once per group and marks, for each
     ratio, the rows to remove.
@@ -76,7 +81,7 @@ class UnitTable:
         return range(self._first[chain], self._first[chain + 1])
 
     def _groups(self, scope: Scope) -> Iterable[list[int]]:
-        """The rows ranked together: one chain's units of one mode, or one mode's units across chains."""
+        """The rows ranked together: one chain's units of one kind, or one kind's units across chains."""
         chains = [range(len(self.unit))] if scope == "dataset" else map(self.rows_of, range(len(self.trace_ids)))
         for rows in chains:
             by_kind: dict[int, list[int]] = defaultdict(list)
@@ -89,7 +94,7 @@ class UnitTable:
         trace id and position)."""
         for ratio in ratios:
             if not 0.0 <= ratio <= 1.0:
-                raise ValueError(f"ratio must be within [0, 1], got {ratio}")
+                raise UserError(f"ratio must be within [0, 1], got {ratio}")
         masks = {r: bytearray(len(self.unit)) for r in ratios}
         for rows in self._groups(scope):
             rows.sort(key=lambda j: (self.pir[j], self.trace_ids[self.chain[j]], self.start[j]))

@@ -35,7 +35,7 @@ class RefineResult:
 def refine(cfg: RefineConfig, scoring: ChainScoring | None = None) -> RefineResult:
     """Score every chain not yet scored, then prune at every ratio and write the outputs; with --shard i/N only
     score that shard (the merge writes). `scoring`: where chains are scored (default: this process, with the
-    scoring model `cfg` names, on `cfg.threads` threads). A rerun resumes; bad input raises ValueError."""
+    scoring model `cfg` names, on `cfg.threads` threads). A rerun resumes; bad input raises UserError."""
     from thinktrim.lm.threads import use_threads
 
     out = Path(cfg.output_dir)

@@ -21,12 +21,12 @@ def answer_text(trace: Trace, target: AnswerTarget) -> tuple[str, str]:
 
     `auto` takes the response after the thinking when there is one, else the short answer field.
     """
-    if target in ("auto", "response") and trace.answer.strip():
-        return trace.answer, "response"
+    if target in ("auto", "response") and trace.response.strip():
+        return trace.response, "response"
     if target == "boxed":
         from thinktrim.answers import last_boxed
 
-        value = last_boxed(trace.answer)
+        value = last_boxed(trace.response)
         return (f"\\boxed{{{value}}}" if value else ""), "boxed"
     field = trace.meta.get("answer_field")
     if target in ("auto", "answer-field") and field is not None and str(field).strip():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from thinktrim.config import Config, ConfigError
 from thinktrim.data.trace import Step
 
 # A sentence ends at . ! ? (optionally closed by quotes/brackets/**) followed by white space.
@@ -27,12 +28,16 @@ _INTERJECTIONS = r"but|and|so|hmm+|oh|ah|ok|okay|well|no|yes|actually|now|then"
 
 
 @dataclass(frozen=True)
-class SegmentConfig:
+class SegmentConfig(Config):
     """How big steps are. Defaults follow the paper's 3–4 sentences per step."""
 
-    target_sentences: int = field(default=4, metadata={"help": "Sentences per step before a break is taken."})
-    max_sentences: int = field(default=8, metadata={"help": "Hard cap: close a step even mid-paragraph."})
-    max_chars: int = field(default=1500, metadata={"help": "Close a step at the next sentence end past this size."})
+    target_sentences: int = field(default=4, metadata={
+        "min": 1, "help": "Sentences per step before a break is taken (the paper's 3–4)."})
+    max_sentences: int | None = field(default=None, metadata={
+        "min": 1, "help": "Hard cap of sentences per step: close a step even mid-paragraph (default: 8, or "
+                          "--target-sentences when larger)."})
+    max_chars: int = field(default=1500, metadata={
+        "min": 1, "help": "Close a step at the next sentence end past this many characters."})
     split_on_markers: bool = field(default=True, metadata={"help": "A discourse marker always opens a new step."})
     split_on_evidence: bool = field(
         default=True,
@@ -46,15 +51,12 @@ class SegmentConfig:
                   "nothing)."},
     )
 
-    def __post_init__(self) -> None:
-        if self.target_sentences < 1:
-            raise ValueError(f"target_sentences must be >= 1, got {self.target_sentences}")
-        if self.max_sentences < self.target_sentences:
-            raise ValueError(
-                f"max_sentences ({self.max_sentences}) must be >= target_sentences ({self.target_sentences})"
-            )
-        if self.max_chars < 1:
-            raise ValueError(f"max_chars must be >= 1, got {self.max_chars}")
+    def check(self) -> None:
+        if self.max_sentences is None:
+            object.__setattr__(self, "max_sentences", max(8, self.target_sentences))
+        elif self.max_sentences < self.target_sentences:
+            raise ConfigError(f"must be >= target_sentences ({self.target_sentences}), got {self.max_sentences}",
+                              "max_sentences")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def ratio_tag(ratio: float) -> str:
 
 
 class RunStats:
-    """Counts, token share by step type (over annotated closed chains) and token reduction per ratio, from
+    """Counts, token share by step kind (over annotated closed chains) and token reduction per ratio, from
     one chain at a time (`add`), so the write phase holds no chain longer than it takes to write it."""
 
     def __init__(self, ratios: tuple[float, ...]) -> None:
@@ -112,14 +112,14 @@ class RunStats:
             "judge_failures": self.counts.total("judge_failures_by_reason"),
             "protected_functional_by_kind": {k.value: self.protected.get(k.value, 0) for k in FUNCTIONAL_KINDS},
             "ratios": per_ratio,
-            **({"judge_vs_markers": judge_agreement(self.judge_pairs)} if cfg.judge_url else {}),
+            **({"judge_vs_markers": judge_agreement(self.judge_pairs)} if cfg.judge is not None else {}),
             "token_counting": "tokens of each step tokenized on its own with the scoring model's tokenizer",
             "counts": self.counts.to_dict(),
         }
 
 
 def judge_agreement(pairs: Counter[tuple[str, str]]) -> dict[str, Any]:
-    """How often the judge kept the mode markers gave a step (steps both labelled: `--judge-scope all`)."""
+    """How often the judge kept the kind markers gave a step (steps both labelled: `--judge-scope all`)."""
     compared = sum(pairs.values())
     agree = sum(n for (m, j), n in pairs.items() if m == j)
     return {
@@ -141,7 +141,7 @@ def print_summary(stats: dict[str, Any], out: Path) -> None:
     )
     share = stats["token_share"]
     print_table(
-        "Token share by step type (all annotated closed chains)",
+        "Token share by step kind (all annotated closed chains)",
         ["progressive", "verification", "multi-method", "error correction"],
         [[f"{100 * share[k.value]:.1f} %" for k in StepKind]],
     )

@@ -12,8 +12,10 @@ from thinktrim.data.annotation import AnnotationReader, read_annotations
 from thinktrim.data.formats import SourceRecord, read_records
 from thinktrim.data.store import file_fingerprint, read_json_object
 from thinktrim.data.trace import Step
-from thinktrim.refine.outputs import AnnotationIndex, ratio_tag
+from thinktrim.errors import UserError
+from thinktrim.refine.outputs import AnnotationIndex
 from thinktrim.refine.pipeline import ANNOTATIONS, RUN_FILE, read_run
+from thinktrim.refine.stats import ratio_tag
 
 
 def removable_subsequence(refined: str, texts: list[str], removable: list[bool]) -> bool:
@@ -38,19 +40,19 @@ def check_refined(out_dir: str | Path) -> list[str]:
 
     The chains checked are the ones `run.json` names (this run's, in input order); annotations.jsonl may hold
     more, scored under a larger --limit. A folder that is not a refine output, or lacks an output run.json
-    promises (a refined file per ratio holding every chain, stats.json and what it lists), raises ValueError: an
+    promises (a refined file per ratio holding every chain, stats.json and what it lists), raises UserError: an
     unfinished write phase is not a pass. Streams like the write phase: one annotation is read back at a time.
     """
     out = Path(out_dir)
     if not (out / ANNOTATIONS).is_file():
-        raise ValueError(f"{out}: no {ANNOTATIONS}: not a `thinktrim refine` output folder")
+        raise UserError(f"{out}: no {ANNOTATIONS}: not a `thinktrim refine` output folder")
     run = read_run(out)
     check_run_shape(out, run)
     missing = missing_outputs(out, run)
     if missing:
-        raise ValueError(f"{out}: incomplete refine output: {', '.join(missing)} missing (run.json promises "
-                         f"{'it' if len(missing) == 1 else 'them'}); the run did not finish writing: rerun the same "
-                         "`thinktrim refine` command")
+        raise UserError(f"{out}: incomplete refine output: {', '.join(missing)} missing (run.json promises "
+                        f"{'it' if len(missing) == 1 else 'them'}); the run did not finish writing: rerun the same "
+                        "`thinktrim refine` command")
     # a folder written before run.json named its chains: all of them (loading checks each chain's steps)
     ids = run.get("ids") or [ann.id for _, ann in read_annotations(out / ANNOTATIONS)]
     index = AnnotationIndex.build(out / ANNOTATIONS, [str(i) for i in ids])
@@ -83,23 +85,23 @@ def check_refined(out_dir: str | Path) -> list[str]:
             else:
                 problems += bad
     if short:
-        raise ValueError(f"{out}: incomplete refine output: {'; '.join(short)}; rerun the same `thinktrim refine` "
-                         "command")
+        raise UserError(f"{out}: incomplete refine output: {'; '.join(short)}; rerun the same `thinktrim refine` "
+                        "command")
     return problems
 
 
 def check_run_shape(out: Path, run: dict[str, Any]) -> None:
-    """run.json's fields that the check follows, with the types refine writes; a ValueError naming them."""
+    """run.json's fields that the check follows, with the types refine writes; a UserError naming them."""
     where = out / RUN_FILE
     ids, ratios = run.get("ids"), run.get("ratios")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, (str, int)) for i in ids)):
-        raise ValueError(f"{where}: ids is {type(ids).__name__}, expected a list of chain ids")
+        raise UserError(f"{where}: ids is {type(ids).__name__}, expected a list of chain ids")
     if ratios is not None and not (isinstance(ratios, list) and all(
             isinstance(r, (int, float)) and not isinstance(r, bool) for r in ratios)):
-        raise ValueError(f"{where}: ratios is {ratios!r}, expected a list of numbers")
+        raise UserError(f"{where}: ratios is {ratios!r}, expected a list of numbers")
     for key in ("input", "layout", "file_format"):
         if key in run and not isinstance(run[key], str):
-            raise ValueError(f"{where}: {key} is {type(run[key]).__name__}, expected a string")
+            raise UserError(f"{where}: {key} is {type(run[key]).__name__}, expected a string")
 
 
 def missing_outputs(out: Path, run: dict[str, Any]) -> list[str]:

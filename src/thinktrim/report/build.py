@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim.data.store import atomic_open
-from thinktrim.refine.outputs import ratio_tag
+from thinktrim.errors import UserError
+from thinktrim.refine.stats import ratio_tag
 from thinktrim.report.config import ReportConfig
 from thinktrim.report.eval_section import (
     answer_sources,
@@ -120,7 +121,7 @@ def build_report(cfg: ReportConfig) -> dict[str, Any]:
     evals = [f for f in folders if isinstance(f, EvalFolder)]
     eval_names = [n for f, n in zip(folders, names) if isinstance(f, EvalFolder)]
     if cfg.baseline is not None and not evals:
-        raise ValueError("baseline: given, but no eval run is among the inputs")
+        raise UserError("baseline: given, but no eval run is among the inputs")
     baseline = _baseline_index(cfg, evals, eval_names) if evals else 0
     data = {
         "subtitle": f"thinktrim {__version__} · {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · "
@@ -135,7 +136,7 @@ def build_report(cfg: ReportConfig) -> dict[str, Any]:
     }
     out = Path(cfg.output)
     if out.is_dir():
-        raise ValueError(f"output: {out} is a folder; give a file name such as {out / 'report.html'}")
+        raise UserError(f"output: {out} is a folder; give a file name such as {out / 'report.html'}")
     if cfg.png:  # before the page is written: a --png that cannot be written leaves nothing behind
         from thinktrim.report.figures import prepare_folder
 
@@ -144,7 +145,7 @@ def build_report(cfg: ReportConfig) -> dict[str, Any]:
         with atomic_open(out) as f:
             write_page(f, cfg.title, data, blobs)
     except OSError as e:
-        raise ValueError(f"output: cannot write {out} ({e.strerror or e})") from None
+        raise UserError(f"output: cannot write {out} ({e.strerror or e})") from None
     pngs: list[Path] = []
     if cfg.png:
         from thinktrim.report.figures import write_figures
@@ -155,15 +156,10 @@ def build_report(cfg: ReportConfig) -> dict[str, Any]:
 
 
 def run_report(cfg: ReportConfig) -> None:
-    """The command: write the report and print where it is (one `error:` line on bad input)."""
+    """The command: write the report and print where it is."""
     import typer
 
-    try:
-        done = build_report(cfg)
-    except (ValueError, OSError) as e:  # an unreadable input: OSError names the file
-        message = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename else str(e)
-        typer.echo(f"error: {' '.join(message.split())}", err=True)
-        raise typer.Exit(2) from None
+    done = build_report(cfg)
     if done["pngs"]:
         typer.echo(f"{len(done['pngs'])} PNG figures in {cfg.png}")
     typer.echo(f"report: {done['path'].resolve()} ({done['bytes'] / 1e6:.1f} MB; {done['chains']} chains, "

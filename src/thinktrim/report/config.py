@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from thinktrim.config import Config
 
 
+def _check_html(path: str) -> None:
+    if not path.endswith((".html", ".htm")):
+        raise ValueError(f"{path!r} should end in .html")
+
+
 @dataclass
 class ReportConfig(Config):
     """Write one self-contained HTML report (charts, chain viewer, eval drill-down) from output folders.
@@ -17,9 +22,11 @@ class ReportConfig(Config):
 
     inputs: tuple[str, ...] = field(
         default=(),
-        metadata={"help": "Refine, eval, train or curate output folders (or a folder of them).", "argument": True},
+        metadata={"help": "Refine, eval, train or curate output folders (or a folder of them).", "argument": True,
+                  "nonempty": True},
     )
-    output: str = field(default="report.html", metadata={"help": "The HTML file to write.", "short": "-o"})
+    output: str = field(default="report.html", metadata={
+        "check": _check_html, "help": "The HTML file to write.", "short": "-o"})
     png: str | None = field(
         default=None, metadata={"help": "Also write every chart as a PNG (matplotlib) into this folder."}
     )
@@ -30,20 +37,11 @@ class ReportConfig(Config):
     title: str = field(default="thinktrim report", metadata={"help": "Title at the top of the page."})
     viewer_limit: int | None = field(
         default=None,
-        metadata={"help": "Put at most this many chains per refine folder in the chain viewer (default: all); "
-                  "the charts always cover every chain."},
+        metadata={"min": 1,
+                  "help": "Put at most this many chains per refine folder in the chain viewer (default: all); "
+                          "the charts always cover every chain."},
     )
     response_chars: int = field(
         default=600,
-        metadata={"help": "Characters of each eval response's end shown in the per-question drill-down."},
+        metadata={"min": 0, "help": "Characters of each eval response's end shown in the per-question drill-down."},
     )
-
-    def __post_init__(self) -> None:
-        if not self.inputs:
-            raise ValueError("inputs: give at least one output folder")
-        if not self.output.endswith((".html", ".htm")):
-            raise ValueError(f"output: {self.output!r} should end in .html")
-        if self.viewer_limit is not None and self.viewer_limit < 1:
-            raise ValueError(f"viewer_limit: must be >= 1, got {self.viewer_limit}")
-        if self.response_chars < 0:
-            raise ValueError(f"response_chars: must be >= 0, got {self.response_chars}")

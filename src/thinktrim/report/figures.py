@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim.data.paths import safe_file_name
+from thinktrim.errors import UserError
 
 DPI = 200
 
@@ -29,21 +30,21 @@ def _axes(width: float = 6.4, height: float = 3.6) -> tuple[Any, Any]:
 
 def prepare_folder(folder: Path) -> None:
     """Make the --png folder and prove a file can be written there, before anything else is written: a report
-    whose figures then fail would leave the HTML behind and the command failed. ValueError naming --png."""
+    whose figures then fail would leave the HTML behind and the command failed. UserError naming --png."""
     import tempfile
 
     where = f"--png {folder}"
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{where}: is a file; give a folder for the PNG figures")
+        raise UserError(f"{where}: is a file; give a folder for the PNG figures")
     blocking = next((p for p in folder.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
-        raise ValueError(f"{where}: {blocking} is a file, not a folder")
+        raise UserError(f"{where}: {blocking} is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
             pass
     except OSError as e:
-        raise ValueError(f"{where}: cannot write there ({e.strerror or e})") from None
+        raise UserError(f"{where}: cannot write there ({e.strerror or e})") from None
 
 
 def _save(fig: Any, path: Path, written: list[Path]) -> None:
@@ -52,7 +53,7 @@ def _save(fig: Any, path: Path, written: list[Path]) -> None:
     try:
         fig.savefig(path, dpi=DPI)
     except OSError as e:
-        raise ValueError(f"--png: cannot write {path} ({e.strerror or e})") from None
+        raise UserError(f"--png: cannot write {path} ({e.strerror or e})") from None
     finally:
         plt.close(fig)
     written.append(path)
@@ -76,7 +77,7 @@ def token_share(run: dict[str, Any], style: dict[str, Any], path: Path, written:
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f} %")
-    ax.set_title("Token share by step type")
+    ax.set_title("Token share by step kind")
     ax.legend(ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, fontsize=8.5)
     _save(fig, path, written)
 
@@ -140,7 +141,7 @@ def pir_distribution(run: dict[str, Any], style: dict[str, Any], path: Path, wri
     ax.set_yticks(range(len(kinds)), [f"{style['kindLabels'][k]}\n{run['pir'][k]['n']} units" for k in kinds])
     ax.invert_yaxis()
     ax.set_xlabel("PIR (nats per answer token)")
-    ax.set_title("PIR by step type")
+    ax.set_title("PIR by step kind")
     _save(fig, path, written)
 
 

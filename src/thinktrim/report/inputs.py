@@ -15,6 +15,7 @@ from typing import Any
 
 from thinktrim.data.annotation import ChainAnnotation, load_annotations
 from thinktrim.data.store import read_jsonl_records
+from thinktrim.errors import UserError
 from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, RUN_FILE
 
 MARKERS = {"refine": ANNOTATIONS, "eval": "results.json", "train": "train.json", "curate": "audit.jsonl"}
@@ -80,14 +81,14 @@ def find_folders(paths: tuple[str, ...] | list[str]) -> list[tuple[str, Path]]:
         if path.is_file() and path.name in MARKERS.values():
             path = path.parent
         if not path.exists():
-            raise ValueError(f"{given}: no such folder")
+            raise UserError(f"{given}: no such folder")
         if not path.is_dir():
-            raise ValueError(f"{given}: expected an output folder, got a file")
+            raise UserError(f"{given}: expected an output folder, got a file")
         here = [(kind, path) for kind in kinds_of(path)]
         below = [(kind, sub) for sub in sorted(p for p in path.iterdir() if p.is_dir()) for kind in kinds_of(sub)]
         if not here and not below:
-            raise ValueError(f"{given}: not a refine, eval, train or curate output folder (no "
-                             f"{', '.join(MARKERS.values())} in it or in its subfolders)")
+            raise UserError(f"{given}: not a refine, eval, train or curate output folder (no "
+                            f"{', '.join(MARKERS.values())} in it or in its subfolders)")
         found += here or below
     return found
 
@@ -106,7 +107,7 @@ def _json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+        raise UserError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
 
 
 def read_refine(path: Path) -> RefineFolder:
@@ -134,7 +135,7 @@ def _refine_questions(run: dict[str, Any], notes: list[str]) -> dict[str, str]:
         items = read_records(source, layout=run.get("layout", "auto"), file_format=run.get("file_format", "auto"),
                              on_error="skip")
         return {it.trace.id: it.trace.question for it in items if isinstance(it, SourceRecord)}
-    except (ValueError, OSError) as e:
+    except (UserError, OSError) as e:
         notes.append(f"input {source} unreadable ({e}): questions not shown")
         return {}
 
@@ -173,7 +174,7 @@ def _eval_questions(results: dict[str, Any], notes: list[str]) -> dict[str, dict
                                     id_field=cfg.get("id_field"))
             else:
                 items = load_benchmark(bench, path=cfg.get("path"))
-        except (ValueError, KeyError, OSError) as e:
+        except (UserError, OSError) as e:  # an unknown benchmark, a file gone or changed
             notes.append(f"questions of {bench} not found ({str(e).splitlines()[0]})")
             continue
         out[bench] = {item.id: item.question for item in items}

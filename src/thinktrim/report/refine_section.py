@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from thinktrim.data.trace import FUNCTIONAL_KINDS, StepKind
-from thinktrim.refine.outputs import SCORED, ratio_tag
 from thinktrim.refine.prune import units_to_remove
+from thinktrim.refine.stats import SCORED, ratio_tag
 from thinktrim.report.inputs import RefineFolder
 
 STATUSES = ("scored", "no_units", "overlong", "no_answer", "unclosed")

@@ -1,4 +1,4 @@
-"""What every chart shares, in the page and in the PNGs: the step-type palette and labels, run colours, and the
+"""What every chart shares, in the page and in the PNGs: the step-kind palette and labels, run colours, and the
 reference figures from the LIMOPro paper (docs/methods.md §1) that a run is drawn next to."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ KIND_LABELS = {
 }
 RUN_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 
-# LIMOPro (arXiv 2505.19187): token share by step type, in %, progressive / verification / multi-method /
+# LIMOPro (arXiv 2505.19187): token share by step kind, in %, progressive / verification / multi-method /
 # error correction.
 PAPER_SHARES = {
     "LIMO": (59.7, 11.8, 10.9, 17.6),
@@ -33,7 +33,7 @@ PAPER_LIMO_REDUCTION = ((0.2, 3.4), (0.3, 5.4), (0.4, 8.2), (0.5, 11.7), (0.6, 1
 
 
 def paper_shares() -> dict[str, dict[str, float]]:
-    """The paper's shares as fractions keyed by step type, like a run's `token_share`."""
+    """The paper's shares as fractions keyed by step kind, like a run's `token_share`."""
     kinds = [k.value for k in StepKind]
     return {name: {k: v / 100 for k, v in zip(kinds, shares)} for name, shares in PAPER_SHARES.items()}
 

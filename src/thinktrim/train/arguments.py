@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from thinktrim.errors import UserError
 from thinktrim.train.config import OptimSettings
 from thinktrim.train.model import Placement
 
@@ -27,8 +28,8 @@ def accumulation_steps(optim: OptimSettings, processes: int) -> int:
     per_step = optim.per_device_batch_size * processes
     assert optim.global_batch_size is not None
     if optim.global_batch_size % per_step:
-        raise ValueError(f"global_batch_size: {optim.global_batch_size} is not a multiple of per-device batch "
-                         f"{optim.per_device_batch_size} x {processes} process(es)")
+        raise UserError(f"global_batch_size: {optim.global_batch_size} is not a multiple of per-device batch "
+                        f"{optim.per_device_batch_size} x {processes} process(es)")
     return optim.global_batch_size // per_step
 
 

@@ -18,6 +18,7 @@ from transformers import TrainerCallback
 
 from thinktrim.data.paths import follow_umask
 from thinktrim.data.store import write_json
+from thinktrim.errors import UserError
 
 MARKER = "thinktrim-complete"
 RUN_FILE = "run.json"
@@ -81,8 +82,8 @@ def check_same_run(out: Path, settings: dict[str, Any]) -> None:
     changed = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
     if changed:
         what = ", ".join(f"{k}: {before.get(k)!r} → {settings.get(k)!r}" for k in changed[:4])
-        raise ValueError(f"{out} holds checkpoints of a run with other settings ({what}); use another "
-                         "--output-dir, or --no-resume to start over")
+        raise UserError(f"{out} holds checkpoints of a run with other settings ({what}); use another "
+                        "--output-dir, or --no-resume to start over")
 
 
 def prepare_resume(out: Path, checkpoint_dir: Path, settings: dict[str, Any], resume: bool) -> tuple[Path | None,

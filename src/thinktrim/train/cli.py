@@ -15,7 +15,6 @@ from typing import Any
 import typer
 
 from thinktrim.config import command
-from thinktrim.evaluate.cli import fail
 from thinktrim.train.config import TrainConfig
 
 train_app = typer.Typer(
@@ -26,8 +25,8 @@ train_app = typer.Typer(
 
 
 def launch_or_run(cfg: Any, command: list[str], run: Callable[[Any], dict[str, Any]]) -> dict[str, Any] | None:
-    """Run a training command, or relaunch it under `accelerate launch` when --accelerate-config asks; bad input
-    is one `error:` line. The run's record, on the process that reports (the main one under a launcher).
+    """Run a training command, or relaunch it under `accelerate launch` when --accelerate-config asks. The run's
+    record, on the process that reports (the main one under a launcher).
 
     The process the user started holds the output folder (`claim_output_folder`) for the whole run; processes
     of a launch hold it through it."""
@@ -35,19 +34,13 @@ def launch_or_run(cfg: Any, command: list[str], run: Callable[[Any], dict[str, A
     from thinktrim.train.launch import launched, relaunch
 
     holds = not launched() and os.environ.get("RANK", "0") == "0"
-    try:
-        with claim_output_folder(cfg.output_dir, " ".join(command), force=cfg.force) if holds else nullcontext():
-            if cfg.accelerate_config and not launched():
-                code = relaunch(cfg.to_dict(), command, Path(cfg.output_dir), cfg.accelerate_config)
-                if code:
-                    raise typer.Exit(code)
-                return None
-            record = run(cfg)
-    except (ValueError, RuntimeError, OSError) as e:  # OSError: a read-only or full output folder, named
-        if isinstance(e, typer.Exit):
-            raise
-        fail(e)
-        return None
+    with claim_output_folder(cfg.output_dir, " ".join(command), force=cfg.force) if holds else nullcontext():
+        if cfg.accelerate_config and not launched():
+            code = relaunch(cfg.to_dict(), command, Path(cfg.output_dir), cfg.accelerate_config)
+            if code:
+                raise typer.Exit(code)
+            return None
+        record = run(cfg)
     return record if os.environ.get("RANK", "0") == "0" else None
 
 

@@ -2,9 +2,11 @@
 
 Each record is read with the dataset readers (any layout `thinktrim refine` reads) and turned into chat messages
 with `to_messages`, the one definition of the think template refine's exports use: the prompt is the system and
-user turns, the completion the assistant turn (`<think>\\n…\\n</think>\\n\\nanswer`). TRL trains on the completion
-only for such rows. A chain that never closes its thinking is skipped: training on it would teach the model to
-stop mid-thought, and there is no answer to learn.
+user turns, the completion the assistant turn (`<think>\\n…\\n</think>\\n\\nanswer`). `tokenize_example` turns a row
+into the tokens the model sees and generates at inference (`chat_example_ids`: the generation prompt as the model's
+template renders it, masked, then the thinking, the answer and EOS, `<think>` once whether or not the template
+opens it); the loss is on those completion tokens only. A chain that never closes its thinking is skipped:
+training on it would teach the model to stop mid-thought, and there is no answer to learn.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from thinktrim.data.formats import RecordError, SourceRecord, read_records, to_messages
+from thinktrim.data.chat import chat_example_ids, to_messages
+from thinktrim.data.formats import SourceRecord, read_records
+from thinktrim.data.layouts import RecordError
+from thinktrim.errors import UserError
+from thinktrim.train.lengths import IGNORE
 
 UNCLOSED = "thinking never closed (no </think>)"
 REJECTED = "malformed record (see rejects.jsonl)"
@@ -58,6 +64,14 @@ def example_row(record: SourceRecord, system_prompt: str | None) -> dict[str, An
     return {"prompt": messages[:-1], "completion": messages[-1:], "location": record.location}
 
 
+def tokenize_example(tokenizer: Any, row: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """(input_ids, labels) of one row: what the model sees and generates at inference (`chat_example_ids`),
+    labels IGNORE over the prompt. Not TRL's rendering of the whole conversation: reasoning templates
+    (R1-Distill, QwQ) drop the thinking from the assistant turns they render."""
+    prompt, completion = chat_example_ids(tokenizer, row["prompt"], row["completion"][-1]["content"])
+    return prompt + completion, [IGNORE] * len(prompt) + completion
+
+
 def read_training_data(
     paths: tuple[str, ...] | list[str],
     system_prompt: str | None,
@@ -69,7 +83,7 @@ def read_training_data(
     """Read and convert every file in order. Malformed records raise (naming file, line and field) unless
     `on_error="skip"`, which collects them as rejects."""
     if not paths:
-        raise ValueError("data: give at least one training file")
+        raise UserError("data: give at least one training file")
     data = TrainingData(rows=[], files=[])
     for p, info in each_file(paths, data):
         for item in read_records(p, layout=layout, file_format=file_format, on_error=on_error):  # type: ignore[arg-type]
@@ -93,7 +107,7 @@ def each_file(paths: Sequence[str], data: TrainingData) -> Iterator[tuple[Path, 
     for path in paths:
         p = Path(path)
         if not p.is_file():
-            raise ValueError(f"{path}: {'is a folder; expected a data file' if p.is_dir() else 'no such file'}")
+            raise UserError(f"{path}: {'is a folder; expected a data file' if p.is_dir() else 'no such file'}")
         info = DataFile(str(p.resolve()), file_sha256(p), p.stat().st_size)
         data.files.append(info)
         yield p, info
@@ -103,5 +117,5 @@ def rows_left(data: TrainingData) -> TrainingData:
     """The data, or an error naming why nothing is left to train on."""
     if not data.rows:
         reasons = ", ".join(f"{n} {r}" for r, n in data.dropped.items()) or "the files hold no records"
-        raise ValueError(f"data: no training example left ({reasons})")
+        raise UserError(f"data: no training example left ({reasons})")
     return data

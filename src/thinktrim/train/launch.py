@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from thinktrim.errors import MissingExtra, UserError
+
 SHIPPED = Path(__file__).parent / "accelerate"
 LAUNCHED_ENV = "THINKTRIM_LAUNCHED"  # set in the launched processes, so they do not launch again
 
@@ -33,7 +35,7 @@ def config_path(name: str) -> Path:
     path = Path(name)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return path
-    raise ValueError(f"accelerate_config: {name!r} is neither a shipped config ({', '.join(shipped)}) nor a YAML file")
+    raise UserError(f"accelerate_config: {name!r} is neither a shipped config ({', '.join(shipped)}) nor a YAML file")
 
 
 def launched() -> bool:
@@ -46,10 +48,10 @@ def check_requirements(path: Path) -> dict[str, Any]:
 
     config = load_yaml(path, "--accelerate-config") or {}
     if not isinstance(config, dict):
-        raise ValueError(f"--accelerate-config {path}: expected a mapping of accelerate settings")
+        raise UserError(f"--accelerate-config {path}: expected a mapping of accelerate settings")
     if config.get("distributed_type") == "DEEPSPEED" and importlib.util.find_spec("deepspeed") is None:
-        raise ValueError(f"accelerate_config: {path.name} uses DeepSpeed, which is not installed (pip install "
-                         "deepspeed)")
+        raise MissingExtra(f"accelerate_config: {path.name} uses DeepSpeed, which is not installed (pip install "
+                           "deepspeed)")
     return config
 
 

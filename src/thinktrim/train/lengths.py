@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from thinktrim.errors import UserError
+
 OVERLONG_POLICIES = ("skip", "truncate", "error")
 IGNORE = -100
 
@@ -44,7 +46,7 @@ class LengthReport:
         }
 
 
-class OverlongError(ValueError):
+class OverlongError(UserError):
     """An example longer than max_length under `--overlong error`."""
 
 
@@ -56,7 +58,7 @@ def apply_overlong(
 ) -> tuple[list[int], list[tuple[list[int], list[int]]], LengthReport]:
     """(indices kept, the kept examples — truncated where the policy says, their report)."""
     if policy not in OVERLONG_POLICIES:
-        raise ValueError(f"overlong: {policy!r} is not one of {', '.join(OVERLONG_POLICIES)}")
+        raise UserError(f"overlong: {policy!r} is not one of {', '.join(OVERLONG_POLICIES)}")
     report = LengthReport(policy, max_length, examples_in=len(examples))
     kept: list[int] = []
     out: list[tuple[list[int], list[int]]] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from thinktrim.errors import UserError
 from thinktrim.lm.load import load_tokenizer, pick_device, resolve_model
 from thinktrim.train.config import ModelSettings
 
@@ -30,8 +31,8 @@ class Placement:
 
 def placement(settings: ModelSettings) -> Placement:
     if settings.device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device: {settings.device!r} is not auto, cpu or cuda (pick GPUs with "
-                         "CUDA_VISIBLE_DEVICES)")
+        raise UserError(f"device: {settings.device!r} is not auto, cpu or cuda (pick GPUs with "
+                        "CUDA_VISIBLE_DEVICES)")
     kind = pick_device(settings.device)
     precision = settings.precision
     if precision == "auto":
@@ -44,9 +45,9 @@ def placement(settings: ModelSettings) -> Placement:
     return Placement(kind, weights, bf16, checkpointing)
 
 
-def _cannot_load(name: str, e: OSError) -> ValueError:
+def _cannot_load(name: str, e: OSError) -> UserError:
     """transformers' OSError (several lines, a hub URL) as one line naming the model."""
-    return ValueError(f"model: cannot load {name!r}: {str(e).strip().splitlines()[0]}")
+    return UserError(f"model: cannot load {name!r}: {str(e).strip().splitlines()[0]}")
 
 
 def load_tokenizer_for_training(name: str) -> Any:
@@ -55,8 +56,8 @@ def load_tokenizer_for_training(name: str) -> Any:
     except OSError as e:
         raise _cannot_load(name, e) from None
     if getattr(tokenizer, "chat_template", None) is None:
-        raise ValueError(f"model: the tokenizer of {name!r} has no chat template; training data are chat "
-                         "conversations (use an instruct model or add a template)")
+        raise UserError(f"model: the tokenizer of {name!r} has no chat template; training data are chat "
+                        "conversations (use an instruct model or add a template)")
     return tokenizer
 
 
@@ -94,8 +95,8 @@ def decoder_layers(model: Any) -> tuple[str, int]:
     for name, module in model.named_modules():
         if name and isinstance(module, torch.nn.ModuleList) and len(module) == count:
             return name, count
-    raise ValueError(f"last_layers: cannot find the transformer layers of {type(model).__name__} (no module list of "
-                     f"num_hidden_layers={count} blocks)")
+    raise UserError(f"last_layers: cannot find the transformer layers of {type(model).__name__} (no module list of "
+                    f"num_hidden_layers={count} blocks)")
 
 
 def trainable_parts(model: Any, settings: ModelSettings, last_layers: int | None) -> Any:
@@ -106,7 +107,7 @@ def trainable_parts(model: Any, settings: ModelSettings, last_layers: int | None
     if last_layers is not None:
         stack, total = decoder_layers(model)
         if last_layers > total:
-            raise ValueError(f"last_layers: {last_layers} is more than the model's {total} layers")
+            raise UserError(f"last_layers: {last_layers} is more than the model's {total} layers")
         layers = list(range(total - last_layers, total))
     if settings.lora:
         return lora_config(settings, layers, stack.rsplit(".", 1)[-1] if stack else None)

@@ -1,8 +1,9 @@
 """`thinktrim train sft`: supervised fine-tuning with TRL's SFTTrainer, loss on the assistant turn only.
 
-The SFT-specific part of a run: read the files into prompt/completion rows (`data`), let TRL tokenize them with
-the model's chat template (the completion mask marks the assistant turn) and apply the over-long policy to the
-tokenized rows (`lengths`). Resuming, training, saving and train.json are `runner.run_training`'s.
+The SFT-specific part of a run: read the files into prompt/completion rows (`data`), tokenize them into what the
+model sees and generates at inference, the prompt masked (`data.tokenize_example`; TRL gets them tokenized), and
+apply the over-long policy to the tokenized rows (`lengths`). Resuming, training, saving and train.json are
+`runner.run_training`'s.
 """
 
 from __future__ import annotations
@@ -10,16 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from transformers import Trainer
+from trl import SFTTrainer
+
+from thinktrim.errors import UserError
 from thinktrim.lm.threads import use_threads
 from thinktrim.train.arguments import training_arguments
 from thinktrim.train.config import TrainConfig
-from thinktrim.train.data import TrainingData, read_training_data
+from thinktrim.train.data import TrainingData, read_training_data, tokenize_example
 from thinktrim.train.lengths import LengthReport, apply_overlong
 from thinktrim.train.model import Placement, load_base_model, load_tokenizer_for_training, placement, trainable_parts
+from thinktrim.train.progress import TokenCounting
 from thinktrim.train.runner import run_training
 
 
-def sft_trainer_class() -> type:
+class ThinkTrimSFTTrainer(TokenCounting, SFTTrainer):
     """TRL's SFTTrainer, counting the tokens it trains on, with the model's own loss on a CPU.
 
     TRL's fused LM head saves GPU memory by scoring every position in chunks and recomputing them in the backward
@@ -27,20 +33,13 @@ def sft_trainer_class() -> type:
     head dominates: 2.7 s against 0.9 s a step; the embedded 135M model: 46 against 62 tokens/s, same loss).
     TRL documents overriding `compute_loss` for such changes.
     """
-    from transformers import Trainer
-    from trl import SFTTrainer
 
-    from thinktrim.train.progress import TokenCounting
-
-    class ThinkTrimSFTTrainer(TokenCounting, SFTTrainer):
-        def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False,
-                         num_items_in_batch: Any = None) -> Any:
-            if not self.args.use_cpu:
-                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
-                                        num_items_in_batch=num_items_in_batch)
-
-    return ThinkTrimSFTTrainer
+    def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        if not self.args.use_cpu:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs,
+                                    num_items_in_batch=num_items_in_batch)
 
 
 def build_trainer(cfg: TrainConfig, data: TrainingData, where: Placement) -> tuple[Any, Any, LengthReport]:
@@ -51,29 +50,30 @@ def build_trainer(cfg: TrainConfig, data: TrainingData, where: Placement) -> tup
     ms, optim = cfg.model_settings, cfg.optim
     # The arguments come first: under DeepSpeed ZeRO-3 they decide how from_pretrained places the weights.
     # max_length=None: TRL must not truncate on its own; the over-long policy below decides, and counts.
-    args = training_arguments(SFTConfig, optim, where, cfg.output_dir, max_length=None, packing=False,
-                              completion_only_loss=True)
+    # The rows come tokenized with their labels, so TRL neither renders nor masks them.
+    args = training_arguments(SFTConfig, optim, where, cfg.output_dir, max_length=None, packing=False)
     tokenizer = load_tokenizer_for_training(ms.model)
+    examples = [tokenize_example(tokenizer, row) for row in data.rows]
+    assert optim.max_length is not None
+    _, kept, report = apply_overlong(examples, [row["location"] for row in data.rows], optim.max_length,
+                                     cfg.overlong)
+    if not kept:
+        raise UserError(f"data: no example fits --max-length {optim.max_length:,} (over-long policy "
+                        f"{cfg.overlong}: {report.skipped} skipped, {report.no_target_left} without completion)")
     use_threads(ms.threads)  # per process: under a launcher each rank has its own
     model = load_base_model(ms.model, where)
     peft_config = trainable_parts(model, ms, optim.last_layers)
-    trainer = sft_trainer_class()(model=model, args=args, train_dataset=Dataset.from_list(data.rows),
-                                  processing_class=tokenizer, peft_config=peft_config)
-    prepared = trainer.train_dataset
-    assert optim.max_length is not None
-    _, kept, report = apply_overlong(list(zip(prepared["input_ids"], prepared["labels"])), prepared["location"],
-                                     optim.max_length, cfg.overlong)
-    if not kept:
-        raise ValueError(f"data: no example fits --max-length {optim.max_length:,} (over-long policy "
-                         f"{cfg.overlong}: {report.skipped} skipped, {report.no_target_left} without completion)")
-    trainer.train_dataset = Dataset.from_dict({"input_ids": [k[0] for k in kept], "labels": [k[1] for k in kept]})
+    dataset = Dataset.from_dict({"input_ids": [k[0] for k in kept], "labels": [k[1] for k in kept]})
+    trainer = ThinkTrimSFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                                  peft_config=peft_config)
     return trainer, tokenizer, report
 
 
 def run_sft(cfg: TrainConfig) -> dict[str, Any]:
     """Train, save, and return what train.json holds."""
     where = placement(cfg.model_settings)
-    data = read_training_data(cfg.data, cfg.system_prompt, cfg.layout, cfg.file_format, cfg.on_error, cfg.limit)
+    data = read_training_data(cfg.data, cfg.system_prompt, cfg.inputs.layout, cfg.inputs.file_format,
+                              cfg.inputs.on_error, cfg.limit)
 
     def build() -> tuple[Any, Any, dict[str, Any]]:
         trainer, tokenizer, lengths = build_trainer(cfg, data, where)

@@ -1,5 +1,6 @@
-"""The fit stage on a tiny random Llama: r = 1 at step 0, one step moves the samples the advantage's way, the
-stored reference pass resumes, and bad rows are one clear line (or rejects)."""
+"""The fit stage on a tiny random Llama: r = 1 at step 0 (also for files that share ids), one step moves the
+samples the advantage's way, the stored reference pass resumes, over-long samples are truncated as the released
+code does, and bad rows are one clear line (or rejects)."""
 
 import json
 
@@ -8,6 +9,7 @@ import torch
 from typer.testing import CliRunner
 
 from thinktrim.cli import app
+from thinktrim.errors import UserError
 from thinktrim.train.model import placement
 from thinktrim.train.o1_pruner.config import FitConfig
 from thinktrim.train.o1_pruner.examples import read_reward_data
@@ -20,17 +22,18 @@ COMPLETIONS = ["2 + 3 = 5. \\boxed{5}", "Eleven is a prime: \\boxed{11}", "Ten h
 ADVANTAGES = [1.5, -1.0, 0.5, -1.0]
 
 
-def write_data(path, advantages=ADVANTAGES) -> str:
+def write_data(path, advantages=ADVANTAGES, completions=COMPLETIONS) -> str:
     rows = [{"id": f"q{i}#0", "prompt": [{"role": "user", "content": q}], "finish_reason": "stop",
              "completion": [{"role": "assistant", "content": c}], "advantage": a}
-            for i, (q, c, a) in enumerate(zip(QUESTIONS, COMPLETIONS, advantages))]
+            for i, (q, c, a) in enumerate(zip(QUESTIONS, completions, advantages))]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return str(path)
 
 
-def make(tmp_path, model, **settings):
+def make(tmp_path, model, data=None, **settings):
     tmp_path.mkdir(exist_ok=True)
-    cfg = FitConfig.from_mapping({"data": [write_data(tmp_path / "data.jsonl")], "output_dir": str(tmp_path / "out"),
+    data = data or [write_data(tmp_path / "data.jsonl")]
+    cfg = FitConfig.from_mapping({"data": data, "output_dir": str(tmp_path / "out"),
                                   "model": str(model), "lr_scheduler": "constant", "warmup_ratio": 0,
                                   "save_strategy": "no", **settings})
     data = read_reward_data(cfg.data, cfg.advantage_field)
@@ -81,6 +84,58 @@ def test_batched_reference_pass_and_resident_references_agree(tiny_model_dir, tm
     assert extra["reference"]["second_model"] and torch.equal(ratios(full), torch.ones(4))
 
 
+def test_two_build_outputs_over_the_same_problems_keep_their_own_references(tiny_model_dir, tmp_path) -> None:
+    # Two builds over the same problems: the same ids (`question_id#sample`), other samples. Keyed by id alone,
+    # one row would be scored against the other's reference (r != 1 at step 0, its gradient clipped away).
+    tmp_path.mkdir(exist_ok=True)
+    first = write_data(tmp_path / "first.jsonl")
+    second = write_data(tmp_path / "second.jsonl", completions=[f"Briefly: {c}" for c in COMPLETIONS])
+    trainer, extra = make(tmp_path, tiny_model_dir, data=[first, second], per_device_batch_size=1,
+                          global_batch_size=1)
+    assert extra["reference"]["computed"] == 8
+    assert torch.equal(ratios(trainer), torch.ones(8))
+    assert len(set(trainer.train_dataset["key"])) == 8
+
+
+def test_an_id_twice_in_one_file_is_one_line_or_a_reject(tmp_path) -> None:
+    data = tmp_path / "data.jsonl"
+    write_data(data)
+    lines = data.read_text().splitlines()
+    data.write_text("\n".join([*lines, lines[0]]) + "\n")
+    with pytest.raises(UserError) as e:
+        read_reward_data([str(data)], "advantage")
+    assert str(e.value) == (f"{data}:5: field 'id': 'q0#0' repeats the id on {data}:1 (ids key the stored "
+                            "reference log-probs)")
+    skipped = read_reward_data([str(data)], "advantage", on_error="skip")
+    assert len(skipped.rows) == 4 and skipped.rejects[0]["field"] == "id"
+
+
+# The lowest advantage on the longest sample, as build's rewards make it: ~150 tokens against ~55 for the rest.
+LONG = "Eleven is a prime: " + "ten is even, so I check eleven once more. " * 12 + "\\boxed{11}"
+
+
+def test_fit_truncates_over_long_samples_by_default_and_reports_the_advantage_mean(tiny_model_dir,
+                                                                                  tmp_path) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    data = write_data(tmp_path / "long.jsonl", completions=[COMPLETIONS[0], LONG, *COMPLETIONS[2:]])
+    _, extra = make(tmp_path / "default", tiny_model_dir, data=[data], max_length=100)
+    assert (extra["lengths"]["policy"], extra["lengths"]["truncated"]) == ("truncate", 1)
+    objective = extra["objective"]
+    assert objective["examples"] == 4 and objective["advantage_mean"] == pytest.approx(0.0)  # as build z-scored
+    assert (objective["share_cut"], objective["share_dropped"]) == (0.25, 0.0)
+    _, extra = make(tmp_path / "skip", tiny_model_dir, data=[data], max_length=100, overlong="skip")
+    objective = extra["objective"]
+    assert objective["examples"] == 3 and objective["advantage_mean"] == pytest.approx(1 / 3)  # shifted
+    assert (objective["share_cut"], objective["share_dropped"]) == (0.0, 0.25)
+    args = ["train", "o1-pruner", "fit", data, "-o", str(tmp_path / "cli"), "--model", str(tiny_model_dir),
+            "--max-length", "100", "--max-steps", "1", "--global-batch-size", "1", "--save-strategy", "no"]
+    printed = CliRunner().invoke(app, [*args, "--overlong", "skip"])
+    assert printed.exit_code == 0, printed.output
+    text = " ".join(printed.output.split())
+    assert "mean A" in text and "+0.333" in text and "25.0" in text
+    assert "--overlong skip dropped 1 over-long sample" in text
+
+
 def test_a_killed_reference_pass_resumes_from_its_store(tiny_model_dir, tmp_path) -> None:
     first, extra = make(tmp_path, tiny_model_dir, per_device_batch_size=1, global_batch_size=1)
     store = tmp_path / "out" / extra["reference"]["file"]
@@ -112,7 +167,9 @@ def test_bad_rows_are_one_line_or_rejects(tiny_model_dir, tmp_path) -> None:
     record = json.loads((tmp_path / "out" / "train.json").read_text())
     assert record["data"]["dropped"] == {"malformed record (see rejects.jsonl)": 1}
     assert json.loads((tmp_path / "out" / "rejects.jsonl").read_text())["field"] == "advantage"
-    assert record["objective"] == {"epsilon": 0.2, "examples": 3, "positive_advantage": 2, "negative_advantage": 1}
+    assert record["objective"] == {"epsilon": 0.2, "examples": 3, "positive_advantage": 2, "negative_advantage": 1,
+                                   "advantage_mean": pytest.approx(1 / 3), "overlong": "truncate",
+                                   "share_cut": 0.0, "share_dropped": 0.0}
     again = CliRunner().invoke(app, [*args, "--on-error", "skip"])
     assert "already holds this run's model" in again.output
 

@@ -11,6 +11,7 @@ import pickle
 import pytest
 
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
+from thinktrim.errors import UserError
 from thinktrim.evaluate.config import EvalConfig
 from thinktrim.evaluate.run import question_sha, sample_key
 from thinktrim.lm.generation.types import GenerationConfig
@@ -65,7 +66,7 @@ def write_run(folder, table=TABLE) -> None:
     problems.write_text("".join(json.dumps({"id": pid, "question": f"Question {pid}?", "answer": "7"}) + "\n"
                                 for pid in table))
     config = EvalConfig(data=str(problems), id_field="id", output_dir=str(folder), generation=GenerationConfig(n=4))
-    (folder / "config.json").write_text(json.dumps(config.to_dict()))
+    (folder / "run.json").write_text(json.dumps(config.to_dict()))
     (folder / "problems").mkdir()
     samples, graded = [], []
     for pid, (lengths, correct) in table.items():
@@ -129,7 +130,7 @@ def test_an_unfinished_run_is_one_clear_error(tmp_path) -> None:
     write_run(tmp_path / "run")
     graded = tmp_path / "run" / "problems" / "graded.jsonl"
     graded.write_text("\n".join(graded.read_text().splitlines()[:-1]) + "\n")
-    with pytest.raises(RuntimeError, match="no verdict for sample problems-clipped#3; rerun"):
+    with pytest.raises(UserError, match="no verdict for sample problems-clipped#3; rerun"):
         run_build(BuildConfig(run=str(tmp_path / "run"), output_dir=str(tmp_path / "data")))
 
 

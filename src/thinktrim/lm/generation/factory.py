@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from thinktrim.errors import UserError
 from thinktrim.lm.generation.types import BACKENDS, GeneratorBase
 
 
@@ -37,6 +38,6 @@ def make_generator(
         from thinktrim.lm.generation.openai import OpenAIGenerator
 
         if not base_url:
-            raise ValueError("--base-url is required for the openai backend (e.g. http://127.0.0.1:8000/v1)")
+            raise UserError("--base-url is required for the openai backend (e.g. http://127.0.0.1:8000/v1)")
         return OpenAIGenerator(base_url, model, concurrency=concurrency, tokenizer=tokenizer, **kwargs)
-    raise ValueError(f"--backend: unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
+    raise UserError(f"--backend: unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")

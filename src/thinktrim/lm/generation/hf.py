@@ -11,6 +11,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from thinktrim.data.chat import generation_prompt
+from thinktrim.errors import UserError
 from thinktrim.lm.generation.types import (
     Completion,
     GenerationConfig,
@@ -46,12 +48,12 @@ class HFGenerator(GeneratorBase):
 
     def __init__(self, model: Any, tokenizer: Any) -> None:
         if getattr(tokenizer, "chat_template", None) is None:
-            raise ValueError("the tokenizer has no chat template; evaluation prompts are chat conversations")
+            raise UserError("the tokenizer has no chat template; evaluation prompts are chat conversations")
         self.model = model
         self.tokenizer = tokenizer
         self.eos_ids = _eos_ids(model, tokenizer)
         if not self.eos_ids:
-            raise ValueError("neither the model's generation config nor the tokenizer names an EOS token")
+            raise UserError("neither the model's generation config nor the tokenizer names an EOS token")
         # Padding only ever sits left of the prompt; any id works, EOS is the usual choice.
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.eos_ids)
 
@@ -123,9 +125,9 @@ class HFGenerator(GeneratorBase):
 
 
 def chat_prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
-    """The tokens a chat model generates after: its template with the generation prompt (O1-Pruner's `fit`
-    scores its samples after exactly these, and Ray workers get exactly these)."""
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    """The tokens a chat model generates after: its template with the generation prompt, thinking on
+    (`generation_prompt`, which refine's scoring and `train`'s examples render too; Ray workers get exactly these)."""
+    text = generation_prompt(tokenizer, messages)
     # The template already holds BOS and friends: add nothing more.
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 

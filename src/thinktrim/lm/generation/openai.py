@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from thinktrim.errors import UserError
 from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job, TokenCallback
 from thinktrim.lm.openai_http import ServerError, chat_url, first_choice, post_chat
 
@@ -42,11 +43,11 @@ class OpenAIGenerator(GeneratorBase):
         import httpx
 
         if concurrency < 1:
-            raise ValueError(f"--concurrency: got {concurrency!r}, expected an integer >= 1")
+            raise UserError(f"--concurrency: got {concurrency!r}, expected an integer >= 1")
         if max_retries < 0:
-            raise ValueError(f"max_retries: got {max_retries!r}, expected an integer >= 0")
+            raise UserError(f"max_retries: got {max_retries!r}, expected an integer >= 0")
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"--base-url: {base_url!r} is not an http(s) URL")
+            raise UserError(f"--base-url: {base_url!r} is not an http(s) URL")
         self.base_url = base_url
         self.url = chat_url(base_url)
         self.model = model

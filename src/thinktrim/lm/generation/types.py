@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from thinktrim.config import Config
+
 
 @dataclass(frozen=True)
 class Completion:
@@ -39,63 +41,36 @@ Messages = list[dict[str, str]]
 TokenCallback = Callable[[int], None]  # told how many tokens were just generated
 
 
+def _check_stops(stops: tuple[str, ...]) -> None:
+    if not all(stops):
+        raise ValueError(f"expected non-empty strings, got {stops!r}")
+
+
 @dataclass
-class GenerationConfig:
+class GenerationConfig(Config):
     """How to sample completions; validated once here so every backend can trust it."""
 
-    max_new_tokens: int = field(
-        default=512,
-        metadata={"help": "Most tokens generated per completion; a completion that hits it is 'length'-truncated."},
-    )
-    temperature: float = field(
-        default=0.7,
-        metadata={"help": "Sampling temperature; 0 means greedy decoding (the papers sample at 0.7)."},
-    )
-    top_p: float = field(
-        default=1.0, metadata={"help": "Nucleus sampling: keep the smallest token set with this probability mass."}
-    )
-    n: int = field(default=1, metadata={"help": "Completions sampled per prompt (the papers use 8 for avg@n).",
-                                        "flag": "--n", "short": "-n"})
-    seed: int | None = field(
-        default=0,
-        metadata={"help": "Base random seed; sample i of a prompt uses seed + i where the backend allows it. "
-                          "None leaves sampling unseeded."},
-    )
-    stop: tuple[str, ...] = field(
-        default=(), metadata={"help": "Strings that end a completion (not included in its text)."}
-    )
-    batch_size: int | None = field(
-        default=None,
-        metadata={"help": "transformers: sequences decoded together (default 8). vLLM: prompts per engine call, "
-                          "results are written after each (default 256). OpenAI: unused (see concurrency)."},
-    )
-
-    def __post_init__(self) -> None:
-        if isinstance(self.stop, str):
-            self.stop = (self.stop,)
-        self.stop = tuple(self.stop)
-        _check(isinstance(self.max_new_tokens, int) and self.max_new_tokens >= 1,
-               "max_new_tokens", self.max_new_tokens, "an integer >= 1")
-        _check(isinstance(self.temperature, (int, float)) and math.isfinite(self.temperature)
-               and self.temperature >= 0, "temperature", self.temperature, "a finite number >= 0")
-        _check(isinstance(self.top_p, (int, float)) and 0 < self.top_p <= 1, "top_p", self.top_p, "in (0, 1]")
-        _check(isinstance(self.n, int) and self.n >= 1, "n", self.n, "an integer >= 1")
-        _check(self.seed is None or (isinstance(self.seed, int) and self.seed >= 0),
-               "seed", self.seed, "None or an integer >= 0")
-        _check(all(isinstance(s, str) and s for s in self.stop), "stop", self.stop, "non-empty strings")
-        _check(self.batch_size is None or (isinstance(self.batch_size, int) and self.batch_size >= 1),
-               "batch_size", self.batch_size, "None or an integer >= 1")
-        self.temperature = float(self.temperature)
-        self.top_p = float(self.top_p)
+    max_new_tokens: int = field(default=512, metadata={
+        "min": 1, "help": "Most tokens generated per completion; a completion that hits it is 'length'-truncated."})
+    temperature: float = field(default=0.7, metadata={
+        "min": 0, "below": math.inf,
+        "help": "Sampling temperature; 0 means greedy decoding (the papers sample at 0.7)."})
+    top_p: float = field(default=1.0, metadata={
+        "above": 0, "max": 1, "help": "Nucleus sampling: keep the smallest token set with this probability mass."})
+    n: int = field(default=1, metadata={
+        "min": 1, "help": "Completions sampled per prompt (the papers use 8 for avg@n).", "flag": "--n", "short": "-n"})
+    seed: int | None = field(default=0, metadata={
+        "min": 0, "help": "Base random seed; sample i of a prompt uses seed + i where the backend allows it. None "
+                          "leaves sampling unseeded."})
+    stop: tuple[str, ...] = field(default=(), metadata={
+        "check": _check_stops, "help": "Strings that end a completion (not included in its text)."})
+    batch_size: int | None = field(default=None, metadata={
+        "min": 1, "help": "transformers: sequences decoded together (default 8). vLLM: prompts per engine call, "
+                          "results are written after each (default 256). OpenAI: unused (see concurrency)."})
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0.0
-
-
-def _check(ok: bool, name: str, value: object, expected: str) -> None:
-    if not ok:
-        raise ValueError(f"GenerationConfig.{name}: got {value!r}, expected {expected}")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from thinktrim.errors import MissingExtra
 from thinktrim.lm.generation.types import Completion, GenerationConfig, GeneratorBase, Job, TokenCallback
 
 INSTALL_HINT = (
@@ -24,7 +25,7 @@ def import_vllm() -> Any:
     try:
         import vllm
     except ImportError as e:
-        raise ImportError(f"{INSTALL_HINT} ({e})") from e
+        raise MissingExtra(f"{INSTALL_HINT} ({e})") from e
     return vllm
 
 

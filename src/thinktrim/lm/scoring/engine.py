@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from thinktrim.errors import UserError
 from thinktrim.lm.scoring.naive import answer_nll, model_max_context
 from thinktrim.lm.scoring.sequence import check_length, check_removals, scoring_token_ids, task_tokens
 from thinktrim.lm.scoring.types import ScoringResult, ScoringTask
@@ -206,7 +207,7 @@ class CachedScorer:
         from transformers.cache_utils import DynamicLayer
 
         if max_batch_tokens < 1:
-            raise ValueError(f"max_batch_tokens must be >= 1, got {max_batch_tokens}")
+            raise UserError(f"max_batch_tokens must be >= 1, got {max_batch_tokens}")
         self.model = model
         self.tokenizer = tokenizer
         self.max_context = int(max_context) if max_context is not None else model_max_context(model)
@@ -214,12 +215,12 @@ class CachedScorer:
         on_cpu = model.device.type == "cpu"
         self.batch_size = batch_size if batch_size is not None else (1 if on_cpu else 16)
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+            raise UserError(f"batch_size must be >= 1, got {self.batch_size}")
         if not _plain_head(model):
             self.batch_size = 1
         layers = DynamicCache(config=model.config).layers
         if not layers or not all(type(layer) is DynamicLayer for layer in layers):
-            raise ValueError(
+            raise UserError(
                 f"the cached scorer needs a plain full-attention cache; {type(model).__name__} uses "
                 f"{sorted({type(layer).__name__ for layer in layers})}: use the naive scorer (--scorer naive)"
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from thinktrim.errors import UserError
 from thinktrim.lm.scoring.types import AnswerScorer
 
 
@@ -21,11 +22,11 @@ def make_scorer(
     unchanged).
     """
     if kind not in ("engine", "naive"):
-        raise ValueError(f"--scorer: unknown scorer {kind!r} (use engine or naive)")
+        raise UserError(f"--scorer: unknown scorer {kind!r} (use engine or naive)")
     if max_batch_tokens < 1:
-        raise ValueError(f"max_batch_tokens must be >= 1, got {max_batch_tokens}")
+        raise UserError(f"max_batch_tokens must be >= 1, got {max_batch_tokens}")
     if max_context is not None and max_context < 1:
-        raise ValueError(f"max_context must be >= 1, got {max_context}")
+        raise UserError(f"max_context must be >= 1, got {max_context}")
     from thinktrim.lm.load import load_causal_lm
 
     lm, tokenizer = load_causal_lm(model, device=device, dtype=dtype, threads=threads)

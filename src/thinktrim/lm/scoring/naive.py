@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from thinktrim.errors import UserError
 from thinktrim.lm.scoring.sequence import check_length, check_removals, scoring_token_ids, task_tokens
 from thinktrim.lm.scoring.types import ScoringResult, ScoringTask
 
@@ -24,7 +25,7 @@ def model_max_context(model: Any) -> int:
     config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
     value = getattr(config, "max_position_embeddings", None)
     if not value:
-        raise ValueError("the model config has no max_position_embeddings: pass max_context explicitly")
+        raise UserError("the model config has no max_position_embeddings: pass max_context explicitly")
     return int(value)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from thinktrim.data.chat import chat_prompt, generation_prompt, thinking_opener
 from thinktrim.lm.scoring.types import ScoringTask
 
 # Used when the tokenizer has no chat template (base models): a plain question/answer layout.
@@ -28,42 +29,9 @@ def prompt_text(tokenizer: Any, task: ScoringTask) -> str:
     Without a chat template the prompt is `PLAIN_PROMPT` (system prompt, if any, on its own paragraph).
     """
     if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(
-            _messages(task), add_generation_prompt=True, tokenize=False, enable_thinking=True
-        )
+        return generation_prompt(tokenizer, _messages(task))
     system = f"{task.system_prompt}\n\n" if task.system_prompt else ""
     return PLAIN_PROMPT.format(system=system, question=task.question)
-
-
-def generation_tail(tokenizer: Any, task: ScoringTask, prompt: str) -> str:
-    """What the generation prompt adds after the conversation (the assistant header, maybe `<think>\n`)."""
-    if not getattr(tokenizer, "chat_template", None):
-        return prompt
-    head = tokenizer.apply_chat_template(_messages(task), add_generation_prompt=False, tokenize=False,
-                                         enable_thinking=True)
-    return prompt[len(head) :] if prompt.startswith(head) else prompt
-
-
-def thinking_opener(tail: str, think_open: str, think_close: str) -> str:
-    """The text put between the prompt and the thinking, so the sequence is what the model sees generating.
-
-    Templates of reasoning models (DeepSeek-R1-Distill, QwQ-32B, Qwen3 thinking) end the generation prompt
-    with `<think>\n`: the thinking is already open, so only what the prompt lacks of `think_open` is added
-    (nothing, or the newline after a bare `<think>`). Otherwise `think_open` itself. A generation prompt that
-    closes the thinking (thinking turned off) cannot be scored with a thinking inside.
-    """
-    tag, close = think_open.strip(), think_close.strip()
-    if close and close in tail:
-        raise ValueError(
-            f"the chat template's generation prompt closes the thinking ({tail!r}): it has thinking turned off, "
-            "so the model never sees a thinking there; use a model or template that thinks"
-        )
-    body = tail.rstrip()
-    if not tag or not body.endswith(tag):
-        return think_open
-    given = tail[len(body) :]  # the white space the prompt already put after the tag
-    rest = think_open[think_open.index(tag) + len(tag) :]
-    return rest[len(given) :] if rest.startswith(given) else ""
 
 
 def _encode(tokenizer: Any, text: str) -> list[int]:
@@ -84,8 +52,12 @@ def task_tokens(tokenizer: Any, task: ScoringTask) -> TaskTokens:
     answer_ids = tuple(_encode(tokenizer, task.answer))
     if not answer_ids:
         raise ValueError("ScoringTask.answer: the answer is empty (nothing to score)")
-    prompt = prompt_text(tokenizer, task)
-    opener = thinking_opener(generation_tail(tokenizer, task, prompt), task.think_open, task.think_close)
+    if getattr(tokenizer, "chat_template", None):  # the very prompt and opener training uses (data.chat)
+        chat = chat_prompt(tokenizer, _messages(task))
+        prompt, opener = chat.text, chat.opener(task.think_open, task.think_close)
+    else:
+        prompt = prompt_text(tokenizer, task)
+        opener = thinking_opener(prompt, task.think_open, task.think_close)
     return TaskTokens(tuple(_encode(tokenizer, prompt)), opener, answer_ids)
 
 

@@ -29,13 +29,13 @@
     }
     const grid = h("div", { class: "grid2" });
     root.append(grid);
-    if (run.token_share) grid.append(chart("Token share by step type",
+    if (run.token_share) grid.append(chart("Token share by step kind",
       "Thinking tokens of every annotated closed chain, next to the shares LIMOPro reports for LIMO, LIMO-V2 and S1K.",
       (box) => {
         Charts.legend(box, kindLegend(S.kinds));
         const rows = [{ label: run.name, values: run.token_share, strong: true }].concat(
           Object.entries(S.paperShares).map(([name, v]) => ({ label: `${name} (paper)`, values: v })));
-        Charts.stacked(box, rows, S.kinds, S.kindColours, S.kindLabels, { label: "token share by step type" });
+        Charts.stacked(box, rows, S.kinds, S.kindColours, S.kindLabels, { label: "token share by step kind" });
       }));
     if (run.per_ratio.length) {
       grid.append(chart("Token reduction by pruning ratio",
@@ -59,7 +59,7 @@
           { yFmt: (v) => num(v), yLabel: "functional units", valueLabels: true, label: "units removed" });
         }));
     }
-    grid.append(chart("PIR by step type",
+    grid.append(chart("PIR by step kind",
       "One value per scored functional unit: mean answer NLL without the unit minus with it. Left of 0: the answer is " +
       "more likely without it (pruned first).",
       (box) => Charts.boxes(box, functional.map((k) => Object.assign({ label: S.kindLabels[k], colour: S.kindColours[k] },
@@ -242,7 +242,7 @@
       const pick = D.refine.length > 1 ? h("select", { id: "refine-run", onchange: (e) => switchRun(+e.target.value) },
         D.refine.map((r, i) => h("option", { value: i }, r.name))) : null;
       add("refine", "Refinement", section("refine", "PIR refinement",
-        "How the chains were split into step types, how PIR scored the functional units, and what each pruning ratio removed.",
+        "How the chains were split into step kinds, how PIR scored the functional units, and what each pruning ratio removed.",
         pick ? h("div", { class: "toolbar" }, "refine output", pick) : null, h("div", { id: "refine-slot" })));
       add("chains", "Chain viewer", section("chains", "Chain viewer",
         "Every step in order, coloured by type. Functional steps carry their unit's PIR and the progressive step they check; " +

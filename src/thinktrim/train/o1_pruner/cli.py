@@ -9,7 +9,6 @@ from typing import Any
 import typer
 
 from thinktrim.config import command
-from thinktrim.evaluate.cli import fail
 from thinktrim.train.cli import launch_or_run, print_summary
 from thinktrim.train.o1_pruner.config import BuildConfig, FitConfig, SampleConfig
 
@@ -26,11 +25,7 @@ def run_sample_command(cfg: SampleConfig) -> None:
     from thinktrim.table import print_table
     from thinktrim.train.o1_pruner.sample import REFERENCE_FILE, run_sample
 
-    try:
-        results, rows = run_sample(cfg)
-    except (ValueError, RuntimeError, ImportError, OSError) as e:
-        fail(e)
-        return
+    results, rows = run_sample(cfg)
     print_eval_summary(results)
     problems = len(rows)
     print_table(
@@ -66,11 +61,7 @@ def print_build(record: dict[str, Any], out: Path) -> None:
 def run_build_command(cfg: BuildConfig) -> None:
     from thinktrim.train.o1_pruner.build import run_build
 
-    try:
-        record = run_build(cfg)
-    except (ValueError, RuntimeError, OSError) as e:
-        fail(e)
-        return
+    record = run_build(cfg)
     print_build(record, Path(cfg.output_dir))
 
 
@@ -84,10 +75,20 @@ def run_fit_command(cfg: FitConfig) -> None:
     print_summary(record, Path(cfg.output_dir))
     ref, objective = record["reference"], record["objective"]
     print_table("Objective (offline PPO-clip)",
-                ["ε", "examples", "A > 0", "A < 0", "reference", "computed", "reused", "ref tokens/s"],
+                ["ε", "examples", "A > 0", "A < 0", "mean A", "cut %", "dropped %", "reference", "computed",
+                 "reused", "ref tokens/s"],
                 [[objective["epsilon"], objective["examples"], objective["positive_advantage"],
-                  objective["negative_advantage"], ref["mode"], ref.get("computed"), ref.get("reused"),
-                  ref.get("tokens_per_second")]])
+                  objective["negative_advantage"], f"{objective['advantage_mean']:+.3f}",
+                  f"{100 * objective['share_cut']:.1f}", f"{100 * objective['share_dropped']:.1f}", ref["mode"],
+                  ref.get("computed"), ref.get("reused"), ref.get("tokens_per_second")]],
+                caption="mean A: the trained advantages' mean (build z-scored them to 0); cut: rows read that were "
+                        f"truncated at --max-length; dropped: rows read not trained on (--overlong {cfg.overlong})")
+    skipped = record["lengths"]["skipped_overlong"]
+    if skipped:
+        typer.secho(f"note: --overlong skip dropped {skipped} over-long sample{'s' * (skipped > 1)}, the longest, "
+                    f"whose rewards are the lowest: the trained advantages average "
+                    f"{objective['advantage_mean']:+.3f}, not 0 (--overlong truncate keeps them, as O1-Pruner's "
+                    "code does)", fg=typer.colors.YELLOW, err=True)
     sampled_by, model = record.get("sampled_by"), cfg.model_settings.model
     if sampled_by is not None and sampled_by != model:
         typer.secho(f"note: the samples came from {sampled_by!r} but {model!r} was trained; O1-Pruner trains the "

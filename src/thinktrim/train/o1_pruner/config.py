@@ -11,17 +11,19 @@ from pathlib import Path
 from typing import Literal
 
 from thinktrim.answers import AnswerKind
-from thinktrim.config import Config, like
+from thinktrim.config import Config, ConfigError, like
+from thinktrim.data.inputs import InputConfig, OnError
 from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.config import EvalConfig, ModelRunSettings
 from thinktrim.evaluate.extract import ExtractionPolicy
+from thinktrim.evaluate.records import read_run_record
 from thinktrim.lm.generation.types import GenerationConfig
 from thinktrim.lm.threads import threads_field
 from thinktrim.train.config import ModelSettings, OptimSettings, TrainConfig
 from thinktrim.train.o1_pruner.reward import CLIP_HIGH, CLIP_LOW, KEEP_PER_PROBLEM, LAMBDA
 
 EVAL_SETTINGS = ("benchmarks", "data", "question_field", "answer_field", "id_field", "kind", "path", "limit",
-                 "model", "backend", "device", "dtype", "base_url", "concurrency", "tokenizer", "system_prompt",
+                 "model", "backend", "device", "precision", "base_url", "concurrency", "tokenizer", "system_prompt",
                  "grade_processes", "extraction", "threads")
 GENERATION_SETTINGS = ("n", "max_new_tokens", "temperature", "top_p", "seed", "stop", "batch_size")
 
@@ -44,13 +46,14 @@ class SampleConfig(ModelRunSettings):
     path: str | None = like(EvalConfig, "path")
     limit: int | None = like(EvalConfig, "limit")
     output_dir: str = field(default="o1-pruner-samples", metadata={
-        "help": "Run folder (an eval run: config.json, <problems>/samples.jsonl, graded.jsonl, results.json) "
+        "help": "Run folder (an eval run: run.json, <problems>/samples.jsonl, graded.jsonl, results.json) "
                 "plus reference.jsonl.", "short": "-o"})
     force: bool = force_field()
     model: str = like(EvalConfig, "model")
     extraction: ExtractionPolicy = like(EvalConfig, "extraction")  # noqa: RUF009 (like() returns a dataclasses.field)
     threads: int | None = threads_field()
-    n: int = like(GenerationConfig, "n", default=16, help="K: samples per problem (O1-Pruner: 16).")
+    n: int = like(GenerationConfig, "n", default=16, min=2, help="K: samples per problem (O1-Pruner: 16; at least "
+                  "2, as each sample is compared with the model's mean over the K).")
     max_new_tokens: int = like(GenerationConfig, "max_new_tokens", default=8192)
     temperature: float = like(GenerationConfig, "temperature", default=0.5)
     top_p: float = like(GenerationConfig, "top_p", default=0.8)
@@ -58,11 +61,8 @@ class SampleConfig(ModelRunSettings):
     stop: tuple[str, ...] = like(GenerationConfig, "stop")
     batch_size: int | None = like(GenerationConfig, "batch_size")
 
-    def __post_init__(self) -> None:
-        if self.n < 2:
-            raise ValueError(f"n: O1-Pruner compares each sample with the model's average over K >= 2 samples, "
-                             f"got {self.n}")
-        self.eval_config()  # eval's own checks, naming the option
+    def check(self) -> None:
+        self.eval_config()  # eval's own checks (the settings have the same names)
 
     def eval_config(self) -> EvalConfig:
         return EvalConfig(**{k: getattr(self, k) for k in EVAL_SETTINGS}, output_dir=self.output_dir, force=self.force,
@@ -74,7 +74,8 @@ class BuildConfig(Config):
     """Build the reward dataset from a graded sample run: R per sample, clipped, k kept per problem, z-scored."""
 
     run: str = field(default="", metadata={
-        "argument": True, "help": "The sample run folder, or any `thinktrim eval` run with -n >= 2 (its samples "
+        "argument": True, "nonempty": True,
+        "help": "The sample run folder, or any `thinktrim eval` run with -n >= 2 (its samples "
                                   "and verdicts are read; nothing is generated)."})
     output_dir: str = field(default="o1-pruner-data", metadata={
         "short": "-o", "help": "Folder for o1_pruner.jsonl (the training set), problems.jsonl (per-problem "
@@ -84,18 +85,14 @@ class BuildConfig(Config):
     clip_low: float = field(default=CLIP_LOW, metadata={"help": "R is clipped below at this value."})
     clip_high: float = field(default=CLIP_HIGH, metadata={"help": "R is clipped above at this value."})
     keep: int = field(default=KEEP_PER_PROBLEM, metadata={
-        "help": "Samples kept per problem (drawn at random, the same on every run for a given --seed)."})
+        "min": 1, "help": "Samples kept per problem (drawn at random, the same on every run for a given --seed)."})
     seed: int = field(default=0, metadata={"help": "Seed of which samples are kept."})
 
-    def __post_init__(self) -> None:
-        if not self.run:
-            raise ValueError("run: give the sample run folder")
-        if not (Path(self.run) / "config.json").is_file():
-            raise ValueError(f"run: {self.run} is not an eval run folder (no config.json)")
+    def check(self) -> None:
+        if read_run_record(Path(self.run)) is None:
+            raise ConfigError(f"{self.run} is not an eval run folder (no run.json)", "run")
         if self.clip_low >= self.clip_high:
-            raise ValueError(f"clip_low: {self.clip_low} must be below --clip-high {self.clip_high}")
-        if self.keep < 1:
-            raise ValueError(f"keep: must be >= 1, got {self.keep}")
+            raise ConfigError(f"{self.clip_low} must be below --clip-high {self.clip_high}", "clip_low")
 
 
 @dataclass
@@ -110,31 +107,28 @@ class FitConfig(Config):
     """Fine-tune with O1-Pruner's offline PPO-clip objective against the frozen reference (the starting model)."""
 
     data: tuple[str, ...] = field(default=(), metadata={
-        "argument": True, "help": "The reward dataset `build` wrote (o1_pruner.jsonl), or JSONL/JSON/Parquet rows "
+        "argument": True, "nonempty": True,
+        "help": "The reward dataset `build` wrote (o1_pruner.jsonl), or JSONL/JSON/Parquet rows "
                                   "of prompt + completion (or messages) with an advantage; several are mixed."})
     output_dir: str = like(TrainConfig, "output_dir", default="o1-pruner-out")
     force: bool = force_field()
     advantage_field: str = field(default="advantage", metadata={
         "help": "Field holding each row's advantage (the released code's data call it `weight`)."})
     epsilon: float = field(default=0.2, metadata={
-        "help": "PPO clip range ε: the ratio's effect is cut outside [1 − ε, 1 + ε]."})
+        "above": 0, "below": 1, "help": "PPO clip range ε: the ratio's effect is cut outside [1 − ε, 1 + ε]."})
     reference: Literal["precomputed", "resident"] = field(default="precomputed", metadata={
         "help": "precomputed: the reference's log-probs in one pass before training, stored in OUT (one model in "
                 "memory); resident: a frozen reference beside the trained model, scored every step (LoRA: the base "
                 "with the adapters switched off), for data that change on the fly."})
-    on_error: Literal["raise", "skip"] = like(TrainConfig, "on_error")
-    overlong: Literal["skip", "truncate", "error"] = like(TrainConfig, "overlong")
+    on_error: OnError = like(InputConfig, "on_error")  # noqa: RUF009 (like() returns a dataclasses.field)
+    overlong: Literal["skip", "truncate", "error"] = like(TrainConfig, "overlong", default="truncate", more_help=(
+        "O1-Pruner truncates, as its released code does: skipped samples are the longest, with the lowest "
+        "rewards, and the trained advantages would no longer average zero."))
     limit: int | None = like(TrainConfig, "limit")
     resume: bool = like(TrainConfig, "resume")
     accelerate_config: str | None = like(TrainConfig, "accelerate_config")
     model_settings: ModelSettings = like(TrainConfig, "model_settings")  # noqa: RUF009 (like() returns a dataclasses.field)
     optim: O1OptimSettings = field(default_factory=O1OptimSettings, metadata={"help": "Optimisation settings."})
 
-    def __post_init__(self) -> None:
-        if isinstance(self.data, str):
-            self.data = (self.data,)
-        if not 0 < self.epsilon < 1:
-            raise ValueError(f"epsilon: must be in (0, 1), got {self.epsilon}")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit: must be >= 1, got {self.limit}")
+    def check(self) -> None:
         self.optim.fill_learning_rate(self.model_settings.lora)

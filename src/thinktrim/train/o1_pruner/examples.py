@@ -3,9 +3,9 @@
 A row is `build`'s (prompt and completion as chat messages, an advantage) or any file of the same shape: a
 `messages` conversation ending with the assistant turn works too, and a prompt given as a string is taken as
 already rendered text. The tokens are those the model saw and produced when it sampled: the chat template with
-its generation prompt (`chat_prompt_ids`, as the transformers backend builds it), then the completion text, then
-the end-of-turn (EOS) token when the sample stopped by itself (`finish_reason` other than "length"). The loss
-takes the completion tokens only.
+its generation prompt (`thinktrim.data.chat.chat_example_ids`, the function `train sft` and refine's scoring use,
+rendering the prompt as the transformers backend does), then the completion text, then the end-of-turn (EOS) token
+when the sample stopped by itself (`finish_reason` other than "length"). The loss takes the completion tokens only.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from thinktrim.data.chat import chat_example_ids
 from thinktrim.data.formats import read_rows
 from thinktrim.data.layouts import RecordError
+from thinktrim.errors import UserError
 from thinktrim.train.data import OVER_LIMIT, REJECTED, TrainingData, each_file, rows_left
 from thinktrim.train.lengths import IGNORE
 
@@ -56,39 +58,56 @@ def reward_row(raw: Any, advantage_field: str) -> dict[str, Any]:
 def read_reward_data(paths: Sequence[str], advantage_field: str, on_error: str = "raise",
                      limit: int | None = None) -> TrainingData:
     """Every row of every file, in order; malformed rows raise naming file, line and field, or (skip) are
-    collected as rejects."""
+    collected as rejects.
+
+    Each row's `key`, under which its reference log-prob is stored, is its id qualified by the file's place among
+    the inputs (`2:gsm8k-0#3`): two build outputs over the same problems share ids (`question_id#sample`) and
+    must not share a reference. Within one file an id may appear once.
+    """
     if not paths:
-        raise ValueError("data: give the reward dataset (build's o1_pruner.jsonl)")
+        raise UserError("data: give the reward dataset (build's o1_pruner.jsonl)")
     data = TrainingData(rows=[], files=[])
-    for p, info in each_file(paths, data):
+    for number, (p, info) in enumerate(each_file(paths, data), start=1):
+        seen: dict[str, str] = {}  # id → where it first appears in this file
         for _, where, raw in read_rows(p):
             info.records += 1
             try:
                 if isinstance(raw, RecordError):
                     raise raw
                 row = reward_row(raw, advantage_field)
+                if row["id"] in seen:
+                    raise RecordError(None, None, "id", f"{row['id']!r} repeats the id on {seen[row['id']]} (ids "
+                                                        "key the stored reference log-probs)")
+                if row["id"]:
+                    seen[row["id"]] = where
             except RecordError as e:
                 if on_error == "raise":
-                    raise ValueError(f"{where}: " + (f"field '{e.field}': " if e.field else "") + e.reason) from None
+                    raise UserError(f"{where}: " + (f"field '{e.field}': " if e.field else "") + e.reason) from None
                 data.dropped[REJECTED] += 1
                 data.rejects.append({"location": where, "field": e.field, "reason": e.reason})
                 continue
             if limit is not None and len(data.rows) >= limit:
                 data.dropped[OVER_LIMIT] += 1
                 continue
-            data.rows.append({**row, "id": row["id"] or where, "location": where})
+            data.rows.append({**row, "id": row["id"] or where, "key": f"{number}:{row['id'] or where}",
+                              "location": where})
             info.examples += 1
     return rows_left(data)
 
 
 def tokenize_row(tokenizer: Any, row: dict[str, Any]) -> tuple[list[int], list[int]]:
-    """(input_ids, labels): labels are IGNORE over the prompt, the token ids over the completion."""
-    from thinktrim.lm.generation.hf import chat_prompt_ids
+    """(input_ids, labels): labels are IGNORE over the prompt, the token ids over the completion.
 
+    Chat prompts go through `chat_example_ids`, as `train sft`'s examples do: a completion written in
+    thinktrim's template (a `messages` file) loses the `<think>\n` a reasoning template's prompt already opened;
+    a sample is kept as the model produced it.
+    """
     prompt = row["prompt"]
-    prompt_ids = (list(tokenizer(prompt, add_special_tokens=False)["input_ids"]) if isinstance(prompt, str)
-                  else chat_prompt_ids(tokenizer, prompt))
-    completion = list(tokenizer(row["completion"], add_special_tokens=False)["input_ids"])
-    if row["ends_turn"]:
-        completion.append(tokenizer.eos_token_id)
+    if isinstance(prompt, str):
+        prompt_ids = list(tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        completion = list(tokenizer(row["completion"], add_special_tokens=False)["input_ids"])
+        if row["ends_turn"]:
+            completion.append(tokenizer.eos_token_id)
+    else:
+        prompt_ids, completion = chat_example_ids(tokenizer, prompt, row["completion"], row["ends_turn"])
     return prompt_ids + completion, [IGNORE] * len(prompt_ids) + completion

@@ -1,10 +1,15 @@
 """`thinktrim train o1-pruner fit`: offline PPO-clip fine-tuning on the reward dataset.
 
 The O1-Pruner-specific part of a run: read the reward rows (`examples`), tokenize them as the model sampled
-them, apply `train sft`'s over-long policy, load the model (full, LoRA or the last N layers; dropout off, so the
-ratio compares the same deterministic function before and after a step), compute or attach the reference
-log-probs, and hand the trainer to `runner.run_training`, which resumes, trains, saves and writes train.json as
-for `train sft`.
+them, apply the over-long policy, load the model (full, LoRA or the last N layers; dropout off, so the ratio
+compares the same deterministic function before and after a step), compute or attach the reference log-probs,
+and hand the trainer to `runner.run_training`, which resumes, trains, saves and writes train.json as for
+`train sft`.
+
+Over-long samples are truncated by default, as the released code does. Skipping them (`train sft`'s default)
+drops the longest samples, which carry the lowest rewards, so the trained advantages no longer average the zero
+`build` gave them and the strongest "be shorter" examples are lost; the mean and the shares cut and dropped are
+in train.json and printed.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from thinktrim.errors import UserError
 from thinktrim.lm.threads import use_threads
 from thinktrim.train.arguments import training_arguments
 from thinktrim.train.data import TrainingData
@@ -38,11 +44,11 @@ def tokenized_dataset(cfg: FitConfig, data: TrainingData, tokenizer: Any) -> tup
     kept, out, report = apply_overlong([examples[i] for i in usable], [data.rows[i]["location"] for i in usable],
                                        cfg.optim.max_length, cfg.overlong)
     if not out:
-        raise ValueError(f"data: no example fits --max-length {cfg.optim.max_length:,} (over-long policy "
-                         f"{cfg.overlong}: {report.skipped} skipped, {report.no_target_left} without completion)")
+        raise UserError(f"data: no example fits --max-length {cfg.optim.max_length:,} (over-long policy "
+                        f"{cfg.overlong}: {report.skipped} skipped, {report.no_target_left} without completion)")
     rows = [data.rows[usable[k]] for k in kept]
     return Dataset.from_dict({
-        "key": [r["id"] for r in rows],
+        "key": [r["key"] for r in rows],
         "input_ids": [ids for ids, _ in out],
         "completion_mask": [[int(label != IGNORE) for label in labels] for _, labels in out],
         "advantage": [r["advantage"] for r in rows],
@@ -71,7 +77,7 @@ def build_trainer(cfg: FitConfig, data: TrainingData, where: Placement) -> tuple
     from transformers import TrainingArguments
 
     from thinktrim.train.o1_pruner.reference import reference_file, reference_pass
-    from thinktrim.train.o1_pruner.trainer import RewardCollator, o1_pruner_trainer_class
+    from thinktrim.train.o1_pruner.trainer import O1PrunerTrainer, RewardCollator
 
     ms, optim = cfg.model_settings, cfg.optim
     # The arguments come first: under DeepSpeed ZeRO-3 they decide how from_pretrained places the weights.
@@ -88,7 +94,7 @@ def build_trainer(cfg: FitConfig, data: TrainingData, where: Placement) -> tuple
         ref_model = load_base_model(ms.model, where).requires_grad_(False)
         disable_dropout_in_model(ref_model)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    trainer = o1_pruner_trainer_class()(
+    trainer = O1PrunerTrainer(
         model=load_policy(cfg, where), args=args, train_dataset=dataset, data_collator=RewardCollator(pad_id),
         processing_class=tokenizer, epsilon=cfg.epsilon, resident=resident, ref_model=ref_model)
     if resident:
@@ -99,12 +105,20 @@ def build_trainer(cfg: FitConfig, data: TrainingData, where: Placement) -> tuple
                       "weights": where.weights_dtype, "bf16": where.bf16_autocast}
         values, reference = reference_pass(trainer, dataset, reference_file(Path(cfg.output_dir), depends_on))
         trainer.train_dataset = dataset.add_column("ref_logp", values)
-    advantages = dataset["advantage"]
-    objective = {"epsilon": cfg.epsilon, "examples": len(advantages),
-                 "positive_advantage": sum(a > 0 for a in advantages),
-                 "negative_advantage": sum(a < 0 for a in advantages)}
+    objective = {"epsilon": cfg.epsilon, **advantage_figures(dataset["advantage"], len(data.rows), lengths)}
     return trainer, tokenizer, {"lengths": lengths.summary(), "reference": reference, "objective": objective,
                                 "sampled_by": sampling_model(data)}
+
+
+def advantage_figures(advantages: list[float], read: int, lengths: LengthReport) -> dict[str, Any]:
+    """What the trained advantages are after the over-long policy: their count, signs and mean (0 for all of
+    `build`'s rows), and the shares of the rows read that were cut at --max-length or dropped (skipped,
+    nothing left to score)."""
+    dropped = read - len(advantages)
+    return {"examples": len(advantages), "positive_advantage": sum(a > 0 for a in advantages),
+            "negative_advantage": sum(a < 0 for a in advantages),
+            "advantage_mean": sum(advantages) / len(advantages), "overlong": lengths.policy,
+            "share_cut": lengths.truncated / read, "share_dropped": dropped / read}
 
 
 def sampling_model(data: TrainingData) -> str | None:

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from thinktrim.errors import UserError
+
 LAMBDA = 2.0  # accuracy weight λ; the paper's ablation (0, 1, 2, 5) found 2 best
 CLIP_LOW, CLIP_HIGH = -2.0, 4.0  # the released code's bounds on R
 KEEP_PER_PROBLEM = 2  # samples per problem that enter the training set
@@ -105,7 +107,7 @@ class LengthHarmonizingReward:
     def __init__(self, lam: float = LAMBDA, low: float = CLIP_LOW, high: float = CLIP_HIGH,
                  grade_timeout_s: float = 5.0) -> None:
         if low >= high:
-            raise ValueError(f"clip: low {low} must be below high {high}")
+            raise UserError(f"clip: low {low} must be below high {high}")
         self.lam, self.low, self.high, self.grade_timeout_s = lam, low, high, grade_timeout_s
 
     def __call__(self, prompts: list[Any], completions: list[Any], completion_ids: list[list[int]],

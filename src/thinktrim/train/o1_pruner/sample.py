@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim.data.benchmarks import BenchmarkItem
-from thinktrim.data.store import read_json_object, read_jsonl_records, write_jsonl
+from thinktrim.data.store import read_jsonl_records, write_jsonl
+from thinktrim.errors import UserError
 from thinktrim.train.o1_pruner.config import SampleConfig
 from thinktrim.train.o1_pruner.reward import ReferenceStats, reference_stats
 
@@ -36,7 +37,7 @@ class SampledProblem:
 
 @dataclass
 class SampleRun:
-    """A graded run read back: its settings (config.json) and its problems in order."""
+    """A graded run read back: its settings (run.json) and its problems in order."""
 
     folder: Path
     config: dict[str, Any]
@@ -57,18 +58,19 @@ def read_run(folder: str | Path) -> SampleRun:
     A run that has not finished generating or grading is an error saying to rerun it (the rerun resumes).
     """
     from thinktrim.evaluate.config import EvalConfig
+    from thinktrim.evaluate.records import read_run_record, run_record_path
     from thinktrim.evaluate.run import load_items, read_samples
 
     folder = Path(folder)
-    saved = read_json_object(folder / "config.json", "thinktrim eval config")
+    saved = read_run_record(folder) or {}
     try:
         config = EvalConfig.from_mapping({**saved, "baseline": None, "output_dir": str(folder)})
         items = load_items(config)
-    except ValueError as e:
-        raise ValueError(f"{folder / 'config.json'}: {e}") from None
+    except UserError as e:
+        raise UserError(f"{run_record_path(folder)}: {e}") from None
     n = config.generation.n
     if n < 2:
-        raise ValueError(f"{folder}: sampled with n={n}; O1-Pruner needs K >= 2 samples per problem (-n)")
+        raise UserError(f"{folder}: sampled with n={n}; O1-Pruner needs K >= 2 samples per problem (-n)")
     problems = []
     for bench, bench_items in items.items():
         rows = read_samples(folder / bench / "samples.jsonl", bench_items, n)
@@ -78,11 +80,11 @@ def read_run(folder: str | Path) -> SampleRun:
         for row in rows:
             verdict = verdicts.get(row["key"])
             if verdict is None:
-                raise RuntimeError(f"{graded_path}: no verdict for sample {row['key']}; rerun the sample (or eval) "
-                                   "command to grade it")
+                raise UserError(f"{graded_path}: no verdict for sample {row['key']}; rerun the sample (or eval) "
+                                "command to grade it")
             if not isinstance(row.get("tokens"), int):
-                raise ValueError(f"{folder / bench / 'samples.jsonl'}: sample {row['key']}: field 'tokens' missing "
-                                 "(an OpenAI-compatible server without usage: sample with --tokenizer)")
+                raise UserError(f"{folder / bench / 'samples.jsonl'}: sample {row['key']}: field 'tokens' missing "
+                                "(an OpenAI-compatible server without usage: sample with --tokenizer)")
             by_id[row["question_id"]].samples.append({**row, "correct": bool(verdict["correct"]),
                                                       "truncated": bool(verdict.get("truncated"))})
         problems += by_id.values()
