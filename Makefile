@@ -43,15 +43,23 @@ $(VENV)/.dev: $(VENV)/.llama
 
 setup: $(VENV)/.dev
 
+# The demo's eval: the embedded model on `arith` (30 small sums, bundled) in three settings, the first the baseline
+# for AES: greedy with room to finish (96 new tokens), greedy cut short (32), sampled (T = 0.7, 2 per question). The
+# calculator prompt is there because this 135M model otherwise explains sums at length and rarely ends.
+DEMO_EVAL   := $(VENV)/bin/thinktrim eval --benchmark arith --batch-size 30 \
+	--system-prompt "You are a calculator. Reply with just the result, a single number."
+DEMO_RUNS   := $(DEMO_OUT)/eval/greedy-96 $(DEMO_OUT)/eval/greedy-32 $(DEMO_OUT)/eval/sampled-96
+
 demo: $(VENV)/.base
 	$(VENV)/bin/thinktrim refine src/thinktrim/data/samples/thought_anchors_sample.jsonl \
 		-o $(DEMO_OUT) --ratios 0.2,0.5
-	# Two small eval runs (sampled, greedy) for the report's eval part; the embedded model is there to try the pipeline.
-	$(VENV)/bin/thinktrim eval --benchmark gsm8k --limit 4 -n 2 --max-new-tokens 48 -o $(DEMO_OUT)/eval/sampled
-	$(VENV)/bin/thinktrim eval --benchmark gsm8k --limit 4 -n 2 --max-new-tokens 48 --temperature 0 \
-		-o $(DEMO_OUT)/eval/greedy
-	# Ends with the path of one self-contained HTML file: charts, chain viewer, eval drill-down.
-	$(VENV)/bin/thinktrim report $(DEMO_OUT) $(DEMO_OUT)/eval -o $(DEMO_OUT)/report.html --png $(DEMO_OUT)/figures
+	$(DEMO_EVAL) --temperature 0 --max-new-tokens 96 -o $(DEMO_OUT)/eval/greedy-96
+	$(DEMO_EVAL) --temperature 0 --max-new-tokens 32 -o $(DEMO_OUT)/eval/greedy-32
+	$(DEMO_EVAL) --temperature 0.7 -n 2 --max-new-tokens 96 -o $(DEMO_OUT)/eval/sampled-96
+	# One self-contained HTML file: charts, chain viewer (maths typeset), eval drill-down; AES against greedy-96.
+	$(VENV)/bin/thinktrim report $(DEMO_OUT) $(DEMO_RUNS) -o $(DEMO_OUT)/report.html --png $(DEMO_OUT)/figures
+	# What happened: chains refined and the tokens each ratio cut, the runs compared, where the report is.
+	$(PY) -m thinktrim.demo $(DEMO_OUT) $(DEMO_OUT)/report.html $(DEMO_RUNS)
 
 # Debian's headless Chromium and its WebDriver, for the report's browser tests (CI runs as root on Debian).
 chromium:

@@ -465,11 +465,11 @@ def cases() -> list[Case]:
     # ---- refine: models
     c += [
         Case("refine: --model folder with config.json only", REFINE.replace("{tiny}", "m"),
-             prep=steps(TRACES_PREP, MODEL_CONFIG_ONLY), expect='--model m'),
+             prep=steps(TRACES_PREP, MODEL_CONFIG_ONLY), expect='--model: m'),
         Case("refine: --model folder with an empty config.json", REFINE.replace("{tiny}", "m"),
-             prep=steps(TRACES_PREP, MODEL_EMPTY_CONFIG), expect='--model m'),
+             prep=steps(TRACES_PREP, MODEL_EMPTY_CONFIG), expect='--model: m'),
         Case("refine: --model folder with a broken config.json", REFINE.replace("{tiny}", "m"),
-             prep=steps(TRACES_PREP, MODEL_BAD_CONFIG), expect='--model m'),
+             prep=steps(TRACES_PREP, MODEL_BAD_CONFIG), expect='--model: m'),
         Case("refine: --model is a file", REFINE.replace("{tiny}", "traces.jsonl"), prep=TRACES_PREP),
         Case("refine: --model hub id not cached", REFINE.replace("{tiny}", "nobody/nothing-here"), prep=TRACES_PREP),
     ]
@@ -563,9 +563,9 @@ def cases() -> list[Case]:
         Case("eval: --base-url unreachable", EVAL.replace("{tiny}", "m") + " --backend openai --base-url "
              "http://127.0.0.1:9/v1", prep=write("arith.jsonl", ARITH)),
         Case("eval: --model folder with config.json only", EVAL.replace("{tiny}", "m"),
-             prep=steps(write("arith.jsonl", ARITH), MODEL_CONFIG_ONLY), expect='--model m'),
+             prep=steps(write("arith.jsonl", ARITH), MODEL_CONFIG_ONLY), expect='--model: m'),
         Case("eval: --model folder with an empty config.json", EVAL.replace("{tiny}", "m"),
-             prep=steps(write("arith.jsonl", ARITH), MODEL_EMPTY_CONFIG), expect='--model m'),
+             prep=steps(write("arith.jsonl", ARITH), MODEL_EMPTY_CONFIG), expect='--model: m'),
         Case("eval: --baseline not a run", EVAL + " --baseline d", prep=steps(write("arith.jsonl", ARITH), mkdir("d"))),
         Case("eval: --baseline results.json of the wrong shape", EVAL + " --baseline b",
              prep=steps(write("arith.jsonl", ARITH), write("b/results.json", NOT_A_RESULTS)), expect='--baseline'),
@@ -588,7 +588,7 @@ def cases() -> list[Case]:
              wait_for="run/arith/samples.jsonl", check=eval_complete("run", 16)),
         Case("eval: kill -9 while generating, then rerun", LONG_EVAL, kind="kill",
              wait_for="run/arith/samples.jsonl", check=eval_complete("run", 16)),
-        Case("eval: two runs into one folder", LONG_EVAL, kind="parallel", wait_for="run", expect="--output run",
+        Case("eval: two runs into one folder", LONG_EVAL, kind="parallel", wait_for="run", expect="--output-dir run",
              check=eval_complete("run", 16)),
     ]
     prep, check = unchanged("refine_out")
@@ -739,7 +739,7 @@ def cases() -> list[Case]:
         Case("train sft: --learning-rate -1", SFT + " --learning-rate -1"),
         Case("train sft: batch not a multiple", SFT + " --global-batch-size 3 --per-device-batch-size 2"),
         Case("train sft: --model folder with config.json only", SFT.replace("{tiny}", "m"), prep=MODEL_CONFIG_ONLY,
-             expect='--model m'),
+             expect='--model: m'),
         Case("train sft: --accelerate-config missing", SFT + " --accelerate-config nope.yaml"),
         Case("train sft: --accelerate-config with a tab", SFT + " --accelerate-config bad.yaml", prep=tab,
              expect='bad.yaml:2'),
@@ -765,7 +765,7 @@ def cases() -> list[Case]:
         Case("o1 sample: --data missing", sample.replace("arith.jsonl", "nope.jsonl")),
         Case("o1 sample: -n 1", sample.replace("-n 2", "-n 1"), prep=write("arith.jsonl", ARITH)),
         Case("o1 sample: --model folder with config.json only", sample.replace("{tiny}", "m"),
-             prep=steps(write("arith.jsonl", ARITH), MODEL_CONFIG_ONLY), expect='--model m'),
+             prep=steps(write("arith.jsonl", ARITH), MODEL_CONFIG_ONLY), expect='--model: m'),
         Case("o1 sample: --data without answers", sample, prep=write("arith.jsonl", '{"question": "1+1?"}\n')),
         other_folder(sample.replace("-o s", "-o OUT").replace("arith.jsonl", "{F}/arith.jsonl"), "refine_out"),
         Case("o1 build: missing run", "train o1-pruner build nope -o b"),
@@ -786,7 +786,7 @@ def cases() -> list[Case]:
         Case("o1 fit: --epsilon -1", FIT + " --epsilon -1"),
         Case("o1 fit: --advantage-field nope", FIT + " --advantage-field nope"),
         Case("o1 fit: --model folder with config.json only", FIT.replace("{tiny}", "m"), prep=MODEL_CONFIG_ONLY,
-             expect='--model m'),
+             expect='--model: m'),
     ]
     # ---- usage
     c += [

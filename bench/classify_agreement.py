@@ -10,6 +10,11 @@ Labelled sets (../shared/data/traces, read at run time only; a set that is absen
 - `thought_anchors`: R1-Distill-Qwen-14B / -Llama-8B on 20 MATH problems each, every sentence chunk tagged with
   one function (problem_setup, plan_generation, fact_retrieval, active_computation, uncertainty_management,
   result_consolidation, self_checking, final_answer_emission).
+- `reasoningflow_aime24_graphs`: DeepSeek-R1, QwQ-32B and gpt-oss-120b on AIME 2024 (57 traces with thinking),
+  split into nodes linked by labelled edges (labels by an LLM, Gemini 3.1 Pro). A node's label comes from its
+  edges (`reflect:negative` and `validate:attack` point at refutations and corrections, `plan:verify`,
+  `reflect:positive` and `validate:support` at checks; labelled_traces.py `GRAPH_RULES`). Reported whole, per
+  model, and split into problems 0–14 (tuned on) and 15–29 (held out while the error-correction rules were tuned).
 Unlabelled, for token shares only: DeepSeek-R1 on AIME 2024 (`reasoningflow_aime24`).
 
 Each set's labels are placed on the thinking character by character and mapped to PIR's step kinds
@@ -24,7 +29,9 @@ characters of the thinking count. Per kind M:
 
 Targets (issue 16, markers only, on each set): verification enrichment >= 2, verification recall >= 50 %,
 multi-method enrichment no lower than before (2.76× on schoenfeld_sat; thought_anchors has no multi-method
-label). None of these label sets is PIR's taxonomy, so none is ground truth: the figures say where our steps and
+label). Issue 22, on the graphs' refutations and corrections: error-correction precision >= 2× its rate in our
+progressive steps ("EC prec./in progr."), recall >= 30 %, verification no lower than before on any set.
+None of these label sets is PIR's taxonomy, so none is ground truth: the figures say where our steps and
 people's sentences agree, not which is right.
 """
 
@@ -35,13 +42,14 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 from labelled_traces import (
+    GROUPS,
     KINDS,
     LABEL_KINDS,
     PROGRESSIVE,
@@ -62,12 +70,15 @@ PAPER_SHARES = {
 
 # Phrases added to the lexicon for R1-style chains, in groups, each left out in turn by --ablation, and candidates
 # that were measured and left out of the default lexicon (added in turn): (kind, key, phrases).
-LEXICON_ADDITIONS: dict[str, list[tuple[str, str, list[str]]]] = {
+LEXICON_ADDITIONS: dict[str, list[tuple[str | None, str, list[str]]]] = {
     '"wait, no" / "no, wait" / "actually, no"': [
         ("error_correction", "opening", ["wait, no", "no, wait", "actually, no", "no, that's not", "hmm, no"])],
     '"hold on, that\'s not"': [
         ("error_correction", "opening", ["hold on, that's not", "hold on, that can't", "hold on, that isn't"])],
     '"I (think I) messed up"': [("error_correction", "anywhere", ["i messed up", "i think i messed up", "messed up"])],
+    'retracting openers ("Actually", "Not quite")': [(None, "retracting", [
+        "actually", "nope", "not quite", "not necessarily", "maybe not", "perhaps not", "scratch that", "never mind",
+        "i take that back"])],
     'check words anywhere ("check", "make sure")': [("verification", "anywhere", [
         "check", "checks", "checking", "checked", "verify", "verifying", "verified", "double-check",
         "double check", "recheck", "re-check", "recalculate", "recompute", "confirm", "confirms", "confirmed",
@@ -79,11 +90,13 @@ LEXICON_ADDITIONS: dict[str, list[tuple[str, str, list[str]]]] = {
     'confidence ("definitely", "confident")': [("verification", "anywhere", [
         "right answer", "definitely", "confident", "i'm sure", "no mistakes"])],
 }
-LEXICON_CANDIDATES: dict[str, list[tuple[str, str, list[str]]]] = {
+LEXICON_CANDIDATES: dict[str, list[tuple[str | None, str, list[str]]]] = {
     '"actually, …"': [("error_correction", "opening", ["actually,"])],
     'refutations ("is wrong", "doesn\'t match")': [("error_correction", "anywhere", [
         "is wrong", "was wrong", "is incorrect", "is not correct", "isn't correct", "doesn't match",
         "does not match"])],
+    '"No," / "No." as retracting openers': [(None, "retracting", ["no,", "no."])],
+    '"a mistake" anywhere': [("error_correction", "anywhere", ["a mistake", "an error"])],
 }
 
 # Rule switches (RefineConfig fields of these names), each turned to the other value by --ablation.
@@ -92,8 +105,9 @@ RULE_VARIANTS: dict[str, dict[str, Any]] = {
     "no repeated-computation rule": {"repeated_computation": False},
     "no split on evidence": {"split_on_evidence": False},
     "no end at progress": {"end_at_progress": False},
-    "all four rules off": {"weak_markers": "marker", "repeated_computation": False, "split_on_evidence": False,
-                           "end_at_progress": False},
+    "no refutation rule (that was wrong / I forgot / = a, not b)": {"refutations": False},
+    "all five rules off": {"weak_markers": "marker", "repeated_computation": False, "split_on_evidence": False,
+                           "end_at_progress": False, "refutations": False},
 }
 
 
@@ -111,6 +125,9 @@ class Agreement:
     pair: Counter[tuple[str, str]] = field(default_factory=Counter)
     tokens: Counter[str] = field(default_factory=Counter)
     by_label: Counter[tuple[str, str]] = field(default_factory=Counter)  # (ours, the set's own label)
+
+    def __add__(self, other: Agreement) -> Agreement:
+        return Agreement(self.pair + other.pair, self.tokens + other.tokens, self.by_label + other.by_label)
 
     def add(self, ours: Sequence[str], human: Sequence[str | None], labels: Sequence[str | None]) -> None:
         self.pair.update((o, h) for o, h in zip(ours, human) if h is not None)
@@ -167,12 +184,14 @@ def lexicon_variant(without: Sequence[str] = (), adding: Sequence[str] = ()) -> 
     from thinktrim.refine.classify import MarkerLexicon
 
     data = yaml.safe_load(resources.files("thinktrim.refine").joinpath("markers.yaml").read_text("utf-8"))
-    for group in without:
+    for group in without:  # kind None: a top-level list (weak, retracting, progress)
         for kind, key, phrases in LEXICON_ADDITIONS[group]:
-            data[kind][key] = [p for p in data[kind][key] if p.lower() not in phrases]
+            target = data if kind is None else data[kind]
+            target[key] = [p for p in target[key] if p.lower() not in phrases]
     for group in adding:
         for kind, key, phrases in LEXICON_CANDIDATES[group]:
-            data[kind][key] = [*data[kind][key], *phrases]
+            target = data if kind is None else data[kind]
+            target[key] = [*target.get(key, []), *phrases]
     return MarkerLexicon.from_mapping(data)
 
 
@@ -216,6 +235,33 @@ def print_by_label(title: str, agreement: Agreement, mapping: dict[str, str]) ->
     print_table(title, ["label", "mapped to", "chars", *(f"in our {m}" for m in KINDS)], rows)
 
 
+def print_groups(title: str, results: dict[str, Agreement]) -> None:
+    """Verification and error correction per group of a set (per model, tuned on / held out)."""
+    from thinktrim.table import print_table
+
+    rows = []
+    for name, agreement in results.items():
+        r = agreement.rows()
+        v, e = r["verification"], r["error_correction"]
+        ratio = e["precision"] / e["in_progressive"] if e["precision"] is not None and e["in_progressive"] else None
+        rows.append([name, times(v["enrichment"]), pct(v["recall"]), pct(e["base"]), times(e["enrichment"]),
+                     pct(e["recall"]), pct(e["in_progressive"]), times(ratio), pct(e["token_share"])])
+    print_table(title, ["traces", "verif. enr.", "verif. rec.", "EC base", "EC enr.", "EC rec.", "EC in progr.",
+                        "EC prec./in progr.", "EC tokens"], rows)
+
+
+def group_results(traces: Sequence[LabelledTrace], group: Callable[[str], str], mapping: dict[str, str],
+                  annotate: Annotate, tokenizer: Any) -> dict[str, Agreement]:
+    """One Agreement per group, per model (the part of a group name before the comma) and for all traces."""
+    names = sorted({group(t.id) for t in traces})
+    parts = {g: measure([t for t in traces if group(t.id) == g], mapping, annotate, tokenizer) for g in names}
+    models = sorted({g.split(",")[0] for g in names})
+    per_model = {m: sum((parts[g] for g in names if g.split(",")[0] == m), Agreement()) for m in models}
+    halves = sorted({g.split(", ")[1] for g in names if ", " in g})
+    per_half = {f"all, {h}": sum((parts[g] for g in names if g.endswith(f", {h}")), Agreement()) for h in halves}
+    return {**parts, **per_model, **per_half, "all": sum(parts.values(), Agreement())}
+
+
 def print_ablation(title: str, results: dict[str, Agreement]) -> None:
     from thinktrim.table import print_table
 
@@ -249,15 +295,24 @@ def print_shares(title: str, rows: dict[str, Sequence[float]]) -> None:
     print_table(title, ["data", *KINDS], [[name, *(f"{v:.1f} %" for v in shares)] for name, shares in rows.items()])
 
 
-def r1_aime_shares(traces: Path, annotate: Annotate, tokenizer: Any, limit: int | None) -> list[float] | None:
+def r1_aime_shares(traces: Path, annotate: Annotate, tokenizer: Any,
+                   limit: int | None) -> tuple[list[float], list[float]] | None:
+    """Token shares of our step kinds on R1's AIME chains, and the same with each error correction's unit
+    counted whole: the correction and the attempt it abandons (classify.assign_units), which PIR removes together."""
+    from thinktrim.data.trace import StepKind
+
     chains = load_r1_aime(traces)[:limit]
     if not chains:
         return None
-    agreement = Agreement()
+    steps_only, units = Agreement(), Agreement()
     for thinking, answer in chains:
-        count_tokens(agreement, tokenizer, thinking, annotate(thinking, answer))
-    total = sum(agreement.tokens.values())
-    return [100 * agreement.tokens[m] / total for m in KINDS]
+        steps = annotate(thinking, answer)
+        count_tokens(steps_only, tokenizer, thinking, steps)
+        ec_units = {s.unit for s in steps if s.unit is not None and s.kind.value == "error_correction"}
+        whole = [replace(s, kind=StepKind.ERROR_CORRECTION) if s.unit in ec_units else s for s in steps]
+        count_tokens(units, tokenizer, thinking, whole)
+    return tuple([100 * a.tokens[m] / sum(a.tokens.values()) for m in KINDS]  # type: ignore[return-value]
+                 for a in (steps_only, units))
 
 
 def make_judge(args: argparse.Namespace, scope: str) -> Any:
@@ -293,7 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shares = dict(PAPER_SHARES)
     r1 = r1_aime_shares(args.traces, make_annotate(), tokenizer, args.limit)
     if r1:
-        shares["ours: R1 on AIME24 (unlabelled)"] = r1
+        shares["ours: R1 on AIME24 (unlabelled)"] = r1[0]
+        shares["ours: R1 on AIME24, EC units with the attempts they abandon"] = r1[1]
     print_shares("Token shares: the PIR paper's (LIMOPro) and ours", shares)
     for name, traces in sets.items():
         mapping = LABEL_KINDS[name]
@@ -301,6 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_agreement(f"{name}: markers only", agreement)
         if args.by_label:
             print_by_label(f"{name}: where each label lands (markers only)", agreement, mapping)
+        if name in GROUPS:
+            print_groups(f"{name}: per model, tuned on / held out (markers only)",
+                         group_results(traces, GROUPS[name], mapping, make_annotate(), tokenizer))
         for scope in ("unmarked", "all") if args.judge_url else ():
             judge = make_judge(args, scope)
             judged = measure(traces, mapping, make_annotate(judge=judge), tokenizer, judge)

@@ -140,7 +140,7 @@ def path_accelerate(work: Path, model: Path, device: str, precision: str, config
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "thinktrim.cli", "train", "sft", _refined(work), "-o", str(out), "--model", str(model),
            "--device", device, "--precision", precision, "--max-steps", "2", "--max-length", "4096",
-           "--overlong", "truncate", "--global-batch-size", "1", "--per-device-batch-size", "1",
+           "--overlong", "truncate", "--global-batch-size", "8", "--per-device-batch-size", "1",
            "--save-strategy", "no", "--accelerate-config", config]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:

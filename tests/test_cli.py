@@ -77,7 +77,7 @@ NOT_A_RESULTS = "not the results.json of a `thinktrim eval` run"
 SECTION_5 = {  # case -> (arguments, the one stderr line, exit status, what must not exist afterwards)
     "model folder without a tokenizer (refine)": (
         "refine traces.jsonl -o out --model config_only",
-        "error: --model config_only: no tokenizer in this folder (none of tokenizer.json, tokenizer.model, "
+        "error: --model: config_only: no tokenizer in this folder (none of tokenizer.json, tokenizer.model, "
         "spiece.model, vocab.json, vocab.txt …), so it is not a complete model folder; save the tokenizer beside "
         "the model (tokenizer.save_pretrained(folder))", 2, "out"),
     "model folder whose config names no model (eval)": (

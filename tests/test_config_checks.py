@@ -40,7 +40,7 @@ def files(tmp_path_factory) -> dict[str, str]:
     pool.write_text(json.dumps({"question": "1+1?", "answer": "2"}) + "\n")
     run = root / "eval-run"
     run.mkdir()
-    (run / "run.json").write_text(json.dumps({"model": "embedded", "benchmarks": ["gsm8k"]}))
+    (run / "run.json").write_text(json.dumps({"model": "embedded", "benchmarks": ["gsm8k"], "generation": {}}))
     return {"pool": str(pool), "run": str(run), "root": str(root)}
 
 

@@ -71,3 +71,38 @@ def test_bench_runs_on_the_excerpt() -> None:
     assert "without all these additions" in out and "weak markers decide" in out
     row = next(line for line in out.splitlines() if line.lstrip("│ ").startswith("verification"))
     assert row.count("%") == 5  # base rate, precision, recall, in progr., token share
+
+
+def test_graph_nodes_take_their_label_from_their_edges() -> None:
+    """A made-up step graph in the reasoningflow layout (the real ones may not be committed)."""
+    question = "What is 3 * 4?"
+    thinking = ("3 * 4 = 13. Wait, no. 3 * 4 = 12. Let me check: 12 / 4 = 3. "
+                "I'm not sure. Alternatively, add 4 three times. Suppose x = 0; then x > 0, impossible.")
+    response = f"<think>{thinking}</think>\n\\boxed{{12}}"
+    texts = ["3 * 4 = 13.", "Wait, no.", "3 * 4 = 12.", "Let me check:", "12 / 4 = 3.", "I'm not sure.",
+             "Alternatively, add 4 three times.", "Suppose x = 0;", "then x > 0, impossible."]
+    labels = ["reasoning", "reflection", "reasoning", "planning", "reasoning", "reflection", "planning",
+              "assumption", "reasoning"]
+    nodes = [{"id": "q", "start": 0, "end": len(question), "label": "context", "text": question,
+              "source": "question"}]
+    for i, (text, label) in enumerate(zip(texts, labels)):
+        start = response.index(text)
+        nodes.append({"id": f"n{i}", "start": start, "end": start + len(text), "label": label, "text": text,
+                      "source": "response"})
+    edges = [("n0", "n1", "reflect:negative"), ("n0", "n2", "validate:attack"), ("n2", "n3", "plan:verify"),
+             ("n3", "n4", "reason:execute"), ("n4", "n5", "reflect:uncertain"), ("n3", "n6", "plan:backtrack"),
+             ("n7", "n8", "validate:attack"), ("q", "n0", "reason:infer")]
+    graph = {"raw_text": {"question": question, "response": response}, "nodes": nodes,
+             "edges": [{"source_node_id": a, "dest_node_id": b, "label": lab} for a, b, lab in edges]}
+    trace = lt.graph_trace("aime2024_3_QwQ-32B", graph)
+    assert trace is not None and trace.thinking == thinking and trace.response == "\\boxed{12}"
+    got = {trace.thinking[a:b]: label for a, b, label in trace.spans}
+    assert got == {"3 * 4 = 13.": "refuted", "Wait, no.": "refutation", "3 * 4 = 12.": "correction",
+                   "Let me check:": "check_plan", "12 / 4 = 3.": "forward", "I'm not sure.": "hedge",
+                   "Alternatively, add 4 three times.": "backtrack", "Suppose x = 0;": "refuted",
+                   "then x > 0, impossible.": "case_ruled_out"}
+    kinds = {text: lt.LABEL_KINDS["reasoningflow_aime24_graphs"][label] for text, label in got.items()}
+    assert [t for t, k in kinds.items() if k == "error_correction"] == ["Wait, no.", "3 * 4 = 12."]
+    assert lt.graph_model(trace.id) == "QwQ" and not lt.graph_held_out(trace.id)
+    failed = {**graph, "raw_text": {"question": question, "response": "Error: no response"}, "nodes": nodes[:1]}
+    assert lt.graph_trace("failed", failed) is None  # a failed generation: nothing labelled in its thinking

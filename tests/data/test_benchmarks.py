@@ -18,8 +18,10 @@ COUNTS = {
     "gsm8k": 1319,
     "olymmath-easy": 100,
     "olymmath-hard": 100,
+    "arith": 30,
 }
-KINDS = {"aime24": "number", "aime25": "number", "amc23": "number", "gsm8k": "number", "math500": "expression"}
+KINDS = {"aime24": "number", "aime25": "number", "amc23": "number", "gsm8k": "number", "math500": "expression",
+         "arith": "number"}
 GPQA = Path(
     os.environ.get("THINKTRIM_GPQA_PATH")
     or Path(__file__).resolve().parents[3] / "shared" / "data" / "benchmarks" / "gpqa_diamond" / "test.jsonl"
@@ -43,7 +45,7 @@ def test_bundled_benchmark_loads_whole(name, count):
     assert load_benchmark(name) == items  # ids and order are stable
 
 
-@pytest.mark.parametrize("name", ["aime24", "aime25", "amc23", "gsm8k"])
+@pytest.mark.parametrize("name", ["aime24", "aime25", "amc23", "gsm8k", "arith"])
 def test_numeric_answers_are_normalised(name):
     answers = [i.answer for i in load_benchmark(name)]
     assert all(re.fullmatch(r"-?\d+", a) for a in answers), answers
@@ -167,3 +169,20 @@ def test_custom_json_and_parquet_with_nested_fields(tmp_path):
                                                                   ("set-p2", "Halve 1.", "1/2")]
     with pytest.raises(ValueError, match=r"set\.json\[0\]: field 'meta\.nope': missing"):
         load_custom(str(json_path), "problem.text", "meta.nope")
+
+
+def test_arith_is_small_sums_a_small_model_can_do():
+    """The demo's set: short one- and two-step questions whose answers are right (checked here by evaluating the
+    expression the question states, or by the count its words give)."""
+    items = load_benchmark("arith")
+    assert [i.id for i in items] == [f"arith-{n}" for n in range(30)]
+    sums = 0
+    for item in items:
+        assert len(item.question) <= 120 and 0 <= int(item.answer) <= 20, item
+        expr = re.fullmatch(r"What is ([\d ()+\-×]+)\?", item.question)
+        if expr:
+            sums += 1
+            # the regex let through only digits, spaces, + - × and brackets
+            assert eval(expr.group(1).replace("×", "*")) == int(item.answer), item
+    assert 20 <= sums < len(items)  # word problems too
+    assert get_benchmark("arith").license == "Apache-2.0"

@@ -77,7 +77,7 @@ def test_grade_options(tmp_path: Path, responses: Path) -> None:
 
 def test_eval_run_folder_that_is_a_file_or_below_one(questions: Path) -> None:
     common = ("eval", "--data", questions, "--device", "cpu", "-n", "1", "--max-new-tokens", "4")
-    _one_error(_run(*common, "-o", questions), "--output", str(questions))
+    _one_error(_run(*common, "-o", questions), "--output-dir", str(questions))
     _one_error(_run(*common, "-o", questions / "run"), str(questions))
 
 

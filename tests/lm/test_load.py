@@ -14,9 +14,9 @@ from thinktrim.lm.load import check_device_name, load_tokenizer, pick_device, pi
 
 
 def test_models_come_from_a_local_folder_or_the_cache(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"^--model /no/such/folder: no such folder; models are loaded from a local"):
+    with pytest.raises(ValueError, match=r"^--model: /no/such/folder: no such folder; models are loaded from a local"):
         resolve_model("/no/such/folder")
-    with pytest.raises(ValueError, match=r"--tokenizer \./rel: no such folder"):
+    with pytest.raises(ValueError, match=r"--tokenizer: \./rel: no such folder"):
         resolve_model("./rel", option="--tokenizer")
     with pytest.raises(ValueError, match=r"no config\.json in this folder"):
         resolve_model(str(tmp_path))

@@ -3,7 +3,14 @@ import pytest
 from thinktrim.data.trace import Step, StepKind, Trace
 from thinktrim.refine.annotate import annotate_steps
 from thinktrim.refine.answer_mentions import FinalValue, final_value, mention_spans
-from thinktrim.refine.classify import ClassifyConfig, MarkerLexicon, classify_by_markers, unit_spans
+from thinktrim.refine.classify import (
+    ClassifyConfig,
+    MarkerLexicon,
+    assign_units,
+    classify_by_markers,
+    link_to_progressive,
+    unit_spans,
+)
 
 LEXICON = MarkerLexicon.load()
 
@@ -189,3 +196,70 @@ def test_a_step_redoing_earlier_arithmetic_is_a_verification() -> None:
     assert all(s.kind is StepKind.PROGRESSIVE for s in off)
     with pytest.raises(ValueError, match="weak_markers: 'maybe'"):
         ClassifyConfig(weak_markers="maybe")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # a negative verdict on earlier work, a first-person admission, a value replacing another
+        ("Therefore, my approach is flawed.", StepKind.ERROR_CORRECTION),
+        ("So that count was off by one.", StepKind.ERROR_CORRECTION),
+        ("I forgot the factor of 2 in the area.", StepKind.ERROR_CORRECTION),
+        ("So H(0.8) = 0.08, not 0.94.", StepKind.ERROR_CORRECTION),
+        # a retracting opener, unless the step shows a check
+        ("Actually sin(0.2π) = 0.5878.", StepKind.ERROR_CORRECTION),
+        ("Not quite: the radius is 5.", StepKind.ERROR_CORRECTION),
+        ("Actually, let me check the sum again.", StepKind.VERIFICATION),
+        # asked, not asserted, is no refutation; nor is a verdict on a choice, or a hedge
+        ("Is that approach wrong?", StepKind.PROGRESSIVE),
+        ("Option D is wrong because x > 3.", StepKind.PROGRESSIVE),
+        ("I'm not sure this approach works.", StepKind.PROGRESSIVE),
+        ("So x = 4, not y.", StepKind.PROGRESSIVE),
+    ],
+)
+def test_a_step_rejecting_or_repairing_earlier_work_is_error_correction(text: str, kind: StepKind) -> None:
+    (step,) = classify_by_markers(text, [Step(0, len(text))], LEXICON)
+    assert step.kind is kind, step.marker
+
+
+def test_the_refutation_rule_can_be_turned_off() -> None:
+    text = "Therefore, my approach is flawed."
+    (on,) = classify_by_markers(text, [Step(0, len(text))], LEXICON)
+    (off,) = classify_by_markers(text, [Step(0, len(text))], LEXICON, ClassifyConfig(refutations=False))
+    assert on.kind is StepKind.ERROR_CORRECTION and on.marker == "(refutation: my approach is flawed)"
+    assert off.kind is StepKind.PROGRESSIVE
+
+
+CORRECTED = (
+    "Let the side be s = 3. We need the perimeter of the square and then its area. Each side has length s. "
+    "There are four sides.\n\n"
+    "The perimeter is 4 * 3 = 13.\n\n"
+    "Let me check: 13 / 4 is not 3.\n\n"
+    "Hmm, wait, that's wrong: 4 * 3 = 12, not 13.\n\n"
+    "So the perimeter is 12. Then the area is 3 * 3 = 9."
+)
+
+
+def test_a_correction_is_its_own_step_and_takes_the_attempt_it_abandons_into_its_unit() -> None:
+    steps = annotate_steps(CORRECTED, "9")
+    texts = [s.text(CORRECTED) for s in steps]
+    assert "".join(texts) == CORRECTED
+    wrong = texts.index("\n\nThe perimeter is 4 * 3 = 13.")
+    check, fix = wrong + 1, wrong + 2
+    assert texts[check] == "\n\nLet me check: 13 / 4 is not 3."
+    assert texts[fix] == "\n\nHmm, wait, that's wrong: 4 * 3 = 12, not 13."  # it ends where the repair goes on
+    assert [s.kind for s in steps[wrong : fix + 2]] == [StepKind.PROGRESSIVE, StepKind.VERIFICATION,
+                                                         StepKind.ERROR_CORRECTION, StepKind.PROGRESSIVE]
+    assert steps[fix].link == wrong
+    # the wrong result, its check and its correction are one unit, scored and removed together
+    assert steps[wrong].unit == steps[check].unit == steps[fix].unit is not None
+    assert unit_spans(steps)[steps[fix].unit] == (steps[wrong].start, steps[fix].end)
+    assert steps[fix + 1].unit is None
+
+
+def test_a_correction_of_a_protected_step_is_kept() -> None:
+    """The first step (or one stating the answer) always stays, so must the correction of what it says."""
+    s = [Step(0, 10, protected=True), Step(10, 20, StepKind.ERROR_CORRECTION), Step(20, 30),
+         Step(30, 40, StepKind.ERROR_CORRECTION)]
+    steps = assign_units(link_to_progressive(s))
+    assert [x.unit for x in steps] == [None, None, 0, 0]

@@ -76,7 +76,7 @@ REFINE_CASES = {  # arguments after `refine` -> what the one error line must con
     "unreachable judge": ("good.jsonl --judge-url http://127.0.0.1:9/v1 --judge-model m -o out",
                           "--judge-url http://127.0.0.1:9/v1: cannot connect"),
     "missing model folder": ("good.jsonl --model /no/such/folder -o out",
-                             "--model /no/such/folder: no such folder; models are loaded from a local folder"),
+                             "--model: /no/such/folder: no such folder; models are loaded from a local folder"),
     "folder that is no model": ("good.jsonl --model model_folder -o out", "model_folder: no config.json"),
     "hub id not cached": ("good.jsonl --model thinktrim-test/not-cached -o out",
                           "not in the local Hugging Face cache; models are loaded from a local folder"),

@@ -1,3 +1,4 @@
+import itertools
 import json
 import math
 from fractions import Fraction
@@ -6,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from thinktrim.data.trace import Step, StepKind
+from thinktrim.refine.annotate import annotate_steps
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.outputs import write_outputs
-from thinktrim.refine.prune import n_to_remove, refined_thinking, units_to_remove
+from thinktrim.refine.prune import kept_steps, n_to_remove, refined_thinking, units_to_remove
 from thinktrim.refine.verify import check_refined, removable_subsequence
 
 V, M, P = StepKind.VERIFICATION, StepKind.MULTI_METHOD, StepKind.PROGRESSIVE
@@ -104,3 +106,42 @@ def test_refined_files_are_the_originals_minus_the_lowest_pir_units(
     pruned_exactly(out, stats)
     assert 0 < stats["ratios"]["r0.2"]["token_reduction"] < stats["ratios"]["r0.5"]["token_reduction"]
     assert check_refined(out) == []
+
+
+def test_a_wrong_result_never_outlives_its_removed_correction() -> None:
+    """Every choice of units to remove, on a chain with corrections: where a correction is removed, the wrong
+    result it corrects is removed with it; where that result must stay (it is the first step or states the
+    answer), the correction stays too."""
+    thinking = (
+        "Let the side be s = 3 and the height h = 5. The area of the base is 3 * 3 = 10.\n\n"
+        "Wait, that's wrong: 3 * 3 = 9, not 10.\n\n"
+        "So the base is 9. The perimeter of the base is 4 * 3 = 13.\n\n"
+        "Let me check: 13 / 4 is not 3.\n\n"
+        "Hmm, wait, that's wrong: 4 * 3 = 12, not 13.\n\n"
+        "So the perimeter is 12. The side area is 12 * 5 = 61.\n\n"
+        "Actually 12 * 5 = 60, not 61.\n\n"
+        "So the total area is 9 + 60 = 69."
+    )
+    wrongs = {"= 10.": "not 10.", "= 13.": "not 13.", "= 61.": "not 61."}
+    steps = annotate_steps(thinking, "69")
+    fixes = [s for s in steps if s.kind is StepKind.ERROR_CORRECTION]
+    assert len(fixes) == 3
+    assert fixes[0].unit is None  # it corrects the first step, which always stays
+    assert fixes[1].unit is not None and fixes[2].unit is not None
+    units = sorted({s.unit for s in steps if s.unit is not None})
+    for r in range(len(units) + 1):
+        for removed in map(set, itertools.combinations(units, r)):
+            out = refined_thinking(thinking, steps, removed)
+            for wrong, fix in wrongs.items():
+                assert wrong not in out or fix in out, (removed, wrong)
+            kept = kept_steps(steps, removed)
+            assert all(steps[f.link] not in kept for f in fixes if f not in kept)
+
+
+def test_an_error_correction_unit_is_ranked_as_one() -> None:
+    """Its abandoned attempt opens the unit, but the unit is ranked with the error corrections."""
+    E = StepKind.ERROR_CORRECTION
+    steps = chain([(P, None, None), (P, 0, -1.0), (E, 0, -1.0), (V, 1, 0.5), (P, None, None), (E, 2, 0.2)])
+    # corrections 0 (-1.0) and 2 (0.2): the lower goes; the check is alone in its kind: round(0.5) = 1 goes.
+    # Ranked as a progressive unit, 0 would go alone in that group and 2 alone in its own: {0, 1, 2}.
+    assert units_to_remove({"a": steps}, 0.5) == {"a": {0, 1}}

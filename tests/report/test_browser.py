@@ -1,6 +1,7 @@
 """The demo report in a real headless Chromium: no console errors, the viewer's steps and struck-through units
 against the refine outputs, one scatter point per run, the drill-down, and screenshots kept as artefacts."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,11 @@ import pytest
 from thinktrim.report.browser import chromium, missing, open_report, screenshot
 
 pytestmark = pytest.mark.slow
-STEPS_JS = """return [...document.querySelectorAll('#steps .step')].map(s => ({
-    text: s.querySelector('.txt').textContent, kind: s.dataset.kind, unit: s.dataset.unit,
+# a step's text as written: each typeset formula counts as its LaTeX source (what the "LaTeX source" toggle shows)
+STEPS_JS = """const source = (n) => {
+    const c = n.cloneNode(true); c.querySelectorAll('.m-out').forEach(m => m.remove()); return c.textContent; };
+return [...document.querySelectorAll('#steps .step')].map(s => ({
+    text: source(s.querySelector('.txt')), kind: s.dataset.kind, unit: s.dataset.unit,
     removed: s.classList.contains('removed'), protected: s.classList.contains('protected'),
     link: (s.querySelector('a.link') || {}).textContent || null}))"""
 
@@ -113,7 +117,79 @@ def test_ratio_slider_strikes_exactly_what_each_refined_file_removed(page, annot
             assert all(s["kind"] != "progressive" and s["unit"] != "" and not s["protected"] for s in struck)
             assert page.find_element(By.ID, "ratio-effect").text.startswith(f"ratio {run['ratios'][k - 1]}")
             struck_somewhere |= bool(struck)
+            # formulas are inline-blocks, which line-through does not reach: each one in a struck unit has its rule
+            rules = page.execute_script(STRUCK_MATH_JS)
+            assert all(r["struck"] == r["removed"] for r in rules), (ann["id"], tag, rules)
     assert struck_somewhere, "no unit struck at any ratio: the comparison would prove nothing"
+
+
+STRUCK_MATH_JS = """return [...document.querySelectorAll('#steps .step .math .m-out')].map(m => {
+    const rule = getComputedStyle(m, '::after');
+    return {removed: m.closest('.step').classList.contains('removed'),
+            struck: rule.content !== 'none' && rule.borderTopStyle === 'solid' && m.getBoundingClientRect().width > 0};
+})"""
+FRAC = re.compile(r"\$[^$]*\\frac[^$]*\$")
+
+
+def test_frac_renders_as_katex_and_the_toggle_shows_its_source(page, demo_chains, screenshots) -> None:
+    from selenium.webdriver.common.by import By
+
+    chain, formula = next((c, m.group(0)) for c in demo_chains.values() if (m := FRAC.search(c.get("question") or "")))
+    open_chain(page, chain["id"])
+    question = page.find_element(By.CSS_SELECTOR, "#chain-view .chain-head .question")
+    maths = question.find_elements(By.CSS_SELECTOR, ".math")
+    frac = next(m for m in maths if m.find_element(By.CSS_SELECTOR, ".m-src").get_attribute("textContent") == formula)
+    assert frac.find_elements(By.CSS_SELECTOR, ".m-out .katex .katex-html .mfrac")  # KaTeX's fraction markup
+    assert frac.find_element(By.CSS_SELECTOR, ".m-out").is_displayed()
+    assert not frac.find_element(By.CSS_SELECTOR, ".m-src").is_displayed()
+    assert formula not in question.text  # a reader sees a fraction, not TeX
+    page.execute_script("arguments[0].scrollIntoView({block: 'center'})", question)
+    question.screenshot(str(screenshots / "maths_typeset.png"))
+    page.find_element(By.CSS_SELECTOR, "#chains input.tex-toggle").click()
+    try:
+        assert not frac.find_element(By.CSS_SELECTOR, ".m-out").is_displayed()
+        assert frac.find_element(By.CSS_SELECTOR, ".m-src").text == formula
+        assert formula in question.text
+        question.screenshot(str(screenshots / "maths_source.png"))
+    finally:
+        page.find_element(By.CSS_SELECTOR, "#chains input.tex-toggle").click()
+    assert frac.find_element(By.CSS_SELECTOR, ".m-out").is_displayed()
+
+
+def test_formulas_in_a_struck_unit_are_struck_too(page, annotations, screenshots) -> None:
+    """KaTeX lays formulas out in inline-blocks, which line-through does not reach: a rule crosses each one."""
+    from selenium.webdriver.common.by import By
+
+    open_chain(page, annotations[0]["id"])
+    step = page.find_element(By.CSS_SELECTOR, "#steps .step.functional")
+    # a formula written into a functional step's text, as a chain with maths in its thinking has
+    page.execute_script("arguments[0].querySelector('.txt').append(' so ', ...MathText.nodes(arguments[1]))", step,
+                        r"\(\frac{1}{k\pi} < 0.001\)")
+    page.execute_script("arguments[0].scrollIntoView({block: 'center'})", step)
+    assert not any(r["struck"] for r in page.execute_script(STRUCK_MATH_JS))
+    page.execute_script("arguments[0].classList.add('removed')", step)  # as the slider marks a pruned unit
+    rules = page.execute_script(STRUCK_MATH_JS)
+    assert rules and all(r["struck"] for r in rules)
+    step.screenshot(str(screenshots / "maths_struck.png"))
+
+
+def test_malformed_formula_stays_text_and_prices_are_not_maths(page) -> None:
+    text = r"so \(\frac{1}{\) is wrong, \[\frac{3}{4}\] is right, $$x^2$$ too; $2 and $3 are prices, $a+b$ is maths"
+    shown = page.execute_script("""
+        const box = document.createElement('div');
+        box.append(...MathText.nodes(arguments[0]));
+        document.getElementById('chain-view').append(box);
+        const out = {text: box.textContent, bad: [...box.querySelectorAll('.math.bad')].map(n => n.textContent),
+                     ok: [...box.querySelectorAll('.math .m-src')].map(n => n.textContent),
+                     fracs: box.querySelectorAll('.katex .mfrac').length, title: box.querySelector('.math.bad').title,
+                     visible: box.querySelector('.math.bad').getBoundingClientRect().width > 0};
+        box.remove();
+        return out;""", text)
+    assert shown["bad"] == [r"\(\frac{1}{\)"]  # KaTeX rejects it: its text is shown as written, marked
+    assert shown["visible"] and shown["title"].startswith("not typeset: KaTeX parse error")
+    assert shown["ok"] == [r"\[\frac{3}{4}\]", "$$x^2$$", "$a+b$"]
+    assert shown["fracs"] == 1
+    assert "$2 and $3 are prices" in shown["text"]
 
 
 def test_scatter_has_one_point_per_run(page, demo_data) -> None:

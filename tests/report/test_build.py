@@ -14,7 +14,7 @@ import pytest
 from thinktrim.data.trace import Step
 from thinktrim.report.build import display_names
 from thinktrim.report.eval_section import iso_eff
-from thinktrim.report.page import chunked, pack, script_json
+from thinktrim.report.page import asset, chunked, pack, script_json
 from thinktrim.report.refine_section import quantiles
 
 CLI = [sys.executable, "-m", "thinktrim.cli"]
@@ -97,9 +97,15 @@ def test_train_and_curate_folders_get_a_summary(tmp_path: Path, read_page) -> No
 @pytest.mark.slow
 def test_report_is_one_self_contained_file(demo_report: Path) -> None:
     text = demo_report.read_text(encoding="utf-8")
+    # KaTeX is inlined unmodified; its `<img src=` builds \includegraphics, which math.js turns off (trust: false)
+    katex = asset("katex/katex.min.js")
+    assert text.count(katex) == 1 and "trust: false" in asset("math.js")
+    text = text.replace(katex, "")
     assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)=", text)
     assert not re.search(r"\b(fetch|XMLHttpRequest|import)\s*\(", text.split('id="tt-data"')[0])
     assert "@import" not in text and "url(http" not in text
+    urls = re.findall(r"url\(([^)]{0,40})", text)
+    assert len(urls) >= 20 and all(u.startswith("data:font/woff2;base64,") for u in urls)  # KaTeX's fonts, inline
 
 
 @pytest.mark.slow

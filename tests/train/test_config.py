@@ -50,7 +50,7 @@ def test_lora_scales_the_recipe_rate_but_not_a_given_one() -> None:
         (["--global-batch-size", "3", "--per-device-batch-size", "2"], "--global-batch-size: 3 is not a multiple"),
         (["--max-length", "0"], "--max-length: must be >= 1"),
         (["--accelerate-config", "nope"], "neither a shipped config (ddp, fsdp, zero3) nor a YAML file"),
-        (["--model", "/no/such/model"], "error: --model /no/such/model: no such folder"),
+        (["--model", "/no/such/model"], "error: --model: /no/such/model: no such folder"),
     ],
 )
 def test_bad_settings_are_one_line(tmp_path, args, message) -> None:

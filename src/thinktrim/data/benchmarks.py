@@ -2,7 +2,8 @@
 
 The bundled files are byte-for-byte copies of their sources (see NOTICE), so they stay checkable against
 upstream; normalisation happens here, on load: gsm8k's answer is the number after "####", amc23's floats
-become integers, aime25's prompt loses the boxed instruction the system prompt already gives.
+become integers, aime25's prompt loses the boxed instruction the system prompt already gives. arith is
+thinktrim's own: small sums that the embedded model partly solves, for `make demo`.
 GPQA-Diamond is never bundled (its authors ask that it not be posted in plain text): pass its path.
 """
 
@@ -121,6 +122,10 @@ def _olymmath(r: dict[str, Any], i: int) -> tuple[str, str, str, dict[str, Any]]
     return str(_get(r, "unique_id")), _text(r, "problem"), _answer(r, "answer"), {"subject": r.get("subject")}
 
 
+def _arith(r: dict[str, Any], i: int) -> tuple[str, str, str, dict[str, Any]]:
+    return str(_get(r, "id")), _text(r, "question"), _answer(r, "answer"), {}
+
+
 def _gpqa(r: dict[str, Any], i: int) -> tuple[str, str, str, dict[str, Any]]:
     # the question keeps its own instruction to box the choice letter: the system prompt asks for an answer,
     # not for a letter
@@ -145,6 +150,9 @@ _REGISTRY: dict[str, Benchmark] = {
                   "RUCAIBox/Slow_Thinking_with_LLMs", "MIT", "olymmath-easy.jsonl", _olymmath),
         Benchmark("olymmath-hard", "expression", "OlymMATH EN, hard split (olympiad level)", "1", 100,
                   "RUCAIBox/Slow_Thinking_with_LLMs", "MIT", "olymmath-hard.jsonl", _olymmath),
+        Benchmark("arith", "number", "one- and two-step arithmetic with small numbers, written for thinktrim: "
+                  "a set the embedded model partly solves (make demo)", "1", 30, "thinktrim", "Apache-2.0",
+                  "arith.jsonl", _arith),
         Benchmark("gpqa-diamond", "choice", "GPQA Diamond: graduate-level science, choice A-D; load it "
                   "from a local path", "1", 198, _LIMO, "CC-BY-4.0, not redistributed", None, _gpqa),
     )

@@ -170,9 +170,9 @@ def run_record_path(folder: Path) -> Path:
 
 def read_run_record(folder: Path) -> dict[str, Any] | None:
     """An eval run folder's settings: its run.json, else the config.json a run of an earlier version wrote, else
-    None. A config.json without eval settings (a model folder's) is no run record."""
+    None. A record without eval's settings (another command's run.json, a model folder's config.json) is none."""
     path = run_record_path(folder)
     if not path.is_file():
         return None
     record = read_json_object(path, "thinktrim eval run record")
-    return record if path.name == RUN_RECORD or "benchmarks" in record else None
+    return record if {"benchmarks", "generation"} <= record.keys() else None

@@ -116,7 +116,7 @@ def check_resume(out: Path, config: EvalConfig) -> None:
         if changed:
             raise UserError(f"{run_record_path(out)}: this run folder was made with other settings "
                             f"({'; '.join(changed)}); rerun with the same settings to resume, or choose another "
-                            "--output")
+                            "--output-dir")
     else:
         with writing(out / RUN_RECORD):
             write_json(out / RUN_RECORD, config.to_dict())
@@ -134,7 +134,7 @@ def check_questions(path: Path, items: Sequence[Any]) -> None:
         if sha is not None and qid in current and sha != current[qid]:
             raise UserError(f"{path}: its samples of question {qid!r} answer another question than the one "
                             "read now (an edited input, or another file of the same name); choose another "
-                            f"--output, or delete {path.parent} to start this benchmark over")
+                            f"--output-dir, or delete {path.parent} to start this benchmark over")
 
 
 def _resume_view(config: EvalConfig) -> dict[str, Any]:
@@ -244,7 +244,7 @@ def evaluate(config: EvalConfig, make: Callable[[], GeneratorBase] | None = None
 
     out = Path(config.output_dir or ".")
     shard = config.parallel.shard_spec
-    with claim_output_folder(out, "eval", force=config.force, option="--output",
+    with claim_output_folder(out, "eval", force=config.force, option="--output-dir",
                              lock_at=shard.folder(out) if shard is not None else None):
         items = load_items(config)
         if config.baseline:  # read at the end; a baseline that is no run is refused before anything is generated

@@ -91,7 +91,7 @@ def check_model_name(name: str, option: str = "--model", what: Literal["model", 
     (`check_model_folder`), so a folder that is not a model fails here, in one line, and not inside transformers."""
     if name == EMBEDDED:
         return
-    where = f"{option} {name}".strip()
+    where = f"{option}: {name}" if option else name  # the form of every setting's error: `--model: m: why`
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():

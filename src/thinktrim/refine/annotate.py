@@ -6,10 +6,12 @@ come after (score.py, prune.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from thinktrim.data.trace import Step
 from thinktrim.refine.classify import (
+    REFUTATION,
     ClassifyConfig,
     MarkerLexicon,
     assign_units,
@@ -35,8 +37,10 @@ def annotate_steps(
     `final_value` is the chain's final answer (`answer_mentions.final_value`): the steps stating it are protected.
     """
     lexicon = lexicon or MarkerLexicon.load()
-    steps = segment(thinking, segment_config, lexicon.split_regex(), lexicon.evidence_regex(),
-                    lexicon.progress_regex())
+    evidence = lexicon.evidence_regex()
+    if (classify_config or ClassifyConfig()).refutations:  # a refuting sentence opens a step of its own, too
+        evidence = re.compile(f"{evidence.pattern}|{REFUTATION.pattern}" if evidence else REFUTATION.pattern, re.I)
+    steps = segment(thinking, segment_config, lexicon.split_regex(), evidence, lexicon.progress_regex())
     steps = classify_by_markers(thinking, steps, lexicon, classify_config)
     if judge is not None:
         steps = judge(thinking, steps)

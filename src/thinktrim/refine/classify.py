@@ -5,6 +5,13 @@ does ("that's correct", "this is wrong"). Openers listed as `weak` in the lexico
 checks, corrections, new plans and plain doubts alike, so by default a step they open takes the kind its
 sentences show, and stays progressive when they show none. A step that only redoes arithmetic already written
 earlier (every `a op b = c` in it appears before) is a verification.
+
+Error correction is a step that rejects or repairs something said before. Besides its marker phrases, two
+classes of sentence show it (`REFUTATION`): a negative verdict whose subject is earlier work ("that was wrong",
+"my count is off", "this approach is flawed", "I made an error", "I forgot the factor 2"), asserted rather than
+asked ("Did I make a mistake?" is a check), and a value replacing another ("= 0.08, not 0.94"). Openers listed
+as `retracting` ("Actually", "Not quite") take back what was just said: a step they open is error correction unless
+its sentences show a check or another method.
 """
 
 from __future__ import annotations
@@ -29,7 +36,21 @@ WeakMarkers = Literal["content", "marker"]
 _FIRST_SENTENCE = re.compile(r"^.*?(?:[.!?](?=\s)|\n|$)", re.S)
 # Arithmetic with its result, "24 * 18 = 432" or "1 + 3*121 = 364": what a recomputation writes again.
 _COMPUTATION = re.compile(r"\d[\d.,]*\s*(?:[-+*/×÷^·]\s*\(?\d[\d.,]*\)?\s*)+=\s*-?\d[\d.,]*")
-_LISTS = ("weak", "progress")  # top-level phrase lists of the lexicon, beside the kinds
+_LISTS = ("weak", "retracting", "progress")  # top-level phrase lists of the lexicon, beside the kinds
+# Subjects that point back at earlier work, and verdicts that reject it.
+_EARLIER = (r"(?:that|this|(?:this|that|my|our|the)\s+(?:previous\s+|earlier\s+|first\s+|initial\s+|above\s+)?"
+            r"(?:approach|reasoning|assumption|model|formula|calculation|computation|count|counting|answer|result|"
+            r"method|logic|recurrence|conclusion|equation|setup|value|reading|interpretation|idea|step|sum|"
+            r"solution|derivation|expression|claim|analysis|guess|estimate))")
+_VERDICT = (r"(?:'s|\s+is|\s+was|\s+are|\s+were|\s+must\s+be|\s+must\s+have\s+been|\s+seems(?:\s+to\s+be)?|"
+            r"\s+seemed)(?:\s+(?:also|actually|clearly|definitely|probably|still|all))?\s+"
+            r"(?:wrong|incorrect|flawed|invalid|off|mistaken|not\s+(?:right|correct|valid|true))")
+_ADMISSION = (r"\bi\s+(?:must\s+have\s+|probably\s+|might\s+have\s+|may\s+have\s+|think\s+i\s+|clearly\s+)?"
+              r"(?:made\s+(?:a|an|the)\s+(?:mistake|error|miscalculation|typo)|miscalculated|miscounted|misread|"
+              r"misapplied|mixed\s+up|confused|forgot|overcounted|undercounted|double[- ]counted)")
+_REPLACED_VALUE = r"\d[\d.,]*\)?\$?\s*,?\s+not\s+\$?-?\d"
+# A sentence that rejects or repairs earlier work; `(?![^.!?\n]*\?)`: not one that asks whether it should.
+REFUTATION = re.compile(rf"(?:\b{_EARLIER}{_VERDICT}\b|{_ADMISSION}\b|{_REPLACED_VALUE})(?![^.!?\n]*\?)", re.I)
 
 
 @dataclass(frozen=True)
@@ -43,20 +64,26 @@ class ClassifyConfig(Config):
     repeated_computation: bool = field(default=True, metadata={
         "help": "A step with no marker whose every computation (a op b = c) appears earlier in the chain is a "
                 "verification."})
+    refutations: bool = field(default=True, metadata={
+        "help": "A step with no marker that rejects or repairs earlier work (\"that was wrong\", \"I made an "
+                "error\", \"= 0.08, not 0.94\"; not a question) is error correction, and such a sentence opens a "
+                "step of its own out of forward reasoning."})
 
 
 @dataclass(frozen=True)
 class MarkerLexicon:
     """Marker phrases per functional kind; `order` is the priority when several kinds match.
 
-    `weak`: openers that open a step without telling its kind; `progress`: sentence openers where forward
-    reasoning resumes, which end a functional step (segment.py).
+    `weak`: openers that open a step without telling its kind; `retracting`: openers that take back what was
+    just said, making a step error correction unless its sentences show another kind; `progress`: sentence
+    openers where forward reasoning resumes, which end a functional step (segment.py).
     """
 
     opening: dict[StepKind, tuple[str, ...]]
     anywhere: dict[StepKind, tuple[str, ...]]
     order: tuple[StepKind, ...]
     weak: tuple[str, ...] = ()
+    retracting: tuple[str, ...] = ()
     progress: tuple[str, ...] = ()
 
     @classmethod
@@ -110,7 +137,8 @@ class MarkerLexicon:
         `anywhere` phrases split through `evidence_regex`, out of forward reasoning only, so a verdict such as
         "Correct." stays with the check it closes.
         """
-        return opening_marker_regex([p for kind in self.order for p in self.opening.get(kind, ())] + list(self.weak))
+        phrases = [p for kind in self.order for p in self.opening.get(kind, ())]
+        return opening_marker_regex(phrases + list(self.weak) + list(self.retracting))
 
     def evidence_regex(self) -> re.Pattern[str] | None:
         """Any `anywhere` phrase inside a sentence: a sentence that shows a check or a correction."""
@@ -129,12 +157,17 @@ class MarkerLexicon:
             for content in (True, False):
                 phrases = [p for p in self.opening.get(kind, ()) if not (content and p in self.weak)]
                 if phrases:
-                    out[(kind, content)] = opening_marker_regex(phrases, self.weak if content else ())
+                    lead_in = (*self.weak, *self.retracting) if content else self.retracting
+                    out[(kind, content)] = opening_marker_regex(phrases, lead_in)
         return out
 
     @cached_property
     def _weak_regex(self) -> re.Pattern[str] | None:
         return opening_marker_regex(self.weak) if self.weak else None
+
+    @cached_property
+    def _retracting_regex(self) -> re.Pattern[str] | None:
+        return opening_marker_regex(self.retracting, self.weak) if self.retracting else None  # "Wait, actually"
 
     @cached_property
     def _anywhere_regex(self) -> dict[StepKind, re.Pattern[str]]:
@@ -148,12 +181,14 @@ class MarkerLexicon:
         """The kind whose marker opens the step (or appears in its first sentence), with the phrase.
 
         With `weak_markers="content"` a weak opener decides nothing: the phrase after it, or an `anywhere`
-        phrase in any sentence of the step, does.
+        phrase in any sentence of the step, does. So with a retracting opener, which decides error correction
+        when nothing else in the step does.
         """
         content = weak_markers == "content"
         first = _FIRST_SENTENCE.match(step_text.lstrip())
         head = first.group() if first else step_text[:300]
-        opened_weak = content and self._weak_regex is not None and self._weak_regex.match(step_text)
+        opened_weak = content and any(rx is not None and rx.match(step_text)
+                                      for rx in (self._weak_regex, self._retracting_regex))
         for where in (head, step_text) if opened_weak else (head,):
             for kind in self.order:
                 rx = self._opening_regex.get((kind, content))
@@ -163,7 +198,8 @@ class MarkerLexicon:
                 m = self._anywhere_regex[kind].search(where) if kind in self._anywhere_regex else None
                 if m:
                     return kind, m.group(1).lower()
-        return None
+        m = self._retracting_regex.match(step_text) if self._retracting_regex is not None else None
+        return (StepKind.ERROR_CORRECTION, m.group(1).lower()) if m else None
 
 
 def repeats_earlier_computation(thinking: str, step: Step) -> bool:
@@ -182,7 +218,10 @@ def classify_by_markers(
     config = config or ClassifyConfig()
     out = []
     for i, step in enumerate(steps):
-        hit = lexicon.match(thinking[step.start : step.end], config.weak_markers)
+        text = thinking[step.start : step.end]
+        hit = lexicon.match(text, config.weak_markers)
+        if hit is None and config.refutations and (m := REFUTATION.search(text)):
+            hit = StepKind.ERROR_CORRECTION, f"(refutation: {' '.join(m.group().split()).lower()})"
         if hit is None and i > 0 and config.repeated_computation and repeats_earlier_computation(thinking, step):
             hit = StepKind.VERIFICATION, "(repeated computation)"
         out.append(replace(step, kind=hit[0], marker=hit[1]) if hit else replace(step, kind=StepKind.PROGRESSIVE))
@@ -219,19 +258,35 @@ def assign_units(steps: list[Step]) -> list[Step]:
 
     A unit is removed and scored as a whole (one PIR), so it must be contiguous: a progressive or protected
     step, a change of kind or a change of link closes the current unit.
+
+    An error correction takes the attempt it abandons into its unit: the steps from its linked progressive
+    step up to it (the wrong result, and any check of it) are removed and scored with it, so a refined chain
+    never keeps a wrong result whose correction was removed. When one of those steps is protected (the first
+    step, or one stating the final answer) the attempt must stay, so the correction stays too (no unit).
     """
+    owner = list(range(len(steps)))  # the step whose kind and link decide each step's unit
+    pinned: set[int] = set()
+    for i, step in enumerate(steps):
+        if step.kind is StepKind.ERROR_CORRECTION and not step.protected and step.link is not None:
+            if any(steps[j].protected for j in range(step.link, i)):
+                pinned.add(i)
+            else:
+                for j in range(step.link, i):
+                    owner[j] = i
     out: list[Step] = []
     unit = -1
-    prev: Step | None = None
-    for step in steps:
-        if not step.kind.is_functional or step.protected:
+    prev: tuple[StepKind, int | None] | None = None
+    for j, step in enumerate(steps):
+        head = steps[owner[j]]
+        if not head.kind.is_functional or step.protected or owner[j] in pinned:
             out.append(replace(step, unit=None))
             prev = None
             continue
-        if prev is None or prev.kind is not step.kind or prev.link != step.link:
+        key = (head.kind, head.link)
+        if prev != key or (owner[j] != j and j == head.link):  # an abandoned attempt opens its correction's unit
             unit += 1
         out.append(replace(step, unit=unit))
-        prev = step
+        prev = key
     return out
 
 

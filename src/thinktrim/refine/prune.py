@@ -1,6 +1,7 @@
 """Choose which functional units to remove at a given ratio (PIR's Algorithm 1), per chain or dataset-wide.
 
-Pure functions over annotated steps. Progressive steps are always kept; for each functional kind separately,
+Pure functions over annotated steps. Progressive steps are kept, except the attempt an error correction abandons,
+which is removed with it (classify.assign_units); for each functional kind separately,
 the `ratio` of that kind's scored units with the lowest PIR are removed. The count is `round(ratio * n)`
 (half up, exactly: the ratio is the fraction its decimal string states), ties broken by position so results
 are deterministic.
@@ -38,10 +39,17 @@ class Unit:
 
 
 def scored_units(trace_id: str, steps: list[Step]) -> list[Unit]:
+    """One Unit per scored unit, of its functional steps' kind (an error correction's unit opens with the
+    progressive attempt it abandons, classify.assign_units) and starting where its first step starts."""
     seen: dict[int, Unit] = {}
     for s in steps:
-        if s.unit is not None and s.pir is not None and s.unit not in seen:
+        if s.unit is None or s.pir is None:
+            continue
+        u = seen.get(s.unit)
+        if u is None:
             seen[s.unit] = Unit(trace_id, s.unit, s.kind, s.pir, s.start)
+        elif not u.kind.is_functional and s.kind.is_functional:
+            seen[s.unit] = Unit(trace_id, s.unit, s.kind, u.pir, u.start)
     return list(seen.values())
 
 

@@ -61,8 +61,9 @@ class RunStats:
                 self.tokens_by_kind[s.kind.value] += t
         if ann.status in SCORED:
             self.scored_tokens += sum(tokens)
-            kind_of_unit = {s.unit: s.kind.value for s in ann.steps if s.unit is not None}
-            self.units.update(kind for _, kind in {(s.unit, s.kind.value) for s in ann.steps if s.unit is not None})
+            # a unit's kind is its functional steps' (an error correction's unit also holds the attempt it abandons)
+            kind_of_unit = {s.unit: s.kind.value for s in ann.steps if s.unit is not None and s.kind.is_functional}
+            self.units.update(kind_of_unit.values())
             for r in self.ratios:
                 drop = removed.get(r, set())
                 self.kept_tokens[r] += sum(t for s, t in zip(ann.steps, tokens) if s.unit is None or s.unit not in drop)

@@ -126,7 +126,8 @@ def missing_outputs(out: Path, run: dict[str, Any]) -> list[str]:
 
 
 def _removable(step: Step) -> bool:
-    return step.kind.is_functional and step.unit is not None and not step.protected
+    """In a unit and unprotected: functional, or the attempt an error correction abandons (assign_units)."""
+    return step.unit is not None and not step.protected
 
 
 def _check_spans_against_input(run: dict, index: AnnotationIndex, annotations: AnnotationReader) -> list[str]:

@@ -41,11 +41,6 @@ Messages = list[dict[str, str]]
 TokenCallback = Callable[[int], None]  # told how many tokens were just generated
 
 
-def _check_stops(stops: tuple[str, ...]) -> None:
-    if not all(stops):
-        raise ValueError(f"expected non-empty strings, got {stops!r}")
-
-
 @dataclass
 class GenerationConfig(Config):
     """How to sample completions; validated once here so every backend can trust it."""
@@ -63,7 +58,7 @@ class GenerationConfig(Config):
         "min": 0, "help": "Base random seed; sample i of a prompt uses seed + i where the backend allows it. None "
                           "leaves sampling unseeded."})
     stop: tuple[str, ...] = field(default=(), metadata={
-        "check": _check_stops, "help": "Strings that end a completion (not included in its text)."})
+        "help": "Strings that end a completion (not included in its text; empty ones are dropped)."})
     batch_size: int | None = field(default=None, metadata={
         "min": 1, "help": "transformers: sequences decoded together (default 8). vLLM: prompts per engine call, "
                           "results are written after each (default 256). OpenAI: unused (see concurrency)."})

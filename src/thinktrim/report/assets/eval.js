@@ -99,9 +99,9 @@ const EvalView = (() => {
       { label: "correct", get: (s) => h("span", { class: s.correct ? "yes" : "no" }, s.correct ? "✓ yes" : "✗ no") },
       { label: "tokens", get: (s) => num(s.tokens) }, { label: "truncated", get: (s) => (s.truncated ? "yes" : "") },
       { label: "grading", left: true, get: (s) => s.reason ?? "" },
-      { label: "end of the response", left: true, get: (s) => (s.tail ? h("pre", {}, s.tail) : "–") }], q.samples);
+      { label: "end of the response", left: true, get: (s) => (s.tail ? h("pre", {}, MathText.nodes(s.tail)) : "–") }], q.samples);
     tr.after(h("tr", { class: "qdetail" }, h("td", { colspan: 5 },
-      q.question ? h("div", { class: "qtext" }, q.question) : null, samples)));
+      q.question ? h("div", { class: "qtext" }, MathText.toggle(), MathText.nodes(q.question)) : null, samples)));
   }
 
   return { section: evalSection };

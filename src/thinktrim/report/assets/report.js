@@ -138,7 +138,7 @@
       h("div", { class: "facts" }, `${steps.length} steps · ${units.size} functional units · ${num(tokens)} tokens · ` +
         `${prot} protected` + Object.entries(c.extra).map(([k, v]) => ` · ${k.replace(/_/g, " ")}: ${v}`).join("") +
         (c.reason ? ` · ${c.reason}` : "")),
-      c.question ? h("div", { class: "question" }, c.question) : null);
+      c.question ? h("div", { class: "question" }, MathText.nodes(c.question)) : null);
     view.append(head);
     const ratios = run.ratios;
     const effect = h("span", { class: "effect", id: "ratio-effect" });
@@ -150,7 +150,7 @@
     const fold = h("input", { type: "checkbox", id: "fold", checked: V.fold, onchange: (e) => {
       V.fold = e.target.checked; $("#steps").classList.toggle("folded", V.fold); } });
     const legend = Charts.legend(view, kindLegend(S.kinds).concat([{ label: "struck through: removed at this ratio", colour: "#D55E00" }]));
-    legend.append(h("label", { class: "fold" }, fold, " fold progressive steps to two lines"));
+    legend.append(h("label", { class: "fold" }, fold, " fold progressive steps to two lines"), MathText.toggle());
     const box = h("div", { class: "steps" + (V.fold ? " folded" : ""), id: "steps" });
     steps.forEach((s, i) => {
       const [text, code, link, unit, pir, isProt, tok] = s;
@@ -167,7 +167,7 @@
         h("span", { class: "gone" }));
       const div = h("div", { class: `step${code > 0 ? " functional" : ""}${isProt ? " protected" : ""}`, id: `s-${i}`,
                              "data-step": i, "data-kind": kind, "data-unit": unit ?? "", style: { "--kc": S.kindColours[kind] } },
-        meta, h("div", { class: "txt" }, h("span", { class: "ws" }, lead), core, h("span", { class: "ws" }, trail)));
+        meta, h("div", { class: "txt" }, h("span", { class: "ws" }, lead), MathText.nodes(core), h("span", { class: "ws" }, trail)));
       if (link !== null && code > 0) {
         div.addEventListener("mouseenter", () => $(`#s-${link}`)?.classList.add("target"));
         div.addEventListener("mouseleave", () => $(`#s-${link}`)?.classList.remove("target"));
