@@ -115,4 +115,4 @@ def test_compare_prints_both_named_apart(runs) -> None:
     assert rows[("short", "benchmark mean")] == pytest.approx(0.0, abs=1e-12)
     assert rows[("base", "benchmark mean")] == 0.0
     table = CliRunner().invoke(app, ["eval", "compare", str(base), str(short)])
-    assert table.exit_code == 0 and "benchmark mean" in table.output and "pooled" in table.output
+    assert table.exit_code == 0 and "Average" in table.output and "all questions (pooled)" in table.output

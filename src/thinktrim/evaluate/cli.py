@@ -80,16 +80,25 @@ def run_grade(config: GradeConfig) -> None:
 
 
 def run_compare(config: CompareConfig) -> None:
-    from thinktrim.evaluate.summary import AES_ROWS_CAPTION, compare_rows, format_rows
+    from thinktrim.evaluate.paper_table import POOLED, paper_table, pooled_cells, render, terminal_rows
+    from thinktrim.evaluate.summary import compare_rows, load_results, run_name
     from thinktrim.table import print_table
 
-    columns, rows = compare_rows([Path(r) for r in config.runs])
     if config.json:
+        columns, rows = compare_rows([Path(r) for r in config.runs])
         typer.echo(json.dumps([dict(zip(columns, row)) for row in rows], indent=2))
-    else:
-        print_table("thinktrim eval compare", columns, format_rows(columns, rows),
-                    caption="ACC = avg@n; TOK = mean output tokens; EFF = ACC/TOK; AES (α=1, β=3, γ=5) "
-                            f"against the first run ({AES_ROWS_CAPTION}).")
+        return
+    runs = [(run_name(Path(r)), load_results(Path(r))) for r in config.runs]
+    names, table = paper_table(runs)
+    if config.table_format != "table":
+        typer.echo(render(names, table, config.table_format), nl=False)
+        return
+    columns, rows = terminal_rows(names, table, pooled_cells(runs))
+    print_table("thinktrim eval compare", columns, rows,
+                caption=f"Against {table[0][0]}: ACC = avg@n in % (difference in points), TOK = mean output tokens "
+                        "(relative change), EFF = ACC/TOK (relative change), AES (α=1, β=3, γ=5). Average: the "
+                        "mean over benchmarks of ACC and TOK, EFF of those, the mean of the per-benchmark AES "
+                        f"(O1-Pruner's AVERAGE); {POOLED}: AES of every question pooled.")
 
 
 # The group's own command (`thinktrim eval …`) is registered by `thinktrim.cli` with the executor it picks.

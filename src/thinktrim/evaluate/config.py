@@ -13,6 +13,7 @@ from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.paths import safe_file_name
 from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.extract import ExtractionPolicy
+from thinktrim.evaluate.paper_table import TableFormat
 from thinktrim.lm.generation.types import Backend, GenerationConfig
 from thinktrim.lm.load import Precision, check_device_name, check_model_name, model_name_check, precision_field
 from thinktrim.lm.parallel import WORKER_THREADS_HELP, ParallelConfig
@@ -159,11 +160,17 @@ class GradeConfig(Config):
 
 @dataclass
 class CompareConfig(Config):
-    """Side-by-side ACC, TOK, EFF and AES (relative to the first run)."""
+    """The papers' comparison table: ACC, TOK, EFF and AES of each run against the first, per benchmark and on
+    average."""
 
     runs: tuple[str, ...] = field(default=(), metadata={
-        "help": "Run folders (or results.json files); the first is the baseline for AES.", "argument": True})
-    json: bool = field(default=False, metadata={"help": "Print the table as JSON instead."})
+        "help": "Run folders (or results.json files); the first is the base the others are compared with.",
+        "argument": True, "nonempty": True})
+    table_format: TableFormat = field(default="table", metadata={
+        "flag": "--format", "help": "table (the terminal), or the same table as markdown, latex (a paper) or csv "
+                                    "(a spreadsheet: the numbers in columns of their own)."})
+    json: bool = field(default=False, metadata={
+        "help": "Print every run's figures per benchmark as JSON instead (pooled and benchmark-mean AES)."})
 
 
 @dataclass

@@ -180,7 +180,7 @@ def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[l
     return [[show(c, v) for c, v in zip(columns, row)] for row in rows]
 
 
-def _run_name(path: Path) -> str:
+def run_name(path: Path) -> str:
     return (path.parent.name if path.is_file() else path.name) or str(path)
 
 
@@ -201,7 +201,7 @@ def compare_rows(run_dirs: Sequence[str | Path]) -> tuple[list[str], list[list[A
             if section is None:
                 continue
             m = section["metrics"]
-            rows.append([_run_name(path), bench, res["config"]["generation"]["n"],
+            rows.append([run_name(path), bench, res["config"]["generation"]["n"],
                          _pct(metric(m, "acc:avg@")), m.get("tokens:mean"), m.get("eff:acc/tokens"),
                          aes_against(m, base_section["metrics"])])
     if len(base["benchmarks"]) > 1:
@@ -209,5 +209,5 @@ def compare_rows(run_dirs: Sequence[str | Path]) -> tuple[list[str], list[list[A
             mine = res["benchmarks"]
             mean = benchmark_mean_aes([aes_against(mine[b]["metrics"], section["metrics"]) if b in mine else None
                                        for b, section in base["benchmarks"].items()])
-            rows.append([_run_name(path), MEAN_ROW, res["config"]["generation"]["n"], None, None, None, mean])
+            rows.append([run_name(path), MEAN_ROW, res["config"]["generation"]["n"], None, None, None, mean])
     return columns, rows
