@@ -44,7 +44,7 @@ $(VENV)/.dev: $(VENV)/.llama
 setup: $(VENV)/.dev
 
 # The demo's eval: the embedded model on `arith` (30 small sums, bundled) in three settings, the first the baseline
-# for AES: greedy with room to finish (96 new tokens), greedy cut short (32), sampled (T = 0.7, 2 per question). The
+# for AES: greedy with room to finish (96 new tokens), greedy cut short (32), sampled (T = 0.7). The
 # calculator prompt is there because this 135M model otherwise explains sums at length and rarely ends.
 DEMO_EVAL   := $(VENV)/bin/thinktrim eval --benchmark arith --batch-size 30 \
 	--system-prompt "You are a calculator. Reply with just the result, a single number."
@@ -55,7 +55,7 @@ demo: $(VENV)/.base
 		-o $(DEMO_OUT) --ratios 0.2,0.5
 	$(DEMO_EVAL) --temperature 0 --max-new-tokens 96 -o $(DEMO_OUT)/eval/greedy-96
 	$(DEMO_EVAL) --temperature 0 --max-new-tokens 32 -o $(DEMO_OUT)/eval/greedy-32
-	$(DEMO_EVAL) --temperature 0.7 -n 2 --max-new-tokens 96 -o $(DEMO_OUT)/eval/sampled-96
+	$(DEMO_EVAL) --temperature 0.7 --max-new-tokens 96 -o $(DEMO_OUT)/eval/sampled-96
 	# One self-contained HTML file: charts, chain viewer (maths typeset), eval drill-down; AES against greedy-96.
 	$(VENV)/bin/thinktrim report $(DEMO_OUT) $(DEMO_RUNS) -o $(DEMO_OUT)/report.html --png $(DEMO_OUT)/figures
 	# What happened: chains refined and the tokens each ratio cut, the runs compared, where the report is.

@@ -205,14 +205,14 @@ def graph_node_label(node: dict, incoming: Sequence[tuple[str, dict]], outgoing:
 def graph_trace(tid: str, graph: dict) -> LabelledTrace | None:
     """One step graph as a labelled trace: every response node inside the thinking, labelled by its edges.
 
-    Node offsets index the response; a response cut off before `</think>` is all thinking. None when the
-    response holds no thinking (a failed generation).
+    Node offsets index the response; a response cut off before `</think>` is all thinking. None for a failed
+    generation (the set holds two: the response is an "Error: …" line, no thinking).
     """
     from thinktrim.data.thinking import split_thinking
 
     response = graph["raw_text"]["response"]
     thinking, answer, _ = split_thinking(response)
-    if not thinking.strip():
+    if not thinking.strip() or (response.startswith("Error:") and "\n" not in response.strip()):
         return None
     start = response.find(thinking)
     nodes = {n["id"]: n for n in graph["nodes"] if n.get("label")}

@@ -101,7 +101,7 @@ def reference(tmp_path_factory, chains, embedded_scorer, one_thread) -> Path:
     cfg = RefineConfig(input=str(chains), output_dir=str(out), **REFINE)
     with one_thread():
         stats = refine(cfg, LocalScoring(Refiner(cfg, scorer=embedded_scorer))).stats
-    assert stats["status"] == {"scored": 4} and sum(stats["ratios"]["r0.5"]["units_removed"].values()) == 2
+    assert stats["status"] == {"scored": 4} and sum(stats["ratios"]["r0.5"]["units_removed"].values()) >= 2
     return out
 
 

@@ -73,7 +73,7 @@ def test_a_worker_that_cannot_load_fails_once_with_its_own_error(tmp_path: Path,
     cfg = RefineConfig.from_mapping({"input": str(chains), "output_dir": str(tmp_path / "out"), **REFINE,
                                      "model": str(tmp_path / "no-model"), **ON_RAY})
     start = time.monotonic()
-    with pytest.raises(ValueError, match=r"^--model .*no-model: no such folder"):
+    with pytest.raises(ValueError, match=r"^--model: .*no-model: no such folder"):
         score_all(cfg, scoring=RayScoring(cfg))
     assert time.monotonic() - start < 60  # not restarted over and over
     assert not (tmp_path / "out").exists()  # the workers load before anything is written

@@ -263,3 +263,11 @@ def test_a_correction_of_a_protected_step_is_kept() -> None:
          Step(30, 40, StepKind.ERROR_CORRECTION)]
     steps = assign_units(link_to_progressive(s))
     assert [x.unit for x in steps] == [None, None, 0, 0]
+
+
+def test_a_correction_linked_further_back_keeps_the_reasoning_in_between() -> None:
+    """A judge may link a correction to an earlier progressive step than the nearest: the steps in between
+    are not an abandoned attempt, so nothing is taken with it, and the correction stays."""
+    s = [Step(0, 10, protected=True), Step(10, 20), Step(20, 30), Step(30, 40, StepKind.ERROR_CORRECTION, link=1)]
+    steps = assign_units(link_to_progressive(s))
+    assert steps[3].link == 1 and [x.unit for x in steps] == [None, None, None, None]

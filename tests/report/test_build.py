@@ -2,6 +2,7 @@
 PNGs, train/curate folders, and one-line errors on bad input."""
 
 import base64
+import fnmatch
 import gzip
 import json
 import re
@@ -215,3 +216,19 @@ def test_refine_part_without_stats_in_dataset_scope(tmp_path: Path, read_page, r
     # dataset scope, ratio 0.5: the lower-PIR half of each type across chains: b's verification, a's multi-method
     assert chains["a"]["removed"] == {"r0.5": [1]} and chains["b"]["removed"] == {"r0.5": [0]}
     assert chains["a"]["extra"] == {"protected_functional": 0}
+
+
+def test_package_data_ships_every_report_asset() -> None:
+    """KaTeX is vendored in a folder of its own: a wheel must carry it, or `pip install` gives a page without maths."""
+    tomllib = pytest.importorskip("tomllib")
+    root = Path(__file__).parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["thinktrim"]
+    package = root / "src" / "thinktrim"
+    files = [f.relative_to(package).parts for f in (package / "report" / "assets").rglob("*") if f.is_file()]
+    assert any(p[-1] == "katex.min.js" for p in files) and sum(p[-1].endswith(".woff2") for p in files) == 20
+
+    def shipped(parts: tuple[str, ...]) -> bool:  # a setuptools glob: `*` stays within one folder
+        return any(len(g.split("/")) == len(parts) and all(map(fnmatch.fnmatchcase, parts, g.split("/")))
+                   for g in globs)
+
+    assert [p for p in files if not shipped(p)] == []

@@ -47,6 +47,9 @@ def test_kill_9_then_the_same_command_resumes(tiny_model_dir, tmp_path) -> None:
     assert training["incomplete_checkpoints_removed"] == ["checkpoint-999"]
     assert training["steps"] == STEPS and not (out / "checkpoints" / "checkpoint-999").exists()
     assert logged_steps(out) == list(range(1, STEPS + 1))  # every step once: nothing lost, nothing twice
+    log = record["log"]  # train.json's per-step log: the same steps, the earlier ones kept from the killed run
+    assert [e["step"] for e in log] == list(range(1, STEPS + 1))
+    assert all(e["tokens_per_second"] > 0 and e["grad_norm"] >= 0 and e["learning_rate"] >= 0 for e in log)
 
     reference = tmp_path / "unbroken"  # the same run, never killed (in this process: same code, same seeds)
     whole = CliRunner().invoke(app, arguments(tiny_model_dir, reference))
@@ -58,3 +61,5 @@ def test_kill_9_then_the_same_command_resumes(tiny_model_dir, tmp_path) -> None:
         torch.testing.assert_close(resumed_weights[name], tensor, rtol=1e-4, atol=1e-5, msg=name)
     assert training["final_loss"] == pytest.approx(json.loads((reference / "train.json").read_text())
                                                    ["training"]["final_loss"], rel=1e-4)
+    assert [e["loss"] for e in log] == pytest.approx([e["loss"] for e in json.loads(
+        (reference / "train.json").read_text())["log"]], rel=1e-4)

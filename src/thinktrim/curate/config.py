@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from thinktrim.config import ConfigError, like
-from thinktrim.data.inputs import InputConfig
+from thinktrim.data.inputs import InputConfig, check_source
 from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.config import ModelRunSettings
 from thinktrim.evaluate.records import read_run_record
@@ -33,8 +33,9 @@ class CurateConfig(ModelRunSettings):
     """
 
     pools: tuple[str, ...] = field(default=(), metadata={
-        "argument": True, "nonempty": True, "path": "file",
-        "help": "Pool files (JSONL, JSON or Parquet) in any layout refine reads, or "
+        "argument": True, "nonempty": True, "check": check_source,
+        "help": "Pool files (JSONL, JSON or Parquet; or datasets folders, cached hub dataset ids) in any layout "
+        "refine reads, or "
         "question + answer records without chains; several chains of one problem are grouped."})
     output_dir: str = field(default="curate-out", metadata={
         "short": "-o", "help": "Folder for the curated data, audit.jsonl, stats.json and the difficulty runs."})

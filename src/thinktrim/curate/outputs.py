@@ -19,9 +19,10 @@ from typing import Any
 from thinktrim.curate.base import StepContext
 from thinktrim.curate.config import CurateConfig
 from thinktrim.curate.records import Problem
-from thinktrim.data.formats import SourceRecord, detect_format, json_container_key, write_records
+from thinktrim.data.formats import RecordWriter, SourceRecord, json_container_key, output_format
+from thinktrim.data.hf import dataset_features, is_dataset_source, open_dataset, source_fingerprint
 from thinktrim.data.paths import safe_file_name
-from thinktrim.data.store import file_fingerprint, read_json_object, write_json, write_jsonl
+from thinktrim.data.store import read_json_object, write_json, write_jsonl
 from thinktrim.errors import UserError
 
 AUDIT, STATS, REJECTS, RUN = "audit.jsonl", "stats.json", "rejects.jsonl", "run.json"
@@ -37,7 +38,7 @@ def chosen_records(problem: Problem) -> list[tuple[SourceRecord, int]]:
 def plan_outputs(cfg: CurateConfig, kept: list[Problem]) -> dict[str, tuple[int, list[SourceRecord]]]:
     """File name → (a pool whose format it takes, records). One file when all records can share one."""
     rows = [row for p in kept for row in chosen_records(p)]
-    fmt = {i: detect_format(path, cfg.inputs.file_format) for i, path in enumerate(cfg.pools)}
+    fmt = {i: output_format(path, cfg.inputs.file_format) for i, path in enumerate(cfg.pools)}
     shapes = {(r.layout, fmt[pool], r.container_key) for r, pool in rows}
     ids = Counter(r.trace.id for r, _ in rows)
     if len(shapes) <= 1 and all(n == 1 for n in ids.values()):
@@ -69,8 +70,14 @@ def write_outputs(cfg: CurateConfig, kept: list[Problem], ctx: StepContext,
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, (pool, records) in plan_outputs(cfg, kept).items():
-        files[name] = write_records(out / name, (r.raw for r in records), cfg.inputs.file_format,
-                                    json_key=_container_key(cfg.pools[pool], name, records))
+        source = cfg.pools[pool]
+        schema = (dataset_features(open_dataset(source, cfg.inputs.split, cfg.inputs.subset))
+                  if is_dataset_source(source) else None)  # a datasets pool's rows keep its features
+        with RecordWriter(out / name, cfg.inputs.file_format, _container_key(source, name, records),
+                          schema) as writer:
+            for r in records:
+                writer.write(r.raw)
+        files[name] = writer.count
     everyone = sorted([*kept, *ctx.dropped], key=lambda p: p.order)
     write_jsonl(out / AUDIT, (p.audit() for p in everyone))
     if rejects:
@@ -97,7 +104,7 @@ def write_outputs(cfg: CurateConfig, kept: list[Problem], ctx: StepContext,
 
 def pool_fingerprints(cfg: CurateConfig) -> list[str]:
     """The pools' contents (sha256 each, in order): what makes a curation the same run as another."""
-    return [file_fingerprint(p)["sha256"] for p in cfg.pools]
+    return [source_fingerprint(p, cfg.inputs.split, cfg.inputs.subset)["sha256"] for p in cfg.pools]
 
 
 def check_same_pools(cfg: CurateConfig) -> None:
@@ -105,7 +112,8 @@ def check_same_pools(cfg: CurateConfig) -> None:
     difficulty samples, its audit) with this run's. Rerunning the same pools with other settings is fine."""
     previous = read_json_object(Path(cfg.output_dir) / RUN, "thinktrim curate run file")
     before = previous.get("pool_fingerprints")
-    if before is not None and all(Path(p).is_file() for p in cfg.pools) and before != pool_fingerprints(cfg):
+    readable = all(Path(p).is_file() or is_dataset_source(p) for p in cfg.pools)
+    if before is not None and readable and before != pool_fingerprints(cfg):
         raise UserError(f"--output-dir {cfg.output_dir}: holds a curation of other pools "
                         f"({', '.join(Path(p).name for p in previous.get('config', {}).get('pools', []))}); "
                         "choose another folder, or remove it")

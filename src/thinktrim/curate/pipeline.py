@@ -69,6 +69,7 @@ def curate(cfg: CurateConfig, quality_fn: QualityFn | None = None, progress: boo
         ctx = StepContext(cfg.output_dir, progress=progress)
         steps = build_steps(cfg, quality_fn, progress)
         rejects: list[dict[str, Any]] = []
-        source = read_pools(cfg.pools, ctx, cfg.inputs.layout, cfg.inputs.file_format, cfg.inputs.on_error, rejects)
+        source = read_pools(cfg.pools, ctx, cfg.inputs.layout, cfg.inputs.file_format, cfg.inputs.on_error, rejects,
+                            cfg.inputs.split, cfg.inputs.subset, cfg.inputs.start, cfg.inputs.end)
         kept: list[Problem] = list(run_steps(source, steps, ctx))
         return write_outputs(cfg, kept, ctx, rejects)

@@ -37,11 +37,12 @@ def problems_layout(record: Any) -> str | None:
     return f"question={question},answer={answer}" if question and answer else None
 
 
-def pool_layout(path: str | Path, layout: str, file_format: str) -> str:
+def pool_layout(path: str | Path, layout: str, file_format: str, split: str | None = None,
+                subset: str | None = None) -> str:
     """The layout to read a pool with: as given, or `auto` unless the file holds problems without chains."""
     if layout != "auto":
         return layout
-    for _, _, raw in read_rows(path, file_format):
+    for _, _, raw in read_rows(path, file_format, split, subset):
         if isinstance(raw, dict):
             return problems_layout(raw) or "auto"
     return "auto"
@@ -58,8 +59,13 @@ def read_pools(
     file_format: str = "auto",
     on_error: Literal["raise", "skip"] = "raise",
     rejects: list[dict[str, Any]] | None = None,
+    split: str | None = None,
+    subset: str | None = None,
+    start: int = 0,
+    end: int | None = None,
 ) -> Iterator[Problem]:
-    """The problems of all pools, in the order their questions first appear.
+    """The problems of all pools (files, datasets folders or cached hub ids: `split`, `subset`; each pool's
+    records start…end-1), in the order their questions first appear.
 
     Malformed records raise a RecordError naming file, line and field; with `on_error="skip"` they are
     appended to `rejects` (location, field, reason) and counted.
@@ -68,9 +74,10 @@ def read_pools(
     by_question: dict[str, Problem] = {}
     order = 0
     for pool, path in enumerate(paths):
-        this_layout = pool_layout(path, layout, file_format)
+        this_layout = pool_layout(path, layout, file_format, split, subset)
         records, rejected = 0, []
-        for item in read_records(path, layout=this_layout, file_format=file_format, on_error=on_error):
+        for item in read_records(path, layout=this_layout, file_format=file_format, on_error=on_error,
+                                 split=split, subset=subset, start=start, end=end):
             stats.seen += 1
             if isinstance(item, RecordError):
                 ctx.count(STEP, "malformed record (skipped)")

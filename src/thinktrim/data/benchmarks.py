@@ -13,11 +13,13 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from thinktrim.answers import AnswerKind, check_kind
 from thinktrim.data.formats import detect_format, read_objects
+from thinktrim.data.hf import is_dataset_source
 from thinktrim.data.layouts import RecordError, lookup_field
 from thinktrim.errors import UserError
 
@@ -169,22 +171,27 @@ def get_benchmark(name: str) -> Benchmark:
     return _REGISTRY[name]
 
 
-def _located_records(path: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(location, `line N` or `record N`, record) of a benchmark file (JSONL, JSON or Parquet)."""
+def _located_records(path: Path | str, split: str | None = None,
+                     subset: str | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(location, `line N` or `record N`, record) of a benchmark file (JSONL, JSON or Parquet), datasets folder
+    or cached hub dataset."""
 
-    unit = "line" if detect_format(path) == "jsonl" else "record"
-    for pos, where, record in read_objects(path):
+    unit = "record" if is_dataset_source(path) or detect_format(path) != "jsonl" else "line"
+    for pos, where, record in read_objects(path, split=split, subset=subset):
         yield where, f"{unit} {pos}", record
 
 
-def _load(path: Path, parse: RecordParser, kind: AnswerKind, prefix: str, limit: int | None) -> list[BenchmarkItem]:
+def _load(path: Path | str, parse: RecordParser, kind: AnswerKind, prefix: str, limit: int | None,
+          split: str | None = None, subset: str | None = None, start: int = 0,
+          end: int | None = None) -> list[BenchmarkItem]:
+    """The items of records start…end-1 (0-based, in file order), at most `limit` of them."""
     if limit is not None and limit < 1:
         raise UserError(f"limit={limit} must be >= 1 (or None for all)")
-    if not path.is_file():
+    if not (is_dataset_source(path) or Path(path).is_file()):
         raise FileNotFoundError(f"{path}: no such benchmark file")
     items: list[BenchmarkItem] = []
     seen: dict[str, str] = {}
-    for index, (where, label, record) in enumerate(_located_records(path)):
+    for index, (where, label, record) in islice(enumerate(_located_records(path, split, subset)), start, end):
         try:
             rid, question, answer, meta = parse(record, index)
         except RecordError as e:
@@ -199,7 +206,8 @@ def _load(path: Path, parse: RecordParser, kind: AnswerKind, prefix: str, limit:
     return items
 
 
-def load_benchmark(name: str, path: str | None = None, limit: int | None = None) -> list[BenchmarkItem]:
+def load_benchmark(name: str, path: str | None = None, limit: int | None = None, start: int = 0,
+                   end: int | None = None) -> list[BenchmarkItem]:
     """Items of a registered benchmark, from the bundled copy or from `path` (same record layout).
 
     Ids are `<name>-<source id>` (the source's own id where it has one), so they are stable across runs
@@ -213,8 +221,8 @@ def load_benchmark(name: str, path: str | None = None, limit: int | None = None)
                 "local copy (load_benchmark(name, path=...); `thinktrim eval --path FILE`)"
             )
         with resources.as_file(resources.files("thinktrim.data") / "benchmarks" / bench.filename) as p:
-            return _load(p, bench.parse, bench.kind, name, limit)
-    return _load(Path(path), bench.parse, bench.kind, name, limit)
+            return _load(p, bench.parse, bench.kind, name, limit, start=start, end=end)
+    return _load(path, bench.parse, bench.kind, name, limit, start=start, end=end)
 
 
 def load_custom(
@@ -224,6 +232,10 @@ def load_custom(
     kind: AnswerKind = "expression",
     id_field: str | None = None,
     limit: int | None = None,
+    split: str | None = None,
+    subset: str | None = None,
+    start: int = 0,
+    end: int | None = None,
 ) -> list[BenchmarkItem]:
     """Items from any JSONL, JSON or Parquet file (fields may be dotted paths); ids are `<file stem>-<id field>`
     or `<file stem>-<record index>`.
@@ -238,4 +250,4 @@ def load_custom(
         meta = {k: v for k, v in r.items() if k not in (question_field, answer_field, id_field)}
         return rid, _text(r, question_field), _answer(r, answer_field), meta
 
-    return _load(Path(path), parse, kind, Path(path).stem, limit)
+    return _load(path, parse, kind, Path(path).stem, limit, split, subset, start, end)

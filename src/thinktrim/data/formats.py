@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,19 +108,29 @@ def json_container_key(path: str | Path) -> str | None:
     return _json_list(Path(path))[1]
 
 
+def pa_schema_type() -> type:
+    import pyarrow as pa
+
+    return pa.Schema
+
+
 def _parquet_rows(path: Path) -> Iterator[tuple[int, Any]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from thinktrim.data.hf import decode_rows, features_to_decode
+
     try:
-        batches = pq.ParquetFile(path).iter_batches(batch_size=256)
+        file = pq.ParquetFile(path)
+        batches = file.iter_batches(batch_size=256)
     except pa.ArrowException as e:
         raise RecordError(str(path), None, None, f"not a readable Parquet file ({e})") from None
+    features = features_to_decode(file.schema_arrow)  # a file `datasets` wrote with Json (or other) features
     index = 0
     while True:
         try:  # a file damaged past its footer fails here, as pyarrow's OSError or ValueError naming no file
             batch = next(batches, None)
-            rows = batch.to_pylist() if batch is not None else []
+            rows = [] if batch is None else batch.to_pylist() if features is None else decode_rows(features, batch)
         except (pa.ArrowException, OSError) as e:
             raise RecordError(str(path), index, None, f"not a readable Parquet file from here on ({e})",
                               unit="record") from None
@@ -144,22 +155,50 @@ def _location(path: Path, fmt: str, pos: int) -> str:
     return f"{path}:{pos}" if fmt == "jsonl" else f"{path}[{pos}]"
 
 
-def read_rows(path: str | Path, file_format: str = "auto") -> Iterator[tuple[int, str, Any]]:
-    """(position, location, decoded row) of every row of a JSONL, JSON or Parquet file, whatever its layout.
+def _dataset_source(path: str | Path, split: str | None, subset: str | None, start: int = 0,
+                    end: int | None = None) -> tuple[Iterator[tuple[int, Any]], str]:
+    """The rows of a datasets folder or cached hub id (see `hf.py`) and the label its locations carry."""
+    from thinktrim.data.hf import dataset_label, dataset_rows, open_dataset
+
+    ds = open_dataset(path, split, subset)
+    return dataset_rows(ds, start, end), dataset_label(path, split, ds)
+
+
+def output_format(path: str | Path, file_format: str = "auto") -> str:
+    """The format a file derived from this input is written in: the input's, Parquet for a `datasets` one."""
+    from thinktrim.data.hf import is_dataset_source
+
+    if file_format == "auto" and is_dataset_source(path):
+        return "parquet"
+    return detect_format(path, file_format)
+
+
+def read_rows(path: str | Path, file_format: str = "auto", split: str | None = None,
+              subset: str | None = None) -> Iterator[tuple[int, str, Any]]:
+    """(position, location, decoded row) of every row of a JSONL, JSON or Parquet file, whatever its layout,
+    or of a `datasets` folder or cached hub id (`split`, `subset`: which part of it).
 
     The position is the 1-based line (JSONL) or the 0-based index; the location `file:line` or `file[index]`.
     An undecodable JSONL line comes as a RecordError in its place.
     """
+    from thinktrim.data.hf import is_dataset_source
+
+    if is_dataset_source(path):
+        rows, label = _dataset_source(path, split, subset)
+        for pos, raw in rows:
+            yield pos, f"{label}[{pos}]", raw
+        return
     path = Path(path)
     fmt = detect_format(path, file_format)
     for pos, raw in _rows(path, fmt)[0]:
         yield pos, _location(path, fmt, pos), raw
 
 
-def read_objects(path: str | Path, file_format: str = "auto") -> Iterator[tuple[int, str, dict[str, Any]]]:
+def read_objects(path: str | Path, file_format: str = "auto", split: str | None = None,
+                 subset: str | None = None) -> Iterator[tuple[int, str, dict[str, Any]]]:
     """`read_rows` for callers that take any layout but need JSON objects: a row that does not decode or is
     not an object raises UserError naming its location."""
-    for pos, where, raw in read_rows(path, file_format):
+    for pos, where, raw in read_rows(path, file_format, split, subset):
         if isinstance(raw, RecordError):
             raise UserError(f"{where}: {raw.reason}")
         if not isinstance(raw, dict):
@@ -190,6 +229,10 @@ def read_records(
     on_error: Literal["raise", "skip"] = "raise",
     whole_response_as_thinking: bool = False,
     id_stem: str | None = None,
+    split: str | None = None,
+    subset: str | None = None,
+    start: int = 0,
+    end: int | None = None,
 ) -> Iterator[SourceRecord | RecordError]:
     """Stream the records of a dataset file as `SourceRecord`s.
 
@@ -205,19 +248,34 @@ def read_records(
 
     Records without an id field get `{id_stem}-{line or index}`, the stem defaulting to the file's; pass the
     input's stem to read a derived file (a refined copy) under the input's ids.
+
+    `path` may also be a `datasets` save_to_disk folder or a hub id in the local cache (`hf.py`), read a batch
+    at a time from its Arrow files; `split` and `subset` pick the part of it, locations read `GAIR/LIMO:train[3]`.
+
+    `start`/`end` read only the records (valid or not) at 0-based indexes start…end-1 in input order (a JSONL
+    file's blank lines are no records); ids, duplicates and layout detection see only those.
     """
+    from thinktrim.data.hf import is_dataset_source
+
     fields = check_layout(layout)
     id_keys = (fields.id,) if fields is not None and fields.id else ID_KEYS
     if on_error not in ("raise", "skip"):
         raise UserError(f"on_error={on_error!r}: expected 'raise' or 'skip'")
-    path = Path(path)
-    fmt = detect_format(path, file_format)
+    label: str | None = None
+    if is_dataset_source(path):
+        (rows, label), container_key, fmt = _dataset_source(path, split, subset, start, end), None, "dataset"
+        path = Path(path)
+    else:
+        path = Path(path)
+        fmt = detect_format(path, file_format)
+        rows, container_key = _rows(path, fmt)
+        if start or end is not None:
+            rows = islice(rows, start, end)
     unit: Literal["line", "record"] = "line" if fmt == "jsonl" else "record"
     chosen = None if layout == "auto" else layout
     seen: dict[str, str] = {}
-    rows, container_key = _rows(path, fmt)
     for pos, raw in rows:
-        where = _location(path, fmt, pos)
+        where = f"{label}[{pos}]" if label is not None else _location(path, fmt, pos)
         try:
             if isinstance(raw, RecordError):
                 raise raw
@@ -227,7 +285,7 @@ def read_records(
             if rid in seen:
                 raise RecordError(None, None, id_key or "id", f"duplicate id {rid!r} (first at {seen[rid]})")
         except RecordError as e:
-            err = e.at(str(path), pos, unit)
+            err = e.at(label or str(path), pos, unit)
             if on_error == "raise":
                 raise err from None
             yield err
@@ -265,7 +323,9 @@ class RecordWriter:
     file appears, whole, only when the block ends without an error.
 
     Parquet goes out in row groups of `batch_rows` under `schema` (the input's, so types survive); without a
-    schema the rows are held and their types inferred at the end, as `pyarrow.Table.from_pylist` does.
+    schema the rows are held and their types inferred at the end, as `pyarrow.Table.from_pylist` does. A
+    `datasets.Features` schema (a datasets input's) writes through `datasets`' own ParquetWriter, which encodes
+    each row by its features (a `Json` column, an image) and keeps them in the file's metadata.
     """
 
     def __init__(self, path: str | Path, file_format: str = "auto", json_key: str | None = None,
@@ -283,14 +343,21 @@ class RecordWriter:
         self._file = self._stack.enter_context(atomic_open(self.path, "wb" if binary else "w"))
         if self.format == "json":
             self._file.write(f"{{{json.dumps(self.json_key)}: [" if self.json_key is not None else "[")
-        if binary and self.schema is not None:
+        if binary and self.schema is not None and not isinstance(self.schema, pa_schema_type()):
+            from datasets.arrow_writer import ParquetWriter as FeaturesWriter
+
+            self._parquet = FeaturesWriter(features=self.schema, stream=self._file, writer_batch_size=self.batch_rows)
+            self._stack.callback(self._parquet.close)
+        elif binary and self.schema is not None:
             import pyarrow.parquet as pq
 
             self._parquet = self._stack.enter_context(pq.ParquetWriter(self._file, self.schema))
         return self
 
     def write(self, record: dict[str, Any]) -> None:
-        if self.format == "parquet":
+        if self.format == "parquet" and hasattr(self._parquet, "finalize"):  # datasets' writer: it batches
+            self._parquet.write(record)
+        elif self.format == "parquet":
             self._rows.append(record)
             if self._parquet is not None and len(self._rows) >= self.batch_rows:
                 self._flush_parquet()
@@ -319,6 +386,8 @@ class RecordWriter:
     def _finish(self) -> None:
         if self.format == "json":
             self._file.write(("\n" if self.count else "") + ("]}\n" if self.json_key is not None else "]\n"))
+        elif hasattr(self._parquet, "finalize"):
+            self._parquet.finalize(close_stream=False)
         elif self._parquet is not None:
             self._flush_parquet()
         elif self.format == "parquet":

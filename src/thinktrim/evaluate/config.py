@@ -10,6 +10,8 @@ from pathlib import Path
 from thinktrim.answers import AnswerKind
 from thinktrim.config import Config, ConfigError, like
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
+from thinktrim.data.hf import source_key
+from thinktrim.data.inputs import InputConfig, check_source
 from thinktrim.data.paths import safe_file_name
 from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.extract import ExtractionPolicy
@@ -46,9 +48,12 @@ class EvalConfig(Config):
         "help": "transformers, vllm (GPU; pip install 'thinktrim[vllm]') or openai (any OpenAI-compatible "
                 "server, with --base-url)."})
     data: str | None = field(default=None, metadata={
-        "path": "file",
-        "help": "A custom benchmark: JSONL, JSON or Parquet (see --question-field/--answer-field; dotted paths "
-                "reach nested fields)."})
+        "check": check_source,
+        "help": "A custom benchmark: JSONL, JSON or Parquet, a datasets save_to_disk folder or a hub dataset id in "
+                "the local cache (see --question-field/--answer-field; dotted paths reach nested fields)."})
+    split: str | None = like(InputConfig, "split", help="Split of a --data datasets folder or hub dataset "
+                             "(default: its only one).")
+    subset: str | None = like(InputConfig, "subset", help="Subset (configuration) of a --data hub dataset.")
     question_field: str = field(default="question", metadata={"help": "Question field of --data records."})
     answer_field: str = field(default="answer", metadata={"help": "Gold answer field of --data records."})
     id_field: str | None = field(default=None, metadata={"help": "Id field of --data records (default: line)."})
@@ -57,6 +62,10 @@ class EvalConfig(Config):
         "help": "Data file for a registry benchmark that ships none (gpqa-diamond)."})
     limit: int | None = field(default=None, metadata={
         "min": 1, "help": "Only the first N questions of each benchmark."})
+    start: int = like(InputConfig, "start", help="First question of each benchmark, by 0-based index in its "
+                      "file (with --end: a half-open range, before --limit).")
+    end: int | None = like(InputConfig, "end", help="Questions of each benchmark up to this 0-based index, "
+                           "excluded (default: to the end).")
     system_prompt: str | None = field(default=DEFAULT_SYSTEM_PROMPT, metadata={
         "help": "System prompt ('' for none)."})
     output_dir: str | None = field(default=None, metadata={
@@ -92,7 +101,9 @@ class EvalConfig(Config):
                 raise ConfigError(str(e), "model") from None
         # run.json records them: absolute, the run folder can be read from anywhere (build, report)
         if self.data is not None:
-            self.data = str(Path(self.data).resolve())
+            self.data = source_key(self.data)  # a hub id stays as it is
+        if self.end is not None and self.end <= self.start:
+            raise ConfigError(f"must be above --start ({self.start}), got {self.end}", "end")
         if self.path is not None and Path(self.path).is_file():
             self.path = str(Path(self.path).resolve())
         if self.baseline is not None and not (Path(self.baseline) / "results.json").is_file():

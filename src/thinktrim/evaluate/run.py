@@ -77,7 +77,8 @@ def question_sha(question: str) -> str:
 def inputs_record(items: Sequence[Any], config: EvalConfig) -> dict[str, Any]:
     """What a benchmark's results were computed from: a fingerprint of its questions and golds, ids, --limit."""
     digest = hashlib.sha256(json.dumps([[i.id, i.question, i.answer, i.kind] for i in items]).encode("utf-8"))
-    return {"fingerprint": digest.hexdigest()[:16], "ids": [i.id for i in items], "limit": config.limit}
+    return {"fingerprint": digest.hexdigest()[:16], "ids": [i.id for i in items], "limit": config.limit,
+            "start": config.start, "end": config.end}
 
 
 def sample_key(question_id: str, sample: int) -> str:
@@ -89,13 +90,14 @@ def load_items(config: EvalConfig) -> dict[str, list[Any]]:
 
     out: dict[str, list[Any]] = {}
     for name in config.benchmarks:
-        out[name] = load_benchmark(name, path=config.path, limit=config.limit)
+        out[name] = load_benchmark(name, path=config.path, limit=config.limit, start=config.start, end=config.end)
     if config.data:
         name = data_name(config.data)
         if name in out:
             raise UserError(f"--data {config.data}: its name {name!r} clashes with a --benchmark; rename the file")
         out[name] = load_custom(config.data, config.question_field, config.answer_field, kind=config.kind,
-                                id_field=config.id_field, limit=config.limit)
+                                id_field=config.id_field, limit=config.limit, split=config.split,
+                                subset=config.subset, start=config.start, end=config.end)
         if not out[name]:
             raise UserError(f"--data {config.data}: no records")
     for name, items in out.items():

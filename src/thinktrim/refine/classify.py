@@ -262,16 +262,19 @@ def assign_units(steps: list[Step]) -> list[Step]:
     An error correction takes the attempt it abandons into its unit: the steps from its linked progressive
     step up to it (the wrong result, and any check of it) are removed and scored with it, so a refined chain
     never keeps a wrong result whose correction was removed. When one of those steps is protected (the first
-    step, or one stating the final answer) the attempt must stay, so the correction stays too (no unit).
+    step, or one stating the final answer) the attempt must stay, so the correction stays too (no unit); so
+    also when the linked step is not the nearest progressive one (a judge's link further back): removing all
+    the reasoning in between would cut far more than the detour.
     """
     owner = list(range(len(steps)))  # the step whose kind and link decide each step's unit
     pinned: set[int] = set()
     for i, step in enumerate(steps):
         if step.kind is StepKind.ERROR_CORRECTION and not step.protected and step.link is not None:
-            if any(steps[j].protected for j in range(step.link, i)):
+            between = range(step.link, i)
+            if any(steps[j].protected or (j > step.link and not steps[j].kind.is_functional) for j in between):
                 pinned.add(i)
             else:
-                for j in range(step.link, i):
+                for j in between:
                     owner[j] = i
     out: list[Step] = []
     unit = -1

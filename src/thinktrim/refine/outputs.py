@@ -31,11 +31,12 @@ from thinktrim.data.chat import to_messages
 from thinktrim.data.formats import (
     RecordWriter,
     SourceRecord,
-    detect_format,
     json_container_key,
     llamafactory_dataset_info,
+    output_format,
     with_thinking,
 )
+from thinktrim.data.hf import dataset_features, is_dataset_source, open_dataset
 from thinktrim.data.layouts import RecordError
 from thinktrim.data.store import atomic_open, write_json
 from thinktrim.errors import UserError
@@ -112,7 +113,7 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
     index = AnnotationIndex.build(out / ANNOTATIONS, _run_ids(cfg, out))
     masks = index.units.removed_at(cfg.ratios, cfg.scope)  # type: ignore[arg-type]
     stats = RunStats(cfg.ratios)
-    file_format = detect_format(cfg.input, cfg.inputs.file_format)
+    file_format = output_format(cfg.input, cfg.inputs.file_format)
     folder = out / "llamafactory"
     entries = {r: f"{cfg.dataset_name}_{ratio_tag(r)}" for r in cfg.ratios}
     files = {r: f"refined_{ratio_tag(r)}.{file_format}" for r in cfg.ratios}
@@ -122,7 +123,7 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
         items = iter_input(cfg)
         head = _up_to_first_record(items)  # the input is open (a JSON one parsed) before its mirror is
         json_key = _container_key(cfg.input, head) if file_format == "json" else None
-        schema = _parquet_schema(cfg.input) if file_format == "parquet" else None
+        schema = _parquet_schema(cfg) if file_format == "parquet" else None
         refined = {r: stack.enter_context(RecordWriter(out / name, file_format, json_key, schema))
                    for r, name in files.items()}
         messages = {r: stack.enter_context(RecordWriter(folder / f"{e}.jsonl", "jsonl")) for r, e in entries.items()}
@@ -215,11 +216,14 @@ def _container_key(path: str, head: list[SourceRecord | RecordError]) -> str | N
     return json_container_key(path)
 
 
-def _parquet_schema(path: str) -> Any:
-    """The input's Parquet schema (read from its footer), so the refined files keep its column types."""
+def _parquet_schema(cfg: RefineConfig) -> Any:
+    """The input's Parquet schema (read from its footer; a datasets input's Arrow schema), so the refined files
+    keep its column types."""
     import pyarrow.parquet as pq
 
-    return pq.read_schema(path)
+    if is_dataset_source(cfg.input):
+        return dataset_features(open_dataset(cfg.input, cfg.inputs.split, cfg.inputs.subset))
+    return pq.read_schema(cfg.input)
 
 
 def _remove_stale_outputs(out: Path, written: list[str]) -> None:

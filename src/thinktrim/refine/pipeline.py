@@ -16,8 +16,9 @@ from typing import Any, Protocol
 from thinktrim.config import setting_defaults
 from thinktrim.data.annotation import ChainAnnotation, check_annotation_version
 from thinktrim.data.formats import SourceRecord, read_records
+from thinktrim.data.hf import is_dataset_source, source_fingerprint, source_key
 from thinktrim.data.layouts import RecordError
-from thinktrim.data.store import JsonlStore, changed_settings, file_fingerprint, read_json_object, write_json
+from thinktrim.data.store import JsonlStore, changed_settings, read_json_object, write_json
 from thinktrim.data.trace import Step, Trace
 from thinktrim.errors import UserError
 from thinktrim.lm.scoring.types import AnswerScorer
@@ -141,7 +142,7 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
                         "--output-dir or remove it")
     before = previous.get("input_fingerprint", {}).get("sha256")
     if before is not None and before != fingerprint["sha256"] and previous.get("input") and \
-            Path(previous["input"]).resolve() != Path(cfg.input).resolve():
+            source_key(previous["input"]) != source_key(cfg.input):
         raise UserError(f"{out} holds a run of a different input ({previous['input']}, other contents than "
                         f"{cfg.input}); use a new --output-dir or remove it")
     if before is not None and before != fingerprint["sha256"]:
@@ -154,7 +155,7 @@ def check_resumable(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any]) -
 def write_run(cfg: RefineConfig, out: Path, fingerprint: dict[str, Any], ids: list[str], **extra: Any) -> None:
     """Record in `run.json` what this run is computed from: its settings, the input's fingerprint, its chains
     (and what `extra` adds: the number of shards a merge read)."""
-    write_json(out / RUN_FILE, {**cfg.settings(), "input": str(Path(cfg.input).resolve()), "ratios": list(cfg.ratios),
+    write_json(out / RUN_FILE, {**cfg.settings(), "input": source_key(cfg.input), "ratios": list(cfg.ratios),
                                 "input_fingerprint": fingerprint, "ids": ids, **extra})
 
 
@@ -164,7 +165,8 @@ def read_run(out: Path) -> dict[str, Any]:
 
 
 def iter_input(cfg: RefineConfig) -> Iterator[SourceRecord | RecordError]:
-    """The input's records (or errors, with --on-error skip), stopping after --limit valid records."""
+    """The input's records (or errors, with --on-error skip) in --start…--end, stopping after --limit valid
+    records."""
     n = 0
     for item in read_records(
         cfg.input,
@@ -172,6 +174,10 @@ def iter_input(cfg: RefineConfig) -> Iterator[SourceRecord | RecordError]:
         file_format=cfg.inputs.file_format,
         on_error=cfg.inputs.on_error,
         whole_response_as_thinking=cfg.whole_response_as_thinking,
+        split=cfg.inputs.split,
+        subset=cfg.inputs.subset,
+        start=cfg.inputs.start,
+        end=cfg.inputs.end,
     ):
         if isinstance(item, SourceRecord):
             if cfg.limit is not None and n >= cfg.limit:
@@ -181,11 +187,14 @@ def iter_input(cfg: RefineConfig) -> Iterator[SourceRecord | RecordError]:
 
 
 def check_paths(cfg: RefineConfig) -> None:
-    """The input must be a file and the output folder a folder (or creatable), named in a UserError if not."""
+    """The input must be a file (or a datasets folder or hub id) and the output folder a folder (or creatable),
+    named in a UserError if not."""
     src = Path(cfg.input)
-    if not src.exists():
+    if is_dataset_source(cfg.input):
+        pass
+    elif not src.exists():
         raise UserError(f"{src}: no such file")
-    if src.is_dir():
+    elif src.is_dir():
         raise UserError(f"{src}: is a folder; expected a JSONL, JSON or Parquet file")
     out = Path(cfg.output_dir)
     for path in (out, *out.parents):
@@ -254,7 +263,7 @@ def score_all(cfg: RefineConfig, refiner: Refiner | None = None, scoring: ChainS
     out = scoring_folder(cfg)
     shard = cfg.parallel.shard_spec
     check_paths(cfg)
-    fingerprint = file_fingerprint(cfg.input)
+    fingerprint = source_fingerprint(cfg.input, cfg.inputs.split, cfg.inputs.subset)
     ids = [i for i in run_ids(cfg) if shard is None or shard.holds(i)]
     check_resumable(cfg, out, fingerprint)
     # What can fail on a bad option fails before anything is written: the markers, the judge, the model.

@@ -16,8 +16,9 @@ from typing import Any
 
 from thinktrim.config import setting_names
 from thinktrim.data.annotation import check_annotation_version
+from thinktrim.data.hf import source_fingerprint
 from thinktrim.data.shards import Shard, find_shards
-from thinktrim.data.store import JsonlStore, atomic_open, changed_settings, copy_head, file_fingerprint
+from thinktrim.data.store import JsonlStore, atomic_open, changed_settings, copy_head
 from thinktrim.errors import UserError
 from thinktrim.lm.parallel import ParallelConfig
 from thinktrim.refine.config import RefineConfig, RefineMergeConfig
@@ -25,7 +26,7 @@ from thinktrim.refine.outputs import write_outputs
 from thinktrim.refine.pipeline import ANNOTATIONS, SCORING_KEYS, read_run, run_ids, write_run
 
 # What every shard must share to be one run: the scoring settings, and which chains the run reads.
-_SHARED_KEYS = (*SCORING_KEYS, "limit", "file_format", "on_error")
+_SHARED_KEYS = (*SCORING_KEYS, "limit", "file_format", "on_error", "split", "subset", "start", "end")
 MERGED = "merged_shards"  # run.json: how many shards a merge read
 
 
@@ -50,7 +51,7 @@ def merge_shards(merge: RefineMergeConfig) -> dict[str, Any]:
             raise UserError(f"{folders[i]}: shard {Shard(i, count)} was run with other settings than shard "
                             f"0/{count} ({'; '.join(changed)}); rerun it with the same ones")
     cfg = config_of(first, merge)
-    fingerprint = file_fingerprint(cfg.input)
+    fingerprint = source_fingerprint(cfg.input, cfg.inputs.split, cfg.inputs.subset)
     if fingerprint["sha256"] != first.get("input_fingerprint", {}).get("sha256"):
         raise UserError(f"{cfg.input} changed since the shards scored it (sha256 differs); rescore the shards")
     ids = run_ids(cfg)

@@ -10,7 +10,8 @@ from typing import Any
 
 from thinktrim.data.annotation import AnnotationReader, read_annotations
 from thinktrim.data.formats import SourceRecord, read_records
-from thinktrim.data.store import file_fingerprint, read_json_object
+from thinktrim.data.hf import is_dataset_source, source_fingerprint
+from thinktrim.data.store import read_json_object
 from thinktrim.data.trace import Step
 from thinktrim.errors import UserError
 from thinktrim.refine.outputs import AnnotationIndex
@@ -134,13 +135,20 @@ def _check_spans_against_input(run: dict, index: AnnotationIndex, annotations: A
     """The annotated steps' texts must concatenate to the input's thinking, chain by chain."""
     if not run:
         return []
-    if not Path(run["input"]).is_file():
+    dataset = is_dataset_source(run["input"])
+    if not (dataset or Path(run["input"]).is_file()):
         return [f"{run['input']}: input not found, original spans not checked"]
     problems = []
     before = run.get("input_fingerprint", {}).get("sha256")
-    if before is not None and file_fingerprint(run["input"])["sha256"] != before:
+    part = {"split": run.get("split"), "subset": run.get("subset")}
+    try:
+        now = source_fingerprint(run["input"], **part)["sha256"]
+    except UserError as e:  # a hub dataset since removed from the cache
+        return [f"{e}; original spans not checked"]
+    if before is not None and now != before:
         problems.append(f"{run['input']}: changed since the run read it (sha256 differs)")
-    items = read_records(run["input"], layout=run["layout"], file_format=run["file_format"], on_error="skip")
+    items = read_records(run["input"], layout=run["layout"], file_format=run["file_format"], on_error="skip",
+                         start=run.get("start", 0), end=run.get("end"), **part)
     for item in items:
         offset = index.offset_of(item.trace.id) if isinstance(item, SourceRecord) else -1
         if offset >= 0 and annotations.at(offset).thinking != item.trace.thinking:

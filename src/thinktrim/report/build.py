@@ -32,6 +32,7 @@ from thinktrim.report.inputs import (
 from thinktrim.report.page import chunked, pack, write_page
 from thinktrim.report.refine_section import chain_records, refine_summary
 from thinktrim.report.style import style_payload
+from thinktrim.report.training_section import comparison_table, curate_funnel, train_curve, train_summary
 
 CATEGORIES_MAX = 12  # an audit field with at most this many distinct values is counted value by value
 
@@ -80,13 +81,18 @@ def eval_part(folders: list[EvalFolder], names: list[str], baseline: int,
         "quartiles": {n: length_quartiles(f) for f, n in zip(folders, names)},
         "sources": sources,
         "drill": drill,
+        "paper_table": comparison_table([(names[i], folders[i].results)  # the base first, as `eval compare`
+                                         for i in [baseline, *(j for j in range(len(folders)) if j != baseline)]]),
     }
 
 
-def summary_part(folder: SummaryFolder, name: str) -> dict[str, Any]:
+def summary_part(folder: SummaryFolder, name: str, index: int = 0) -> dict[str, Any]:
     part: dict[str, Any] = {"name": name, "path": str(folder.path), "summary": folder.summary}
+    if folder.kind == "train":
+        part["summary"], part["curve"] = train_summary(folder.summary), train_curve(folder.summary, name, index)
     if folder.kind == "curate":
         part["rows_n"] = len(folder.rows)
+        part["funnel"] = curate_funnel(folder.summary)
         values: dict[str, Counter[str]] = {}
         for row in folder.rows:
             for k, v in row.items():
@@ -129,8 +135,8 @@ def build_report(cfg: ReportConfig) -> dict[str, Any]:
         "style": style_payload(),
         "refine": refine,
         "eval": eval_part(evals, eval_names, baseline, blobs) if evals else None,
-        "train": [summary_part(f, n) for f, n in zip(folders, names)
-                  if isinstance(f, SummaryFolder) and f.kind == "train"],
+        "train": [summary_part(f, n, i) for i, (f, n) in enumerate(
+                  (f, n) for f, n in zip(folders, names) if isinstance(f, SummaryFolder) and f.kind == "train")],
         "curate": [summary_part(f, n) for f, n in zip(folders, names)
                    if isinstance(f, SummaryFolder) and f.kind == "curate"],
     }

@@ -188,6 +188,45 @@ def length_quartiles(ev: dict[str, Any], path: Path, written: list[Path]) -> Non
     _save(fig, path, written)
 
 
+def loss_curves(parts: list[dict[str, Any]], path: Path, written: list[Path]) -> None:
+    """Every train run's loss by optimizer step on one chart (dots only on short runs, as on the page)."""
+    curves = [p["curve"] for p in parts if p.get("curve") and p["curve"]["points"]]
+    if not curves:
+        return
+    fig, ax = _axes()
+    many = any(len(c["points"]) > 60 for c in curves)
+    for c in curves:
+        ax.plot([x for x, _ in c["points"]], [y for _, y in c["points"]], "-" if many else "-o", color=c["colour"],
+                lw=2, ms=4, label=c["name"])
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss")
+    ax.set_title("Training loss")
+    ax.legend(frameon=False)
+    _save(fig, path, written)
+
+
+def curate_funnel(part: dict[str, Any], path: Path, written: list[Path]) -> None:
+    """Problems into and out of each curate step, in the order they ran, with each step's drops by reason."""
+    funnel = part.get("funnel") or []
+    if not funnel:
+        return
+    fig, ax = _axes(6.4, 4.0)
+    xs = range(len(funnel))
+    ax.bar([x - 0.2 for x in xs], [s["in"] for s in funnel], 0.38, color="#9aa2b0", label="in")
+    bars = ax.bar([x + 0.2 for x in xs], [s["out"] for s in funnel], 0.38, color="#0072B2", label="out (kept)")
+    ax.bar_label(bars, fontsize=8)
+    for x, s in zip(xs, funnel):
+        reasons = "\n".join(f"−{n} {r}" for r, n in s["dropped"].items())
+        if reasons:
+            ax.annotate(reasons, (x, 0), textcoords="offset points", xytext=(0, -30), ha="center", va="top",
+                        fontsize=7, color="#8a2f00")
+    ax.set_xticks(list(xs), [s["step"] for s in funnel])
+    ax.set_ylabel("problems")
+    ax.set_title(f"Curation funnel: {part['name']}")
+    ax.legend(frameon=False)
+    _save(fig, path, written)
+
+
 def write_figures(folder: Path, data: dict[str, Any]) -> list[Path]:
     """Every chart of the page with data behind it, one PNG each; returns the files written."""
     prepare_folder(folder)
@@ -203,4 +242,7 @@ def write_figures(folder: Path, data: dict[str, Any]) -> list[Path]:
     if data["eval"]:
         eval_scatter(data["eval"], folder / "eval_scatter.png", written)
         length_quartiles(data["eval"], folder / "eval_length_quartiles.png", written)
+    loss_curves(data.get("train") or [], folder / "train_loss.png", written)
+    for part in data.get("curate") or []:
+        curate_funnel(part, folder / f"{_slug(part['name'])}_curate_funnel.png", written)
     return written

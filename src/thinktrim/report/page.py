@@ -19,7 +19,8 @@ from collections.abc import Iterable, Iterator
 from importlib import resources
 from typing import IO, Any
 
-SCRIPTS = ("katex/katex.min.js", "ui.js", "math.js", "charts.js", "eval.js", "report.js")  # each uses those before
+# each uses those before it
+SCRIPTS = ("katex/katex.min.js", "ui.js", "math.js", "charts.js", "eval.js", "training.js", "report.js")
 CHUNK_BYTES = 384 * 1024  # raw JSON per blob: small enough to decode in a few ms, large enough to compress well
 
 

@@ -53,8 +53,9 @@ def pir_by_kind(folder: RefineFolder) -> dict[str, dict[str, Any]]:
         if ann.status not in SCORED:
             continue
         seen: set[int] = set()
-        for s in ann.steps:
-            if s.unit is not None and s.pir is not None and s.unit not in seen:
+        for s in ann.steps:  # a unit counts under its functional step's kind (an error correction's unit also
+            # holds the abandoned progressive attempt before it: classify.assign_units)
+            if s.unit is not None and s.pir is not None and s.unit not in seen and s.kind.value in values:
                 seen.add(s.unit)
                 values[s.kind.value].append(s.pir)
     out = {}

@@ -20,6 +20,7 @@ from typing import Any
 
 from thinktrim.data.chat import chat_example_ids, to_messages
 from thinktrim.data.formats import SourceRecord, read_records
+from thinktrim.data.hf import is_dataset_source, source_fingerprint, source_key
 from thinktrim.data.layouts import RecordError
 from thinktrim.errors import UserError
 from thinktrim.train.lengths import IGNORE
@@ -79,14 +80,20 @@ def read_training_data(
     file_format: str = "auto",
     on_error: str = "raise",
     limit: int | None = None,
+    split: str | None = None,
+    subset: str | None = None,
+    start: int = 0,
+    end: int | None = None,
 ) -> TrainingData:
-    """Read and convert every file in order. Malformed records raise (naming file, line and field) unless
-    `on_error="skip"`, which collects them as rejects."""
+    """Read and convert every file (or datasets folder, or cached hub dataset: `split`, `subset`) in order, each
+    in its records start…end-1. Malformed records raise (naming file, line and field) unless `on_error="skip"`,
+    which collects them as rejects."""
     if not paths:
         raise UserError("data: give at least one training file")
     data = TrainingData(rows=[], files=[])
-    for p, info in each_file(paths, data):
-        for item in read_records(p, layout=layout, file_format=file_format, on_error=on_error):  # type: ignore[arg-type]
+    for p, info in each_file(paths, data, split, subset):
+        for item in read_records(p, layout=layout, file_format=file_format, on_error=on_error,  # type: ignore[arg-type]
+                                 split=split, subset=subset, start=start, end=end):
             info.records += 1
             if isinstance(item, RecordError):
                 data.dropped[REJECTED] += 1
@@ -101,11 +108,19 @@ def read_training_data(
     return rows_left(data)
 
 
-def each_file(paths: Sequence[str], data: TrainingData) -> Iterator[tuple[Path, DataFile]]:
+def each_file(paths: Sequence[str], data: TrainingData, split: str | None = None,
+              subset: str | None = None) -> Iterator[tuple[Path, DataFile]]:
     """Each input file, checked to exist, fingerprinted and listed in `data.files` (whose counts the reader
-    fills), for every `train` command's reader."""
+    fills), for every `train` command's reader. A datasets folder or cached hub id is fingerprinted by its
+    Arrow files (`hf.source_fingerprint`)."""
     for path in paths:
         p = Path(path)
+        if is_dataset_source(path):
+            fp = source_fingerprint(path, split, subset)
+            info = DataFile(source_key(path), fp["sha256"], fp["size"])
+            data.files.append(info)
+            yield p, info
+            continue
         if not p.is_file():
             raise UserError(f"{path}: {'is a folder; expected a data file' if p.is_dir() else 'no such file'}")
         info = DataFile(str(p.resolve()), file_sha256(p), p.stat().st_size)

@@ -3,8 +3,9 @@
 - full fine-tuning: the model, tokenizer and chat template in OUT;
 - LoRA: the adapter in OUT/adapter and, by default, the base with the adapter merged in OUT (without merging, the
   adapter itself goes to OUT, which transformers loads on top of its base);
+- `README.md`, the model card with the Hugging Face metadata header (`card.py`);
 - `train.json`, written last (atomically): the settings, the data files with their SHA-256, what was dropped and
-  why, token and padding figures, the final loss. A folder without it is not a finished model.
+  why, token and padding figures, the final loss, the per-step log. A folder without it is not a finished model.
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ def library_versions() -> dict[str, str]:
 
 
 def write_train_json(out: Path, record: dict[str, Any]) -> Path:
+    """Write the model card (README.md, from the same record), then train.json: the last file, so a folder with
+    it is finished."""
+    from thinktrim.train.card import write_model_card
+
     path = out / TRAIN_FILE
-    write_json(path, {**record, "versions": library_versions()})
+    full = {**record, "versions": library_versions()}
+    write_model_card(out, full)
+    write_json(path, full)
     return path

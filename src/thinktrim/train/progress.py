@@ -33,10 +33,33 @@ class TokenCounting:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.token_count = TokenCount()
+        self._log_mark: tuple[int, float] | None = None  # (tokens, time) at the last loss log
 
     def training_step(self, model: Any, inputs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if self._log_mark is None:  # the first window starts at the first batch, not at model loading
+            self._log_mark = (self.token_count.real_tokens, time.perf_counter())
         self.token_count.add(inputs)
         return super().training_step(model, inputs, *args, **kwargs)  # type: ignore[misc]
+
+    def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+        """Add `tokens_per_second` (real tokens of all processes since the last loss log, over its seconds) to
+        each loss log, so the per-step log kept in the checkpoints and train.json has the throughput too."""
+        if "loss" in logs and self._log_mark is not None:
+            tokens, since = self._log_mark
+            now = time.perf_counter()
+            (done,) = summed_over_processes(self, self.token_count.real_tokens - tokens)
+            logs = {**logs, "tokens_per_second": done / (now - since) if now > since else None}
+            self._log_mark = (self.token_count.real_tokens, now)
+        super().log(logs, *args, **kwargs)  # type: ignore[misc]
+
+
+def summed_over_processes(trainer: Any, *counts: int) -> list[int]:
+    """Counts of every process added up (each process counts the batches it trained on); a collective call, so
+    every process must make it at the same point (the Trainer logs on all of them)."""
+    import torch
+
+    total = trainer.accelerator.reduce(torch.tensor(counts, device=trainer.args.device), reduction="sum")
+    return [int(x) for x in total.tolist()]
 
 
 class ProgressBar(TrainerCallback):

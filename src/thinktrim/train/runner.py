@@ -35,12 +35,22 @@ def finished_run(out: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
     return json.loads(train_file.read_text(encoding="utf-8"))
 
 
-def _summed_over_processes(trainer: Any, *counts: int) -> list[int]:
-    """Token counts of every process added up (each process counts the batches it trained on)."""
-    import torch
+STEP_FIELDS = ("step", "epoch", "loss", "learning_rate", "grad_norm", "tokens_per_second")
 
-    total = trainer.accelerator.reduce(torch.tensor(counts, device=trainer.args.device), reduction="sum")
-    return [int(x) for x in total.tolist()]
+
+def step_log(log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-step training log (one entry per loss log, oldest first): loss, learning rate, grad norm, tokens/s,
+    and what a command adds (O1-Pruner's ratio and clip share). The Trainer keeps its log history in every
+    checkpoint and restores it on resume, so a resumed run has the steps before its checkpoint once each and
+    logs the later ones anew: nothing lost, nothing twice."""
+    out = []
+    for entry in log_history:
+        if "loss" not in entry:
+            continue
+        row = {k: entry[k] for k in STEP_FIELDS if k in entry}
+        row.update({k: v for k, v in entry.items() if k not in row and isinstance(v, (int, float))})
+        out.append(row)
+    return out
 
 
 def run_training(command: str, config: dict[str, Any], out: Path, data: dict[str, Any], fingerprints: list[str],
@@ -53,7 +63,7 @@ def run_training(command: str, config: dict[str, Any], out: Path, data: dict[str
     from transformers import ProgressCallback
 
     from thinktrim.train.checkpoints import CompletionMarker, last_complete
-    from thinktrim.train.progress import ProgressBar
+    from thinktrim.train.progress import ProgressBar, summed_over_processes
 
     settings = resume_settings(config, fingerprints)
     if resume and (done := finished_run(out, settings)) is not None:
@@ -77,7 +87,7 @@ def run_training(command: str, config: dict[str, Any], out: Path, data: dict[str
     trainer.add_callback(CompletionMarker())
     result = trainer.train(resume_from_checkpoint=str(resumed_from) if resumed_from else None)
     saved = save_trained_model(trainer, tokenizer, model_settings, where, out)
-    real, padded = _summed_over_processes(trainer, trainer.token_count.real_tokens, trainer.token_count.padded_tokens)
+    real, padded = summed_over_processes(trainer, trainer.token_count.real_tokens, trainer.token_count.padded_tokens)
     record = {
         "command": command,
         "config": config,
@@ -98,6 +108,7 @@ def run_training(command: str, config: dict[str, Any], out: Path, data: dict[str
             "padding_share": padding_share(real, padded),
         },
         "saved": saved,
+        "log": step_log(trainer.state.log_history),
     }
     if state.is_main_process:
         write_train_json(out, record)

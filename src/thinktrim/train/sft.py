@@ -73,7 +73,8 @@ def run_sft(cfg: TrainConfig) -> dict[str, Any]:
     """Train, save, and return what train.json holds."""
     where = placement(cfg.model_settings)
     data = read_training_data(cfg.data, cfg.system_prompt, cfg.inputs.layout, cfg.inputs.file_format,
-                              cfg.inputs.on_error, cfg.limit)
+                              cfg.inputs.on_error, cfg.limit, cfg.inputs.split, cfg.inputs.subset,
+                              cfg.inputs.start, cfg.inputs.end)
 
     def build() -> tuple[Any, Any, dict[str, Any]]:
         trainer, tokenizer, lengths = build_trainer(cfg, data, where)

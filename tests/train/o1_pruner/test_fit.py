@@ -203,3 +203,7 @@ def test_kill_9_mid_fit_resumes_with_the_stored_reference(tiny_model_dir, tmp_pa
     resumed, unbroken = load_file(out / "model.safetensors"), load_file(tmp_path / "unbroken" / "model.safetensors")
     for name, tensor in unbroken.items():
         torch.testing.assert_close(resumed[name], tensor, rtol=1e-4, atol=1e-5, msg=name)
+    # the per-step log: every step once, the steps before the checkpoint kept from the killed run
+    whole_log = json.loads((tmp_path / "unbroken" / "train.json").read_text())["log"]
+    assert [e["step"] for e in record["log"]] == [e["step"] for e in whole_log] == list(range(1, 13))
+    assert [e["loss"] for e in record["log"]] == pytest.approx([e["loss"] for e in whole_log], rel=1e-4)

@@ -108,7 +108,8 @@ const Charts = (() => {
     const f = frame(container, { label: opts.label });
     const xs = series.flatMap((s) => s.points.map((p) => p[0])).concat(opts.xMin ?? [], opts.xMax ?? []);
     const ys = series.flatMap((s) => s.points.map((p) => p[1]));
-    const [x0, x1] = niceDomain(xs, true, 6), [y0, y1] = niceDomain(ys.concat(0), true, 5);
+    const [x0, x1] = niceDomain(xs, true, 6);
+    const [y0, y1] = opts.yZero === false ? niceDomain(ys, false, 5) : niceDomain(ys.concat(0), true, 5);  // loss: no 0
     const x = scale(x0, x1, 0, f.w), y = scale(y0, y1, f.h, 0);
     axisY(f, y, ticks(y0, y1, 5), opts.yFmt, opts.yLabel);
     axisX(f, x, ticks(x0, x1, 6), opts.xFmt, opts.xLabel);
@@ -117,7 +118,7 @@ const Charts = (() => {
       const d = pts.map((p, i) => `${i ? "L" : "M"}${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join("");
       el("path", { d: (s.fromOrigin ? `M${x(0)},${y(0)}L` + d.slice(1) : d), fill: "none", stroke: s.colour,
                    "stroke-width": s.dashed ? 1.6 : 2.4, "stroke-dasharray": s.dashed ? "5 4" : null }, f.g);
-      for (const p of pts) {
+      for (const p of (s.dots === false ? [] : pts)) {  // dots: false for long series (loss curves)
         const c = el("circle", { cx: x(p[0]), cy: y(p[1]), r: s.dashed ? 3 : 4.5, fill: s.dashed ? "#fff" : s.colour,
                                  stroke: s.colour, "stroke-width": 1.6 }, f.g);
         tip(c, `${s.label}: ${opts.xFmt(p[0])} → ${opts.yFmt(p[1])}`);

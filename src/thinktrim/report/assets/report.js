@@ -249,9 +249,9 @@
         "move the ratio to strike through exactly what that refined file removed.", h("div", { id: "viewer-slot" })));
     }
     if (D.eval) add("eval", "Evaluation", section("eval", "Evaluation", "Accuracy and token cost per run and benchmark.",
-      EvalView.section(D.eval)));
-    if (D.train.length) add("train", "Training", section("train", "Training", null, summaryCards(D.train)));
-    if (D.curate.length) add("curate", "Curation", section("curate", "Curation", null, summaryCards(D.curate)));
+      TrainView.withPaperTable(EvalView.section(D.eval), D.eval)));
+    if (D.train.length) add("train", "Training", section("train", "Training", null, TrainView.lossCurves(D.train), summaryCards(D.train)));
+    if (D.curate.length) add("curate", "Curation", section("curate", "Curation", null, TrainView.funnels(D.curate), summaryCards(D.curate)));
     if (D.refine.length) await switchRun(0);
     window.ttReady = performance.now();
     document.body.dataset.ready = "1";

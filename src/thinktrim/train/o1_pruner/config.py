@@ -22,7 +22,8 @@ from thinktrim.lm.threads import threads_field
 from thinktrim.train.config import ModelSettings, OptimSettings, TrainConfig
 from thinktrim.train.o1_pruner.reward import CLIP_HIGH, CLIP_LOW, KEEP_PER_PROBLEM, LAMBDA
 
-EVAL_SETTINGS = ("benchmarks", "data", "question_field", "answer_field", "id_field", "kind", "path", "limit",
+EVAL_SETTINGS = ("benchmarks", "data", "split", "subset", "question_field", "answer_field", "id_field", "kind", "path",
+                 "limit", "start", "end",
                  "model", "backend", "device", "precision", "base_url", "concurrency", "tokenizer", "system_prompt",
                  "grade_processes", "extraction", "threads")
 GENERATION_SETTINGS = ("n", "max_new_tokens", "temperature", "top_p", "seed", "stop", "batch_size")
@@ -39,12 +40,16 @@ class SampleConfig(ModelRunSettings):
     benchmarks: tuple[str, ...] = like(EvalConfig, "benchmarks")
     data: str | None = like(EvalConfig, "data", help="Training problems: JSONL, JSON or Parquet with a question and "
                             "a gold answer (see --question-field/--answer-field; dotted paths reach nested fields).")
+    split: str | None = like(EvalConfig, "split")
+    subset: str | None = like(EvalConfig, "subset")
     question_field: str = like(EvalConfig, "question_field")
     answer_field: str = like(EvalConfig, "answer_field")
     id_field: str | None = like(EvalConfig, "id_field")
     kind: AnswerKind = like(EvalConfig, "kind")  # noqa: RUF009 (like() returns a dataclasses.field)
     path: str | None = like(EvalConfig, "path")
     limit: int | None = like(EvalConfig, "limit")
+    start: int = like(EvalConfig, "start")
+    end: int | None = like(EvalConfig, "end")
     output_dir: str = field(default="o1-pruner-samples", metadata={
         "help": "Run folder (an eval run: run.json, <problems>/samples.jsonl, graded.jsonl, results.json) "
                 "plus reference.jsonl.", "short": "-o"})

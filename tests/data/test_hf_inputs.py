@@ -1,0 +1,119 @@
+"""Hugging Face datasets as inputs: save_to_disk folders and hub ids in the local cache, read as files are.
+
+The hub cache is built by `datasets` itself, offline: the packaged JSON builder prepares the fixture file into
+`HF_DATASETS_CACHE` under the hub id's cache name (`GAIR___limo/default/0.0.0/<commit>`), which is where
+`datasets.load_dataset("GAIR/LIMO")` puts a downloaded dataset and where it finds it again with HF_HUB_OFFLINE=1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+
+from thinktrim.data.formats import read_records
+from thinktrim.data.hf import dataset_fingerprint, is_dataset_source, open_dataset
+from thinktrim.data.layouts import LAYOUTS
+from thinktrim.errors import UserError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def cache_hub_dataset(cache: Path, repo_id: str, files: dict[str, Path], subset: str = "default") -> Path:
+    """Prepare `files` (split → JSONL) into `cache` as the Arrow cache of hub dataset `repo_id` (subset
+    `subset`), with the JSON builder `load_dataset` uses for a hub repo of JSONL files; returns its folder."""
+    from datasets.naming import camelcase_to_snakecase
+    from datasets.packaged_modules.json.json import Json
+
+    # named as a hub load names it (datasets.load: dataset_name=camelcase_to_snakecase(the repo's name))
+    builder = Json(cache_dir=str(cache), dataset_name=camelcase_to_snakecase(repo_id.split("/")[1]), config_name=subset,
+                   config_id=subset, hash="0123456789abcdef0123456789abcdef01234567",
+                   data_files={split: str(p) for split, p in files.items()})
+    builder.repo_id = repo_id  # the namespace of its cache folder (`GAIR___limo`), as a hub load gives it
+    builder._cache_dir = builder._build_cache_dir()
+    builder.download_and_prepare()
+    return Path(builder.cache_dir)
+
+
+@pytest.fixture
+def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty HF datasets cache, the one `datasets` reads for this test (HF_DATASETS_CACHE)."""
+    cache = tmp_path / "hf-datasets"
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return cache
+
+
+def traces(items) -> list[tuple]:
+    return [(r.layout, r.trace.question, r.trace.thinking, r.trace.response, r.trace.thinking_closed) for r in items]
+
+
+def save_to_disk(src: Path, folder: Path) -> Path:
+    datasets.Dataset.from_json(str(src), cache_dir=str(folder.parent / "build-cache")).save_to_disk(str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_save_to_disk_folder_reads_as_its_jsonl_does(tmp_path: Path, layout: str) -> None:
+    src = FIXTURES / f"{layout}.jsonl"
+    folder = save_to_disk(src, tmp_path / f"{layout}_ds")
+    assert is_dataset_source(folder)
+    got = list(read_records(folder))
+    assert traces(got) == traces(read_records(src))
+    assert [r.location for r in got] == [f"{folder}:train[{i}]" for i in range(len(got))]  # Dataset.split
+    assert all(r.layout == layout for r in got)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_cached_hub_id_reads_offline_as_its_jsonl_does(hub_cache: Path, layout: str) -> None:
+    src = FIXTURES / f"{layout}.jsonl"
+    cache_hub_dataset(hub_cache, f"someone/{layout}-data", {"train": src})
+    got = list(read_records(f"someone/{layout}-data", split="train"))
+    assert traces(got) == traces(read_records(src))
+    assert got[1].location == f"someone/{layout}-data:train[1]"
+
+
+def test_splits_subsets_and_what_is_not_cached(hub_cache: Path, tmp_path: Path) -> None:
+    limo, s1k = FIXTURES / "limo.jsonl", FIXTURES / "s1k.jsonl"
+    test = tmp_path / "test.jsonl"
+    test.write_text(limo.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    cache_hub_dataset(hub_cache, "GAIR/LIMO", {"train": limo, "test": test})
+    cache_hub_dataset(hub_cache, "simplescaling/s1K-1.1", {"train": s1k}, subset="main")
+    assert len(list(read_records("GAIR/LIMO", split="test"))) == 1
+    with pytest.raises(UserError, match="holds the splits train, test; name one with --split"):
+        list(read_records("GAIR/LIMO"))
+    assert [r.layout for r in read_records("simplescaling/s1K-1.1", subset="main")] == ["s1k"] * 2
+    with pytest.raises(UserError, match=r"^nobody/nothing: not in the local Hugging Face datasets cache; fetch"):
+        list(read_records("nobody/nothing"))
+    ds = datasets.DatasetDict({"train": datasets.Dataset.from_json(str(limo), cache_dir=str(tmp_path / "c"))})
+    ds.save_to_disk(str(tmp_path / "dict"))
+    assert len(list(read_records(tmp_path / "dict"))) == 3  # its only split
+    with pytest.raises(UserError, match="no split 'dev'"):
+        list(read_records(tmp_path / "dict", split="dev"))
+
+
+def test_index_ranges_read_records_in_input_order(tmp_path: Path) -> None:
+    rows = [json.loads(x) for x in (FIXTURES / "limo.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps({**rows[i % 3], "id": f"r{i}"}) + "\n" for i in range(10)), encoding="utf-8")
+    folder = save_to_disk(many, tmp_path / "many_ds")
+    for source in (many, folder):
+        assert [r.trace.id for r in read_records(source, start=3, end=6)] == ["r3", "r4", "r5"]
+        assert [r.trace.id for r in read_records(source, start=8)] == ["r8", "r9"]
+        assert list(read_records(source, start=20)) == []
+
+
+def test_fingerprint_follows_contents(tmp_path: Path) -> None:
+    a = dataset_fingerprint(open_dataset(save_to_disk(FIXTURES / "limo.jsonl", tmp_path / "a")))
+    b = dataset_fingerprint(open_dataset(save_to_disk(FIXTURES / "limo.jsonl", tmp_path / "b")))
+    c = dataset_fingerprint(open_dataset(save_to_disk(FIXTURES / "s1k.jsonl", tmp_path / "c")))
+    assert a == b and a["sha256"] != c["sha256"] and a["rows"] == 3
+
+
+def test_a_folder_that_is_no_dataset_is_refused(tmp_path: Path) -> None:
+    from thinktrim.data.inputs import check_source
+
+    with pytest.raises(ValueError, match="no datasets save_to_disk folder"):
+        check_source(str(tmp_path))
