@@ -85,7 +85,7 @@ def test_splits_subsets_and_what_is_not_cached(hub_cache: Path, tmp_path: Path) 
     with pytest.raises(UserError, match="holds the splits train, test; name one with --split"):
         list(read_records("GAIR/LIMO"))
     assert [r.layout for r in read_records("simplescaling/s1K-1.1", subset="main")] == ["s1k"] * 2
-    with pytest.raises(UserError, match=r"^nobody/nothing: not in the local Hugging Face datasets cache; fetch"):
+    with pytest.raises(UserError, match=r"^nobody/nothing: no such file, and not in the local Hugging Face datasets"):
         list(read_records("nobody/nothing"))
     ds = datasets.DatasetDict({"train": datasets.Dataset.from_json(str(limo), cache_dir=str(tmp_path / "c"))})
     ds.save_to_disk(str(tmp_path / "dict"))
@@ -117,3 +117,19 @@ def test_a_folder_that_is_no_dataset_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="no datasets save_to_disk folder"):
         check_source(str(tmp_path))
+
+
+def test_rows_stream_across_files_and_batches_and_fall_back_in_memory(tmp_path: Path) -> None:
+    from thinktrim.data.hf import dataset_rows
+
+    rows = [{"i": i, "obj": {"k": [i] * (i % 3)}} for i in range(23)]
+    built = datasets.Dataset.from_list(rows)
+    built.save_to_disk(str(tmp_path / "sharded"), num_shards=3)  # three Arrow files, read one after another
+    on_disk = open_dataset(tmp_path / "sharded")
+    assert len(on_disk.cache_files) == 3
+    for ds in (on_disk, built, on_disk.select([5, 1, 7])):  # streamed files; in memory; re-indexed
+        expected = [dict(ds[i]) for i in range(len(ds))]
+        assert [row for _, row in dataset_rows(ds)] == expected
+        for start, end in ((0, 1), (2, 9), (7, None), (1, 2), (len(ds), None)):
+            got = list(dataset_rows(ds, start, end))
+            assert got == list(enumerate(expected))[start:end], (start, end)

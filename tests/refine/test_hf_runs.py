@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from thinktrim.cli import app
 from thinktrim.data.formats import read_records
+from thinktrim.refine.verify import check_refined
 
 from .conftest import trimmed
 
@@ -64,6 +65,7 @@ def test_refine_a_datasets_folder_then_train_on_the_refined_parquet(traces_datas
     assert run["input"] == str(traces_dataset.resolve()) and run["split"] == "train"
     assert run["input_fingerprint"]["rows"] == 4
 
+    assert check_refined(out) == []
     invoke(*refine_args(str(traces_dataset), out, tiny_model_dir, "--split", "train"))  # resumes, same input
 
     model = tmp_path / "model"
@@ -93,7 +95,7 @@ def test_refine_and_train_from_a_cached_hub_id(tiny_model_dir, tmp_path, monkeyp
 
     missing = CliRunner().invoke(app, refine_args("GAIR/LIMO-2", tmp_path / "o2", tiny_model_dir))
     assert missing.exit_code == 2
-    assert "GAIR/LIMO-2: not in the local Hugging Face datasets cache" in missing.output
+    assert "GAIR/LIMO-2: no such file, and not in the local Hugging Face datasets cache" in missing.output
 
 
 def test_ranges_compose_with_limit_and_reruns_keep_the_cache(tiny_model_dir, tmp_path, sample_records) -> None:
@@ -117,3 +119,36 @@ def test_ranges_compose_with_limit_and_reruns_keep_the_cache(tiny_model_dir, tmp
 
     bad = CliRunner().invoke(app, refine_args(str(src), out, tiny_model_dir, "--start", "4", "--end", "4"))
     assert bad.exit_code == 2 and "--end: must be above --start (4), got 4" in bad.output
+
+
+def test_a_json_column_keeps_its_features_and_jsonl_output_is_there_too(tiny_model_dir, tmp_path) -> None:
+    folder = tmp_path / "messages_ds"
+    datasets.Dataset.from_json(str(FIXTURES / "messages.jsonl"), cache_dir=str(tmp_path / "c")).save_to_disk(
+        str(folder))
+    features = datasets.load_from_disk(str(folder)).features  # messages: List(Json()), content str or parts
+    out = tmp_path / "out"
+    invoke(*refine_args(str(folder), out, tiny_model_dir))
+    refined = out / "refined_r0.5.parquet"
+    assert datasets.Dataset.from_parquet(str(refined), cache_dir=str(tmp_path / "c2")).features == features
+    got = list(read_records(refined))
+    assert [r.layout for r in got] == ["messages"] * 2 and check_refined(out) == []
+    source = {r.trace.id.split("-")[-1]: r.trace for r in read_records(folder)}
+    assert [r.trace.question for r in got] == [t.question for t in source.values()]
+
+    as_jsonl = tmp_path / "jsonl"
+    invoke(*refine_args(str(folder), as_jsonl, tiny_model_dir, "--output-format", "jsonl"))
+    rows = [json.loads(x) for x in (as_jsonl / "refined_r0.5.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["messages"][0] for r in rows] == [json.loads(x)["messages"][0] for x in
+                                                (FIXTURES / "messages.jsonl").read_text().splitlines() if x.strip()]
+
+
+def test_a_range_of_a_datasets_folder_in_shards_merges_to_the_range(traces_dataset, tiny_model_dir, tmp_path) -> None:
+    out = tmp_path / "out"
+    for shard in ("0/2", "1/2"):
+        invoke(*refine_args(str(traces_dataset), out, tiny_model_dir, "--start", "1", "--end", "4", "--shard", shard))
+    invoke("refine-merge", str(out))
+    ids = datasets.load_from_disk(str(traces_dataset))["train"]["id"]
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["ids"] == ids[1:4] and (run["start"], run["end"]) == (1, 4)
+    assert [r["id"] for r in pq.read_table(out / "refined_r0.5.parquet").to_pylist()] == ids[1:4]
+    assert check_refined(out) == []

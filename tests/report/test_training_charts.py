@@ -3,6 +3,7 @@ and the papers' comparison table beside the eval charts: page data against the f
 and the charts as drawn in a real headless Chromium (screenshots kept)."""
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,7 @@ def test_funnel_is_curates_stats(report, curate_dir) -> None:
         (s["in"], s["out"], s["dropped"]) for s in stats["steps"].values()]
     # read takes records and gives problems (the copy of a chain is grouped with it), then problems all the way
     assert (funnel[0]["step"], funnel[0]["in"], funnel[0]["out"]) == ("read", 7, stats["problems"])
-    assert all(a["out"] == b["in"] for a, b in zip(funnel, funnel[1:])) and funnel[-1]["out"] == stats["kept"] == 3
+    assert all(a["out"] == b["in"] for a, b in pairwise(funnel)) and funnel[-1]["out"] == stats["kept"] == 3
     reasons = {r for s in funnel for r in s["dropped"]}
     assert "no chain reaches the gold answer" in reasons and "below the top 3" in reasons
     assert sum(n for s in funnel for n in s["dropped"].values()) == stats["problems"] - 3  # each drop has a reason

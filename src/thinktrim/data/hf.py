@@ -1,8 +1,10 @@
 """Hugging Face `datasets` as inputs: a `save_to_disk` folder, or a hub dataset id already in the local cache.
 
-Rows are read from the dataset's Arrow files (memory-mapped) a batch at a time, so a 100K-row dataset never
-sits in memory as Python objects. Nothing is ever downloaded: a hub id the cache lacks is one error line saying
-how to fetch it (the hub is switched off for the load, as with HF_HUB_OFFLINE=1, whatever the environment says).
+`datasets` opens and decodes them (its features: a `Json` column comes back as objects); the rows are streamed
+from the dataset's Arrow files a record batch at a time (`dataset_rows`), so a 100K-row dataset never sits in
+memory as Python objects, nor stays resident as touched pages of a memory map. Nothing is ever downloaded: a hub
+id the cache lacks is one error line saying how to fetch it (the hub is switched off for the load, as with
+HF_HUB_OFFLINE=1, whatever the environment says).
 """
 
 from __future__ import annotations
@@ -40,16 +42,20 @@ def is_dataset_source(source: str | Path) -> bool:
 
 @contextmanager
 def _hub_off() -> Iterator[None]:
-    """The hub switched off in `datasets` and `huggingface_hub` for the block: a cached load only."""
+    """The hub switched off in `datasets` and `huggingface_hub` for the block: a cached load only (without the
+    "Using the latest cached version … (offline mode is enabled)" warnings that would follow from it)."""
     import datasets.config as dconfig
     import huggingface_hub.constants as hconst
+    from datasets.utils import logging as dlogging
 
-    before = dconfig.HF_HUB_OFFLINE, hconst.HF_HUB_OFFLINE
+    before = dconfig.HF_HUB_OFFLINE, hconst.HF_HUB_OFFLINE, dlogging.get_verbosity()
     dconfig.HF_HUB_OFFLINE = hconst.HF_HUB_OFFLINE = True
+    dlogging.set_verbosity_error()
     try:
         yield
     finally:
-        dconfig.HF_HUB_OFFLINE, hconst.HF_HUB_OFFLINE = before
+        dconfig.HF_HUB_OFFLINE, hconst.HF_HUB_OFFLINE = before[:2]
+        dlogging.set_verbosity(before[2])
 
 
 def _pick_split(ds: Any, source: str, split: str | None) -> Any:
@@ -93,7 +99,8 @@ def open_dataset(source: str | Path, split: str | None = None, subset: str | Non
             ds = datasets.load_dataset(s, subset, split=split)
     except (ConnectionError, FileNotFoundError) as e:
         if "not cached" in str(e) or "Couldn't reach" in str(e) or "offline" in str(e).lower():
-            raise UserError(f"{s}: not in the local Hugging Face datasets cache; {fetch}") from None
+            raise UserError(f"{s}: no such file, and not in the local Hugging Face datasets cache as a hub dataset; "
+                            f"{fetch}") from None
         raise UserError(f"{s}: {e}") from None
     except ValueError as e:  # an unknown split or subset: datasets names the ones there are
         raise UserError(f"{s}: {str(e).splitlines()[0]}") from None
@@ -107,18 +114,67 @@ def dataset_label(source: str | Path, split: str | None, ds: Any) -> str:
 
 
 def dataset_rows(ds: Any, start: int = 0, end: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(0-based index, row) of the rows start…end-1, decoded from Arrow a batch of BATCH_ROWS at a time by the
-    dataset's features (a `Json` column comes back as objects); the rows outside the range are never decoded."""
+    """(0-based index, row) of the rows start…end-1, decoded by the dataset's features (a `Json` column comes back
+    as objects) a batch at a time; the rows before `start` are never decoded.
+
+    A dataset that is its Arrow files as written (a save_to_disk folder, a cached hub dataset: no indices mapping,
+    same columns) is read from those files with a stream reader, a record batch at a time, rather than through
+    the memory map: a whole pass over a memory-mapped file leaves every page it touched resident, so reading a
+    100K-row dataset would hold as much memory as the file is big (bench/datasets_read.py)."""
+    from datasets.features.features import require_decoding
+
     stop = len(ds) if end is None else min(end, len(ds))
     if start >= stop:
         return
-    part = ds if (start, stop) == (0, len(ds)) else ds.select(range(start, stop))  # contiguous: a slice
+    decode = any(require_decoding(f) for f in ds.features.values())
+    batches = _file_batches(ds, start, stop)
+    if batches is None:  # an in-memory or re-indexed dataset: through `datasets`, BATCH_ROWS at a time
+        part = ds if (start, stop) == (0, len(ds)) else ds.select(range(start, stop))  # contiguous: a slice
+        batches = (t.to_batches() for t in part.with_format("arrow").iter(batch_size=BATCH_ROWS))
+        batches = (b for group in batches for b in group)
     index = start
-    for batch in part.with_format(None).iter(batch_size=BATCH_ROWS):
-        columns = list(batch)
-        for values in zip(*(batch[c] for c in columns)):
-            yield index, dict(zip(columns, values))
-            index += 1
+    for batch in batches:
+        for first in range(0, batch.num_rows, BATCH_ROWS):  # a file's batches hold 1,000 rows: decode fewer
+            part = batch.slice(first, BATCH_ROWS)
+            for row in _decoded(ds.features, part) if decode else part.to_pylist():
+                yield index, row
+                index += 1
+
+
+def _file_batches(ds: Any, start: int, stop: int) -> Iterator[Any] | None:
+    """The record batches of rows start…stop-1 streamed from the dataset's Arrow files, or None when the
+    dataset is not simply those files in order."""
+    import pyarrow as pa
+
+    files = [c["filename"] for c in ds.cache_files]
+    if ds._indices is not None or not files or not all(Path(f).is_file() for f in files):
+        return None
+    try:
+        schemas = [pa.ipc.open_stream(f).schema for f in files]
+    except (pa.ArrowInvalid, OSError):
+        return None
+    if any(s.names != ds.column_names for s in schemas) or ds.data.num_rows != len(ds):
+        return None
+
+    def stream() -> Iterator[Any]:
+        offset = 0
+        for f in files:
+            with pa.OSFile(f) as source:
+                for batch in pa.ipc.open_stream(source, memory_pool=pa.system_memory_pool()):
+                    first, offset = offset, offset + batch.num_rows
+                    if offset <= start:
+                        continue
+                    if first >= stop:
+                        return
+                    yield batch.slice(max(start - first, 0), min(stop, offset) - max(start, first))
+
+    return stream()
+
+
+def _decoded(features: Any, batch: Any) -> list[dict[str, Any]]:
+    columns = features.decode_batch(batch.to_pydict())
+    names = list(columns)
+    return [dict(zip(names, values)) for values in zip(*(columns[n] for n in names))]
 
 
 def dataset_fingerprint(ds: Any) -> dict[str, Any]:
@@ -158,9 +214,8 @@ def features_to_decode(schema: Any) -> Any:
 
 def decode_rows(features: Any, batch: Any) -> list[dict[str, Any]]:
     """A record batch's rows decoded by `features` (`features_to_decode`)."""
-    columns = features.decode_batch(batch.to_pydict())
-    names = list(columns)
-    return [dict(zip(names, values)) for values in zip(*(columns[n] for n in names))]
+    return _decoded(features, batch)
+
 
 
 def source_fingerprint(source: str | Path, split: str | None = None, subset: str | None = None) -> dict[str, Any]:

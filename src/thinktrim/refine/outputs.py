@@ -113,7 +113,8 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
     index = AnnotationIndex.build(out / ANNOTATIONS, _run_ids(cfg, out))
     masks = index.units.removed_at(cfg.ratios, cfg.scope)  # type: ignore[arg-type]
     stats = RunStats(cfg.ratios)
-    file_format = output_format(cfg.input, cfg.inputs.file_format)
+    read_as = output_format(cfg.input, cfg.inputs.file_format)  # what the input is (parquet: its schema)
+    file_format = read_as if cfg.output_format == "auto" else cfg.output_format
     folder = out / "llamafactory"
     entries = {r: f"{cfg.dataset_name}_{ratio_tag(r)}" for r in cfg.ratios}
     files = {r: f"refined_{ratio_tag(r)}.{file_format}" for r in cfg.ratios}
@@ -122,8 +123,8 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
         annotations = stack.enter_context(AnnotationReader(out / ANNOTATIONS))
         items = iter_input(cfg)
         head = _up_to_first_record(items)  # the input is open (a JSON one parsed) before its mirror is
-        json_key = _container_key(cfg.input, head) if file_format == "json" else None
-        schema = _parquet_schema(cfg) if file_format == "parquet" else None
+        json_key = _container_key(cfg.input, head) if file_format == read_as == "json" else None
+        schema = _parquet_schema(cfg) if file_format == read_as == "parquet" else None
         refined = {r: stack.enter_context(RecordWriter(out / name, file_format, json_key, schema))
                    for r, name in files.items()}
         messages = {r: stack.enter_context(RecordWriter(folder / f"{e}.jsonl", "jsonl")) for r, e in entries.items()}

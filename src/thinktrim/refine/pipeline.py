@@ -195,7 +195,8 @@ def check_paths(cfg: RefineConfig) -> None:
     elif not src.exists():
         raise UserError(f"{src}: no such file")
     elif src.is_dir():
-        raise UserError(f"{src}: is a folder; expected a JSONL, JSON or Parquet file")
+        raise UserError(f"{src}: is a folder; expected a JSONL, JSON or Parquet file or a datasets save_to_disk "
+                        "folder (state.json or dataset_dict.json)")
     out = Path(cfg.output_dir)
     for path in (out, *out.parents):
         if path.exists():

@@ -206,24 +206,26 @@ def loss_curves(parts: list[dict[str, Any]], path: Path, written: list[Path]) ->
 
 
 def curate_funnel(part: dict[str, Any], path: Path, written: list[Path]) -> None:
-    """Problems into and out of each curate step, in the order they ran, with each step's drops by reason."""
+    """Curate's steps top to bottom as a funnel: problems in (grey) and out (blue) of each, with its drops by
+    reason written beside the bar."""
     funnel = part.get("funnel") or []
     if not funnel:
         return
-    fig, ax = _axes(6.4, 4.0)
-    xs = range(len(funnel))
-    ax.bar([x - 0.2 for x in xs], [s["in"] for s in funnel], 0.38, color="#9aa2b0", label="in")
-    bars = ax.bar([x + 0.2 for x in xs], [s["out"] for s in funnel], 0.38, color="#0072B2", label="out (kept)")
-    ax.bar_label(bars, fontsize=8)
-    for x, s in zip(xs, funnel):
-        reasons = "\n".join(f"−{n} {r}" for r, n in s["dropped"].items())
-        if reasons:
-            ax.annotate(reasons, (x, 0), textcoords="offset points", xytext=(0, -30), ha="center", va="top",
-                        fontsize=7, color="#8a2f00")
-    ax.set_xticks(list(xs), [s["step"] for s in funnel])
-    ax.set_ylabel("problems")
+    fig, ax = _axes(6.4, 1.0 + 0.42 * len(funnel))
+    ys = range(len(funnel))
+    top = max(max(s["in"], s["out"]) for s in funnel) or 1
+    ax.barh(ys, [s["in"] for s in funnel], 0.72, color="#d5d9e0", label="in")
+    ax.barh(ys, [s["out"] for s in funnel], 0.72, color="#0072B2", label="out (kept)")
+    for y, s in zip(ys, funnel):
+        reasons = "; ".join(f"−{n} {r}" for r, n in s["dropped"].items())
+        ax.text(max(s["in"], s["out"]) + 0.015 * top, y, f"{s['out']:,}" + (f"  ({reasons})" if reasons else ""),
+                va="center", fontsize=8, color="#8a2f00" if reasons else "#1d2330")
+    ax.set_yticks(list(ys), [s["step"] for s in funnel])
+    ax.invert_yaxis()
+    ax.set_xlim(0, top * 1.9)  # room for the reasons
+    ax.set_xlabel("problems (read: records in, problems out)")
     ax.set_title(f"Curation funnel: {part['name']}")
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="lower right")
     _save(fig, path, written)
 
 

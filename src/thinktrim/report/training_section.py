@@ -9,9 +9,6 @@ from typing import Any
 
 from thinktrim.report.style import run_colour
 
-# figures of a train.json step log kept for the page (the rest stays in train.json)
-CURVE_FIELDS = ("step", "loss", "learning_rate", "grad_norm", "tokens_per_second")
-
 
 def train_curve(summary: dict[str, Any], name: str, index: int) -> dict[str, Any]:
     """One run's curve: (step, loss) points, with what tells runs apart on one chart (data files, recipe)."""
@@ -23,7 +20,6 @@ def train_curve(summary: dict[str, Any], name: str, index: int) -> dict[str, Any
     return {
         "name": name, "colour": run_colour(index), "command": summary.get("command"),
         "points": [[e["step"], e["loss"]] for e in log if "step" in e],
-        "log": [{k: e.get(k) for k in CURVE_FIELDS} for e in log],
         "data": files, "recipe": optim.get("recipe"), "learning_rate": optim.get("learning_rate"),
         "lora": settings.get("lora"), "model": settings.get("model"),
         "steps": summary.get("training", {}).get("steps"), "final_loss": summary.get("training", {}).get("final_loss"),

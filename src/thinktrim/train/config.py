@@ -17,6 +17,7 @@ from thinktrim.data.run_folder import force_field
 from thinktrim.lm.load import PRECISION_SPELLINGS, check_device_name
 from thinktrim.lm.threads import threads_field
 from thinktrim.recipes import LORA_LR_SCALE, RECIPES, get_recipe
+from thinktrim.train.launch import config_path
 
 _FROM_RECIPE = " (default: the recipe's)"
 # transformers' schedules that need no settings beyond the warm-up (checked here, before any model loads;
@@ -133,6 +134,7 @@ class TrainConfig(Config):
     resume: bool = field(default=True, metadata={
         "help": "Continue from the last complete checkpoint in OUT (--no-resume deletes old checkpoints)."})
     accelerate_config: str | None = field(default=None, metadata={
+        "check": config_path,
         "help": "Run under `accelerate launch` with zero3, fsdp, ddp (shipped configs) or a YAML file of yours."})
     inputs: InputConfig = field(default_factory=InputConfig, metadata={"help": "How the training files are read."})
     model_settings: ModelSettings = field(default_factory=ModelSettings, metadata={"help": "Model settings."})

@@ -35,7 +35,7 @@ def config_path(name: str) -> Path:
     path = Path(name)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return path
-    raise UserError(f"accelerate_config: {name!r} is neither a shipped config ({', '.join(shipped)}) nor a YAML file")
+    raise UserError(f"{name!r} is neither a shipped config ({', '.join(shipped)}) nor a YAML file")
 
 
 def launched() -> bool:

@@ -8,24 +8,26 @@ const TrainView = (() => {
   function lossCurves(parts) {
     const runs = parts.map((p) => p.curve).filter((c) => c && c.points.length);
     if (!runs.length) return null;
-    const root = h("div", { id: "train-curves" });
+    const root = h("div", { id: "train-curves", class: "grid2" });
     const many = runs.some((c) => c.points.length > 60);
     root.append(chart("Training loss", "Loss at each logged optimizer step (train.json's log). Runs of the same recipe " +
       "on different data (original vs refined) side by side.", (box) => {
       box.id = "train-loss";
       Charts.legend(box, runs.map((c) => ({ label: c.name, colour: c.colour })));
       Charts.lines(box, runs.map((c) => ({ label: c.name, points: c.points, colour: c.colour, dots: !many })),
-        { xFmt: (v) => num(v), yFmt: (v) => (Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2)), xLabel: "optimizer step",
+        { xFmt: (v) => num(v), yFmt: (v) => String(+v.toFixed(3)), xLabel: "optimizer step",
           yLabel: "loss", yZero: false, label: "training loss by step" });
     }));
-    const cols = [{ label: "run", left: true, get: (c) => h("span", {}, h("i", { class: "sw", style: { display: "inline-block",
+    const cols = [{ label: "run", left: true, get: (c) => h("span", { style: { whiteSpace: "nowrap" } }, h("i", { class: "sw", style: { display: "inline-block",
       width: "10px", height: "10px", borderRadius: "50%", background: c.colour, marginRight: "6px" } }), c.name) },
-      { label: "command", left: true, get: (c) => c.command || "–" }, { label: "data", left: true, get: (c) => c.data.join(", ") || "–" },
-      { label: "recipe", left: true, get: (c) => `${c.recipe || "–"}${c.lora ? " + LoRA" : ""}` },
-      { label: "LR", get: (c) => sci(c.learning_rate) }, { label: "steps", get: (c) => num(c.steps) },
+      { label: "data", left: true, get: (c) => c.data.join(", ") || "–" },
+      { label: "recipe", left: true, get: (c) => h("span", { style: { whiteSpace: "nowrap" } },
+        `${c.recipe || "–"}${c.lora ? " + LoRA" : ""}, lr ${sci(c.learning_rate)}`) },
+      { label: "steps", get: (c) => num(c.steps) },
       { label: "final loss", get: (c) => num(c.final_loss, 4) }, { label: "tokens/s", title: "mean over the logged steps",
         get: (c) => num(c.tokens_per_second, 1) }];
-    root.append(h("div", { class: "card", style: { marginTop: "14px" } }, table(cols, runs)));
+    root.append(h("div", { class: "card" }, h("h3", { style: { margin: "0 0 6px", fontSize: "14.5px" } }, "Runs"),
+      table(cols, runs)));
     return root;
   }
 
@@ -58,14 +60,14 @@ const TrainView = (() => {
     if (!T) return evalRoot;
     const head1 = h("tr", {}, h("th", { class: "l", rowspan: 2 }, "run"),
       T.columns.map((c) => h("th", { colspan: 4, class: "bench", style: { textAlign: "center" } }, c)));
-    const head2 = h("tr", {}, T.columns.flatMap(() => ["ACC", "TOK", "EFF", "AES"].map((k) => h("th", {}, k))));
+    const head2 = h("tr", {}, T.columns.flatMap(() => ["ACC", "TOK", "EFF", "AES"].map((k) => h("th", { style: { textAlign: "right" } }, k))));
     const body = h("tbody", {}, T.rows.map((r, i) => h("tr", { class: i === 0 ? "base" : null },
       h("td", { class: "l" }, r.run),
       r.cells.flatMap((cell) => cell.map((t) => h("td", { style: { whiteSpace: "nowrap" } }, t))))));
     const card = h("div", { class: "card", id: "paper-table", style: { marginTop: "14px" } },
       h("h3", { style: { margin: "0 0 6px", fontSize: "14.5px" } }, `Comparison against ${T.base} (the papers' table)`),
       h("div", { class: "tbl-wrap" }, h("table", { class: "data" }, h("thead", {}, head1, head2), body)),
-      h("p", { class: "note" }, "As `thinktrim eval compare` prints it: ACC = avg@n in % with the difference to the base " +
+      h("p", { class: "note" }, "As thinktrim eval compare prints it: ACC = avg@n in % with the difference to the base " +
         "in points, TOK = mean output tokens (relative change), EFF = ACC/TOK (relative change), AES (α=1, β=3, γ=5). " +
         "Average: the mean over benchmarks of ACC and TOK, EFF of those, the mean of the per-benchmark AES (O1-Pruner's AVERAGE)."));
     const charts = evalRoot.querySelector(".grid2");
