@@ -20,7 +20,7 @@ LAYERS = {
     "refine": 4, "evaluate": 4,
     "train": 5, "curate": 5, "executor": 5,
     "report": 6,
-    "cli": 7, "__main__": 7,
+    "cli": 7, "__main__": 7, "demo": 7,
 }
 
 

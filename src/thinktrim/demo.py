@@ -8,12 +8,11 @@ A newcomer reads this instead of scrolling back through each command's output.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from thinktrim.errors import UserError
+from thinktrim.errors import UserError, user_errors
 
 
 def refine_lines(stats: dict[str, Any]) -> list[str]:
@@ -41,23 +40,23 @@ def main(argv: list[str]) -> int:
     if len(argv) < 3:
         print("usage: python -m thinktrim.demo REFINE_DIR REPORT_HTML RUN_DIR...", file=sys.stderr)
         return 2
-    from thinktrim.evaluate.summary import compare_rows, format_rows
-    from thinktrim.table import print_table
+    from thinktrim.data.store import read_json_object
+    from thinktrim.evaluate.cli import run_compare
+    from thinktrim.evaluate.config import CompareConfig
+    from thinktrim.evaluate.summary import load_results
 
     refine_dir, report, runs = Path(argv[0]), Path(argv[1]), argv[2:]
-    try:
-        stats = json.loads((refine_dir / "stats.json").read_text(encoding="utf-8"))
-        columns, rows = compare_rows(runs)
-    except (OSError, ValueError, KeyError, UserError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    with user_errors():  # one line and exit 2, as every command
+        if not (refine_dir / "stats.json").is_file():
+            raise UserError(f"{refine_dir / 'stats.json'}: not found (did the demo's refine step finish?)")
+        stats = read_json_object(refine_dir / "stats.json", "refine stats")
+        for run in runs:
+            load_results(Path(run))  # every run readable before anything is printed
     print("\n=== What the demo did ===")
     print("\n".join(refine_lines(stats)))
-    print(f"\neval: the embedded model (SmolLM2-135M) on the bundled `arith` set, {len(runs)} settings; "
-          "AES is against the first run:")
-    print_table("thinktrim eval compare", columns, format_rows(columns, rows),
-                caption="ACC = avg@n; TOK = mean output tokens; EFF = ACC/TOK; AES (α=1, β=3, γ=5) against the "
-                        "first run: above 0 when it saves tokens without losing much accuracy.")
+    print(f"\neval: the embedded model (SmolLM2-135M) on the bundled `arith` set, {len(runs)} settings, "
+          f"compared with the first ({Path(runs[0]).name}) as `thinktrim eval compare` does:", flush=True)
+    run_compare(CompareConfig(runs=tuple(runs)))  # the same table as the command prints
     print("\n".join(report_lines(report)))
     return 0
 

@@ -54,7 +54,7 @@ class CurateConfig(ModelRunSettings):
 
     decontaminate: bool = field(default=True, metadata={"help": "Drop problems that match a benchmark item."})
     benchmarks: tuple[str, ...] = field(default=("all",), metadata={
-        "help": "Benchmarks to decontaminate against: all (every bundled one) or names."})
+        "help": "Benchmarks to decontaminate against: all (every bundled test set) or names."})
     contamination_files: tuple[str, ...] = field(default=(), metadata={
         "help": "More test sets: files of questions (any layout), or NAME=PATH for a registered benchmark "
         "that is not bundled (gpqa-diamond=gpqa.jsonl)."})

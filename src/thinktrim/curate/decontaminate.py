@@ -44,10 +44,12 @@ class Reference:
 
 
 def bundled_benchmarks() -> list[str]:
-    """Every registered benchmark that ships with thinktrim (gpqa-diamond never does: pass its path)."""
+    """Every registered test set that ships with thinktrim (gpqa-diamond never does: pass its path; the demo's
+    `arith` sums are no test set anyone reports)."""
     from thinktrim.data.benchmarks import get_benchmark, list_benchmarks
 
-    return [name for name in list_benchmarks() if get_benchmark(name).filename is not None]
+    return [name for name in list_benchmarks()
+            if get_benchmark(name).filename is not None and get_benchmark(name).reported]
 
 
 def load_references(benchmarks: Sequence[str], files: Sequence[str]) -> list[Reference]:

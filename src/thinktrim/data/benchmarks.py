@@ -51,6 +51,9 @@ class Benchmark:
     license: str
     filename: str | None
     parse: RecordParser = field(repr=False, compare=False)
+    # A test set people report on, so training data is decontaminated against it (`curate --benchmarks all`);
+    # not the demo's own sums.
+    reported: bool = True
 
 
 class UnknownBenchmarkError(UserError, KeyError):
@@ -154,7 +157,7 @@ _REGISTRY: dict[str, Benchmark] = {
                   "RUCAIBox/Slow_Thinking_with_LLMs", "MIT", "olymmath-hard.jsonl", _olymmath),
         Benchmark("arith", "number", "one- and two-step arithmetic with small numbers, written for thinktrim: "
                   "a set the embedded model partly solves (make demo)", "1", 30, "thinktrim", "Apache-2.0",
-                  "arith.jsonl", _arith),
+                  "arith.jsonl", _arith, reported=False),
         Benchmark("gpqa-diamond", "choice", "GPQA Diamond: graduate-level science, choice A-D; load it "
                   "from a local path", "1", 198, _LIMO, "CC-BY-4.0, not redistributed", None, _gpqa),
     )
