@@ -617,7 +617,7 @@ def cases() -> list[Case]:
              prep=steps(write("responses.jsonl", RESPONSES), mkdir("ro", 0o555)), unprivileged=True),
         Case("eval grade: --tokenizer folder with config.json only",
              grade.format(file="responses.jsonl") + " --tokenizer m",
-             prep=steps(write("responses.jsonl", RESPONSES), MODEL_CONFIG_ONLY), expect='--tokenizer m'),
+             prep=steps(write("responses.jsonl", RESPONSES), MODEL_CONFIG_ONLY), expect='--tokenizer: m'),
         Case("eval grade: --grade-processes -1", "eval grade responses.jsonl --grade-processes -1",
              prep=write("responses.jsonl", RESPONSES)),
         Case("eval grade: Ctrl-C while grading in worker processes, then rerun",

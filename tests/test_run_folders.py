@@ -206,7 +206,8 @@ def test_every_other_command_refuses_a_refine_folder_and_leaves_it_whole(refine_
     refined = refine_folder / "refined_r0.5.jsonl"
     eval_run = tmp_path / "eval_run"
     eval_run.mkdir()
-    (eval_run / "run.json").write_text("{}")  # enough for build's option check; build must stop earlier
+    # enough for build's option check (an eval run record); build must stop earlier
+    (eval_run / "run.json").write_text('{"benchmarks": ["gsm8k"], "generation": {"n": 2}}')
     commands = {
         "curate": ["curate", refined, "-o", refine_folder],
         "train sft": ["train", "sft", refined, "-o", refine_folder, "--max-steps", "1"],

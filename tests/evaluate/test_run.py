@@ -90,8 +90,11 @@ def test_a_run_of_an_earlier_version_with_config_json_resumes(tmp_path: Path, ti
     assert not (old / "run.json").exists()
     with pytest.raises(ValueError, match=r"old/config\.json.*max_new_tokens=24 → 32"):
         evaluate(eval_config(old, max_new_tokens=32))
-    (old / "run.json").write_text(json.dumps({"benchmarks": ["other"]}))  # the new name wins over the old
-    assert read_run_record(old) == {"benchmarks": ["other"]}
+    newer = {"benchmarks": ["other"], "generation": {"n": 1}}
+    (old / "run.json").write_text(json.dumps(newer))  # the new name wins over the old
+    assert read_run_record(old) == newer
+    (old / "run.json").write_text(json.dumps({"input": "x.jsonl", "ratios": [0.3]}))  # another command's record
+    assert read_run_record(old) is None
     model = tmp_path / "model"
     model.mkdir()
     (model / "config.json").write_text('{"model_type": "llama"}')
@@ -187,9 +190,10 @@ def test_a_truncated_response_counts_only_with_a_boxed_answer() -> None:
 
 @pytest.mark.parametrize(
     ("kw", "message"),
-    [({"benchmarks": ()}, "--benchmark"), ({"backend": "tgi"}, "EvalConfig.backend: got 'tgi'"),
-     ({"kind": "letter"}, "EvalConfig.kind"), ({"limit": 0}, "EvalConfig.limit: got 0"),
-     ({"data": "/nonexistent.jsonl"}, "EvalConfig.data"), ({"baseline": "/nonexistent"}, "results.json")],
+    [({"benchmarks": ()}, "--benchmark"), ({"backend": "tgi"}, "^backend: 'tgi' is not one of"),
+     ({"kind": "letter"}, "^kind: 'letter' is not one of"), ({"limit": 0}, "^limit: must be >= 1, got 0"),
+     ({"data": "/nonexistent.jsonl"}, "^data: /nonexistent.jsonl: no such file"),
+     ({"baseline": "/nonexistent"}, "^baseline: .*results.json")],
 )
 def test_config_errors_name_the_field(kw: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

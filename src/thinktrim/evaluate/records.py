@@ -175,4 +175,6 @@ def read_run_record(folder: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     record = read_json_object(path, "thinktrim eval run record")
-    return record if {"benchmarks", "generation"} <= record.keys() else None
+    # an eval run.json records both; every earlier eval's config.json recorded its benchmarks
+    needed = {"benchmarks", "generation"} if path.name == RUN_RECORD else {"benchmarks"}
+    return record if needed <= record.keys() else None
