@@ -64,7 +64,8 @@ def _mean(values: Sequence[float | None]) -> float | None:
 
 
 def paper_table(runs: Sequence[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[tuple[str, list[Cell]]]]:
-    """(benchmark names + Average, [(run name, cells)]): the first run is the base (its cells carry no change)."""
+    """(benchmark names + Average, [(run name, cells)]): the first run is the base (its cells carry no change).
+    With one benchmark there is no Average: it would repeat that benchmark's row."""
     base_results = runs[0][1]
     names = list(base_results["benchmarks"])
     table: list[tuple[str, list[Cell]]] = []
@@ -82,8 +83,8 @@ def paper_table(runs: Sequence[tuple[str, dict[str, Any]]]) -> tuple[list[str], 
             average = against(acc_avg, tok_avg, base_cells[-1])
             average = Cell(average.acc, average.tok, average.acc_delta, average.tok_change, average.eff_change,
                            aes=_mean([c.aes for c in cells]))
-        table.append((name, [*cells, average]))
-    return [*names, AVERAGE], table
+        table.append((name, [*cells, average] if len(names) > 1 else cells))
+    return ([*names, AVERAGE] if len(names) > 1 else names), table
 
 
 # ---- rendering -----------------------------------------------------------------------------------------------
