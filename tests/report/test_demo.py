@@ -2,6 +2,7 @@
 happened (refine per ratio, the runs compared, the report and what to look at) from the real outputs."""
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -17,8 +18,10 @@ def option(args: list[str], name: str) -> str | None:
 
 
 def test_make_demo_runs_arith_in_settings_that_differ_then_sums_up(tmp_path: Path) -> None:
-    proc = subprocess.run(["make", "-n", "demo", f"DEMO_OUT={tmp_path}"], cwd=ROOT, capture_output=True, text=True,
-                          check=True)
+    # under `make test` the outer make's MAKEFLAGS/MAKELEVEL would add "Entering directory" lines
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    proc = subprocess.run(["make", "--no-print-directory", "-n", "demo", f"DEMO_OUT={tmp_path}"], cwd=ROOT,
+                          capture_output=True, text=True, check=True, env=env)
     commands = proc.stdout.replace("\\\n", " ").splitlines()  # continued lines joined
     lines = [shlex.split(x) for x in commands if x.strip() and not x.lstrip().startswith("#")]
     evals = [a for a in lines if a[0].endswith("/thinktrim") and a[1] == "eval"]
