@@ -329,9 +329,6 @@ def _renamed(cls: type) -> dict[str, str]:
     return out
 
 
-_OLD_NEW = re.compile(r"(\S+) is now called (\S+);")
-
-
 def renamed_message(old: str, new: str, where: str = "") -> str:
     return f"{where}{old} is now called {new}; the old name goes in the next release"
 
@@ -341,14 +338,14 @@ def warn_renamed(old: str, new: str, where: str = "") -> None:
     warnings.warn(renamed_message(old, new, where), FutureWarning, stacklevel=4)
 
 
-def group_settings(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+def group_settings(cls: type, data: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """Settings by their flat names (as YAML and the command line give them, old names included) grouped into
     `cls`'s own fields: a nested config's settings become one value of its type. Keys `cls` does not know are
-    left for the caller to report."""
+    left for the caller to report. `where` ("run.yaml: ") starts a warning about an old name."""
     data = dict(data)
     for old, new in _renamed(cls).items():
         if old in data:
-            warn_renamed(old, new)
+            warn_renamed(old, new, where)
             value = data.pop(old)
             data.setdefault(new, value)
     hints = _hints(cls)
@@ -381,11 +378,8 @@ def from_mapping(cls: type[C], data: Mapping[str, Any], source: str | None = Non
     if not isinstance(data, Mapping):
         raise ConfigError(f"expected a mapping of settings, got {type(data).__name__}", source=source)
     try:
-        with warnings.catch_warnings(record=True) as renamed:
-            warnings.simplefilter("always", FutureWarning)
-            values = group_settings(cls, {str(k).replace("-", "_"): v for k, v in data.items()})
-        for w in renamed:  # issued again, naming the file the old name is in
-            warn_renamed(*_OLD_NEW.findall(str(w.message))[0], f"{source}: " if source else "")
+        values = group_settings(cls, {str(k).replace("-", "_"): v for k, v in data.items()},
+                                f"{source}: " if source else "")
         hints = _hints(cls)
         by_name = {f.name: f for f in _fields(cls)}
         unknown = sorted(set(values) - set(by_name))

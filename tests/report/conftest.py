@@ -27,6 +27,18 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test of the report (skipped where there is none)."""
+    from thinktrim.report.browser import chromium, missing
+
+    reason = missing()
+    if reason:
+        pytest.skip(f"no headless Chromium: {reason}")
+    with chromium(1400, 1000) as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
 def refine_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report-inputs") / "refine"
     run_cli("refine", str(SAMPLE), "-o", str(out), "--ratios", "0.2,0.5", "--limit", "2")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from thinktrim.report.browser import chromium, missing, open_report, screenshot
+from thinktrim.report.browser import open_report, screenshot
 
 pytestmark = pytest.mark.slow
 # a step's text as written: each typeset formula counts as its LaTeX source (what the "LaTeX source" toggle shows)
@@ -16,15 +16,6 @@ return [...document.querySelectorAll('#steps .step')].map(s => ({
     text: source(s.querySelector('.txt')), kind: s.dataset.kind, unit: s.dataset.unit,
     removed: s.classList.contains('removed'), protected: s.classList.contains('protected'),
     link: (s.querySelector('a.link') || {}).textContent || null}))"""
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = missing()
-    if reason:
-        pytest.skip(f"no headless Chromium: {reason}")
-    with chromium(1400, 1000) as driver:
-        yield driver
 
 
 @pytest.fixture(scope="session")

@@ -108,17 +108,6 @@ def test_pngs_of_the_new_charts(report) -> None:
             assert image.size[0] > 1000 and image.size[1] > 600, name
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from thinktrim.report.browser import chromium, missing
-
-    reason = missing()
-    if reason:
-        pytest.skip(f"no headless Chromium: {reason}")
-    with chromium(1400, 1000) as driver:
-        yield driver
-
-
 def test_charts_in_the_browser(browser, report, tmp_path_factory, capsys) -> None:
     from thinktrim.report.browser import open_report, screenshot
 
