@@ -221,10 +221,10 @@ def test_refine_check_refuses_a_folder_missing_what_run_json_promises(refined: P
 def test_ctrl_c_in_eval_says_how_to_continue_and_the_rerun_does(tiny_model: Path, tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the process group, as a terminal sends it) while generating: exit 130 and refine's line;
     the same command then finishes with every sample stored once."""
-    _write(tmp_path, "sums.jsonl", [{"question": "What is 2+3?", "answer": "5"},
-                                    {"question": "What is 10 minus 4?", "answer": "6"}])
+    # enough batches left after the first is stored that the signal always lands mid-run, even on a fast machine
+    _write(tmp_path, "sums.jsonl", [{"question": f"What is {i}+3?", "answer": str(i + 3)} for i in range(6)])
     args = [sys.executable, "-m", "thinktrim.cli", "eval", "--data", "sums.jsonl", "-o", "run", "--model",
-            str(tiny_model), "-n", "8", "--max-new-tokens", "150", "--batch-size", "4", "--grade-processes", "0",
+            str(tiny_model), "-n", "16", "--max-new-tokens", "150", "--batch-size", "4", "--grade-processes", "0",
             "--device", "cpu"]
     with (tmp_path / "stderr.txt").open("w") as err:
         proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
@@ -242,4 +242,4 @@ def test_ctrl_c_in_eval_says_how_to_continue_and_the_rerun_does(tiny_model: Path
     rerun = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     keys = [json.loads(line)["key"] for line in samples.read_text(encoding="utf-8").splitlines()]
-    assert len(keys) == len(set(keys)) == 16
+    assert len(keys) == len(set(keys)) == 6 * 16  # every sample of every question, once
