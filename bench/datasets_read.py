@@ -1,14 +1,17 @@
 """Refine's read phase over a 100K-row dataset: a `datasets` save_to_disk folder against the same rows as JSONL.
 
 The read phase is what `thinktrim refine` does before scoring (`pipeline.run_ids`, then `iter_input` again while
-scoring): every record read, its layout detected and checked, split at </think>, its id taken. Each measurement
-runs in a fresh process (`--child`) that reads every record once through `thinktrim.data.formats.read_records`
-and reports its wall time and peak RSS (VmHWM, which counts the Arrow pages memory-mapped and touched).
+scoring): every record read, its layout detected and checked, split at </think>, its id taken and checked for
+duplicates (for a dataset whose id column is found distinct beforehand, `hf.unique_id_column`, no table of ids is
+kept). Each measurement runs in a fresh process (`--child`) that reads every record once through
+`thinktrim.data.formats.read_records` and reports its wall time and peak RSS (VmHWM, which counts the Arrow pages
+memory-mapped and touched).
 `--baseline` also measures processes that read only the first record of each, so the fixed cost of opening
 the input (the modules it loads, its first batch) is told apart from the cost of the pass.
 
     .venv/bin/python bench/datasets_read.py                  # 100,000 rows, 3 runs each, in /tmp
     .venv/bin/python bench/datasets_read.py --rows 20000 --runs 1
+    .venv/bin/python bench/datasets_read.py --rows 20000 --chars 20000   # whole traces (7 KB a record)
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from thinktrim.data.formats import (
 )
 from thinktrim.data.layouts import LAYOUTS, FieldLayout, RecordError, detect_layout, field_layout, lookup_field
 from thinktrim.data.thinking import split_thinking
+from thinktrim.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
@@ -504,3 +505,39 @@ def test_trace_answer_is_the_deprecated_name_of_response() -> None:
         assert record.trace.answer == record.trace.response != ""
     with pytest.raises(AttributeError):
         record.trace.answer = "x"  # read-only
+
+
+def test_datasets_folder_writer_is_atomic_and_keeps_features(tmp_path) -> None:
+    """RecordWriter's datasets format: save_to_disk under the given features (a Json-free schema here), the
+    folder replaced whole only when the block succeeds, and a folder that is not a datasets one never replaced."""
+    import datasets
+
+    from thinktrim.data.formats import DATASETS_FOLDER, RecordWriter
+
+    features = datasets.Features({"id": datasets.Value("string"), "score": datasets.Value("float32")})
+    target = tmp_path / "out"
+    with RecordWriter(target, DATASETS_FOLDER, schema=features, batch_rows=2) as w:
+        for i in range(5):
+            w.write({"id": f"r{i}", "score": i / 2})
+    ds = datasets.load_from_disk(str(target))
+    assert ds.features == features and ds["id"] == [f"r{i}" for i in range(5)] and w.count == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert all(oct(p.stat().st_mode & 0o044) == oct(0o044) for p in target.iterdir())  # the team can read it
+
+    with pytest.raises(KeyError), RecordWriter(target, DATASETS_FOLDER, schema=features) as w:
+        w.write({"id": "new", "score": 1.0})
+        raise KeyError("a failure mid-write")
+    assert datasets.load_from_disk(str(target))["id"] == [f"r{i}" for i in range(5)]  # the earlier copy stands
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+    with RecordWriter(target, DATASETS_FOLDER) as w:  # no schema: typed at the end, nulls then strings
+        w.write({"id": "a", "note": None})
+        w.write({"id": "b", "note": "x"})
+    assert datasets.load_from_disk(str(target))["note"] == [None, "x"]
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(UserError, match="exists and is not a datasets folder"), RecordWriter(theirs, DATASETS_FOLDER):
+        pass
+    assert (theirs / "notes.txt").read_text(encoding="utf-8") == "mine"

@@ -8,6 +8,8 @@ The hub cache is built by `datasets` itself, offline: the packaged JSON builder 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import datasets
@@ -133,3 +135,69 @@ def test_rows_stream_across_files_and_batches_and_fall_back_in_memory(tmp_path: 
         for start, end in ((0, 1), (2, 9), (7, None), (1, 2), (len(ds), None)):
             got = list(dataset_rows(ds, start, end))
             assert got == list(enumerate(expected))[start:end], (start, end)
+
+
+def test_ranges_across_batches_that_straddle_the_decoding_slices(tmp_path: Path) -> None:
+    """Files of 150-row record batches, read BATCH_ROWS (64) rows at a time: every range comes back whole."""
+    from thinktrim.data.hf import dataset_rows
+
+    rows = [{"i": i} for i in range(400)]
+    datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "ds"), num_shards=2, max_shard_size=None)
+    ds = open_dataset(tmp_path / "ds")
+    for start, end in ((0, None), (63, 65), (149, 301), (150, 151), (199, 400), (399, None), (10, 10)):
+        assert [r["i"] for _, r in dataset_rows(ds, start, end)] == list(range(400))[start:end], (start, end)
+
+
+def _rss_mib() -> float:
+    """This process's resident set now (Linux: /proc/self/status)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc/self/status")
+def test_a_pass_over_a_dataset_holds_a_few_rows_not_its_file(tmp_path: Path) -> None:
+    """A 48 MiB dataset (record batches of 1,000 rows, 24 MiB each) read row by row: the process grows by a few
+    MiB at most. A plain memory map would leave all 48 MiB resident by the end of the pass, and reading a whole
+    record batch at a time would hold 24 MiB."""
+    from thinktrim.data.hf import dataset_rows
+
+    build = ("import datasets, sys; datasets.disable_progress_bars(); datasets.Dataset.from_list([{'id': f'r{i}', "
+             "'text': 'x' * 24_000} for i in range(2000)]).save_to_disk(sys.argv[1])")
+    subprocess.run([sys.executable, "-c", build, str(tmp_path / "big")], check=True)  # its memory is not ours
+    datasets.Dataset.from_list([{"id": "r", "text": "x"}]).save_to_disk(str(tmp_path / "small"))
+    assert len(list(dataset_rows(open_dataset(tmp_path / "small")))) == 1  # the code that reads: loaded
+    rows = dataset_rows(open_dataset(tmp_path / "big"))
+    before, most = _rss_mib(), 0.0
+    for i, (_, row) in enumerate(rows):
+        assert len(row["text"]) == 24_000
+        if i % 50 == 0:
+            most = max(most, _rss_mib() - before)
+    assert i == 1999
+    assert most < 10, f"the process grew by {most:.1f} MiB during the pass"
+
+
+@pytest.mark.parametrize("ids, unique", [
+    (["a", "b", "c", "d"], True),
+    ([3, 1, 2, 0], True),
+    (["a", "b", "a", "d"], False),  # a duplicate: the reader's own check names both places
+    (["a", None, "c", "d"], False),  # a missing id: the next id field or the position gives it
+])
+def test_an_id_column_found_distinct_spares_the_table_of_ids(tmp_path: Path, ids: list, unique: bool) -> None:
+    from thinktrim.data.hf import unique_id_column
+
+    rows = [{"id": i, "question": f"q{n}", "response": f"<think>t{n}</think>{n}"} for n, i in enumerate(ids)]
+    datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "ds"))
+    ds = open_dataset(tmp_path / "ds")
+    assert unique_id_column(ds, ("id", "question_id")) == ("id" if unique else None)
+    assert unique_id_column(ds, ("question_id", "id")) == ("id" if unique else None)  # not a column: no id there
+    assert unique_id_column(ds, ("meta.id", "id")) is None  # a dotted field could give some rows their id
+    assert unique_id_column(ds, ("question",)) == "question"
+    if not unique and ids[2] == "a":
+        assert unique_id_column(ds, ("id",), start=1) == "id"  # the range alone is distinct
+        with pytest.raises(UserError, match=r"duplicate id 'a' \(first at .*ds\[0\]\)"):
+            list(read_records(tmp_path / "ds"))
+    else:
+        got = [r.trace.id for r in read_records(tmp_path / "ds")]
+        assert got == [str(i) if i is not None else "ds-1" for i in ids]

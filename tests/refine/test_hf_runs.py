@@ -152,3 +152,27 @@ def test_a_range_of_a_datasets_folder_in_shards_merges_to_the_range(traces_datas
     assert run["ids"] == ids[1:4] and (run["start"], run["end"]) == (1, 4)
     assert [r["id"] for r in pq.read_table(out / "refined_r0.5.parquet").to_pylist()] == ids[1:4]
     assert check_refined(out) == []
+
+
+def test_refined_copy_as_a_datasets_folder(traces_dataset, tiny_model_dir, tmp_path) -> None:
+    """--output-format datasets writes refined_r0.5/ with save_to_disk under the input's features; it is checked,
+    trained on, and replaced by a Parquet copy when a rerun asks for Parquet (no stale folder left)."""
+    out = tmp_path / "out"
+    invoke(*refine_args(str(traces_dataset), out, tiny_model_dir, "--split", "train", "--output-format", "datasets"))
+    refined = out / "refined_r0.5"
+    source = datasets.load_from_disk(str(traces_dataset))["train"]
+    copy = datasets.load_from_disk(str(refined))
+    assert copy.features == source.features and copy["id"] == source["id"]
+    assert all(len(r) <= len(s) for r, s in zip(copy["response"], source["response"]))
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    assert stats["files"] == {"r0.5": "refined_r0.5"} and "refined_r0.5" in stats["outputs"]
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".refined")]  # no staging or temporary folder
+    assert check_refined(out) == []
+
+    model = tmp_path / "model"
+    invoke(*train_args(str(refined), model, tiny_model_dir))
+    assert json.loads((model / "train.json").read_text(encoding="utf-8"))["training"]["steps"] == 1
+
+    invoke(*refine_args(str(traces_dataset), out, tiny_model_dir, "--split", "train", "--output-format", "parquet"))
+    assert not refined.exists() and (out / "refined_r0.5.parquet").is_file()
+    assert check_refined(out) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -24,11 +25,12 @@ from thinktrim.data.layouts import (
     lookup_field,
     parse_record,
 )
-from thinktrim.data.store import atomic_open
+from thinktrim.data.store import atomic_folder, atomic_open
 from thinktrim.data.trace import Trace
 from thinktrim.errors import UserError
 
 FILE_FORMATS: tuple[str, ...] = ("jsonl", "json", "parquet")
+DATASETS_FOLDER = "datasets"  # an output format: a `datasets` save_to_disk folder (RecordWriter)
 ID_KEYS: tuple[str, ...] = ("id", "question_id", "uid", "idx", "unique_id", "prompt_id")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -158,10 +160,18 @@ def _location(path: Path, fmt: str, pos: int) -> str:
 def _dataset_source(path: str | Path, split: str | None, subset: str | None, start: int = 0,
                     end: int | None = None) -> tuple[Iterator[tuple[int, Any]], str]:
     """The rows of a datasets folder or cached hub id (see `hf.py`) and the label its locations carry."""
-    from thinktrim.data.hf import dataset_label, dataset_rows, open_dataset
+    rows, label, _ = _dataset_input(path, split, subset, start, end)
+    return rows, label
+
+
+def _dataset_input(path: str | Path, split: str | None, subset: str | None, start: int = 0, end: int | None = None,
+                   id_keys: tuple[str, ...] = ()) -> tuple[Iterator[tuple[int, Any]], str, str | None]:
+    """`_dataset_source`, and the id column found distinct (`hf.unique_id_column`) among `id_keys`."""
+    from thinktrim.data.hf import dataset_label, dataset_rows, open_dataset, unique_id_column
 
     ds = open_dataset(path, split, subset)
-    return dataset_rows(ds, start, end), dataset_label(path, split, ds)
+    unique = unique_id_column(ds, id_keys, start, end) if id_keys else None
+    return dataset_rows(ds, start, end), dataset_label(path, split, ds), unique
 
 
 def output_format(path: str | Path, file_format: str = "auto") -> str:
@@ -262,9 +272,10 @@ def read_records(
     if on_error not in ("raise", "skip"):
         raise UserError(f"on_error={on_error!r}: expected 'raise' or 'skip'")
     label: str | None = None
+    unique_ids: str | None = None  # an id column found distinct beforehand: no table of the ids seen is kept
     if is_dataset_source(path):
-        (rows, label), container_key, fmt = _dataset_source(path, split, subset, start, end), None, "dataset"
-        path = Path(path)
+        rows, label, unique_ids = _dataset_input(path, split, subset, start, end, id_keys)
+        container_key, fmt, path = None, "dataset", Path(path)
     else:
         path = Path(path)
         fmt = detect_format(path, file_format)
@@ -273,17 +284,20 @@ def read_records(
             rows = islice(rows, start, end)
     unit: Literal["line", "record"] = "line" if fmt == "jsonl" else "record"
     chosen = None if layout == "auto" else layout
-    seen: dict[str, str] = {}
+    def location(pos: int) -> str:
+        return f"{label}[{pos}]" if label is not None else _location(path, fmt, pos)
+
+    seen: dict[str, int] = {}  # id -> position: the location is built again only for a duplicate's message
     for pos, raw in rows:
-        where = f"{label}[{pos}]" if label is not None else _location(path, fmt, pos)
+        where = location(pos)
         try:
             if isinstance(raw, RecordError):
                 raise raw
             this_layout = chosen or detect_layout(raw)
             parsed = parse_record(raw, this_layout)
             rid, id_key = _record_id(raw, path.stem if id_stem is None else id_stem, pos, id_keys)
-            if rid in seen:
-                raise RecordError(None, None, id_key or "id", f"duplicate id {rid!r} (first at {seen[rid]})")
+            if unique_ids is None and rid in seen:
+                raise RecordError(None, None, id_key or "id", f"duplicate id {rid!r} (first at {location(seen[rid])})")
         except RecordError as e:
             err = e.at(label or str(path), pos, unit)
             if on_error == "raise":
@@ -291,7 +305,8 @@ def read_records(
             yield err
             continue
         chosen = this_layout
-        seen[rid] = where
+        if unique_ids is None:
+            seen[rid] = pos
         meta: dict[str, Any] = {"layout": this_layout, "location": where, "split": parsed.split, **parsed.meta}
         if whole_response_as_thinking and not parsed.closed:
             meta["whole_response_as_thinking"] = True
@@ -319,26 +334,34 @@ def with_thinking(record: SourceRecord, new_thinking: str) -> dict[str, Any]:
 
 
 class RecordWriter:
-    """Writes records one at a time as JSONL, JSON (a list, or `{json_key: [...]}`) or Parquet, atomically: the
-    file appears, whole, only when the block ends without an error.
+    """Writes records one at a time as JSONL, JSON (a list, or `{json_key: [...]}`), Parquet or a `datasets`
+    save_to_disk folder (`DATASETS_FOLDER`), atomically: the file or folder appears, whole, only when the block
+    ends without an error.
 
     Parquet goes out in row groups of `batch_rows` under `schema` (the input's, so types survive); without a
     schema the rows are held and their types inferred at the end, as `pyarrow.Table.from_pylist` does. A
     `datasets.Features` schema (a datasets input's) writes through `datasets`' own ParquetWriter, which encodes
-    each row by its features (a `Json` column, an image) and keeps them in the file's metadata.
+    each row by its features (a `Json` column, an image) and keeps them in the file's metadata. A datasets folder
+    is written by `datasets` itself (`Dataset.save_to_disk`, so `load_from_disk` reads it back under the same
+    features): with a schema the rows stream to an Arrow file first, without one they are held and typed at the
+    end, as for Parquet.
     """
 
     def __init__(self, path: str | Path, file_format: str = "auto", json_key: str | None = None,
                  schema: Any = None, batch_rows: int = 1024) -> None:
         self.path = Path(path)
-        self.format = detect_format(path, file_format)
+        self.format = file_format if file_format == DATASETS_FOLDER else detect_format(path, file_format)
         self.json_key, self.schema, self.batch_rows = json_key, schema, batch_rows
         self.count = 0
         self._stack = ExitStack()
         self._rows: list[dict[str, Any]] = []
         self._parquet: Any = None
+        self._folder: Path | None = None
 
     def __enter__(self) -> RecordWriter:
+        if self.format == DATASETS_FOLDER:
+            self._enter_folder()
+            return self
         binary = self.format == "parquet"
         self._file = self._stack.enter_context(atomic_open(self.path, "wb" if binary else "w"))
         if self.format == "json":
@@ -354,10 +377,29 @@ class RecordWriter:
             self._parquet = self._stack.enter_context(pq.ParquetWriter(self._file, self.schema))
         return self
 
+    def _enter_folder(self) -> None:
+        from thinktrim.data.hf import is_save_to_disk
+
+        if self.path.is_symlink() or (self.path.exists() and not is_save_to_disk(self.path)):
+            raise UserError(f"{self.path}: exists and is not a datasets folder an earlier run wrote; not replaced "
+                            "(move it away, or write to another folder)")
+        self._folder = self._stack.enter_context(atomic_folder(self.path))
+        if self.schema is not None:  # rows stream to an Arrow file under the input's features
+            import datasets
+            from datasets.arrow_writer import ArrowWriter
+
+            features = self.schema if isinstance(self.schema, datasets.Features) else \
+                datasets.Features.from_arrow_schema(self.schema)
+            staging = self._folder / ".rows"  # not the folder itself: a dataset cannot be saved over its own file
+            staging.mkdir()
+            self._parquet = ArrowWriter(features=features, path=str(staging / "rows.arrow"),
+                                        writer_batch_size=self.batch_rows)
+            self._stack.callback(self._parquet.close)
+
     def write(self, record: dict[str, Any]) -> None:
-        if self.format == "parquet" and hasattr(self._parquet, "finalize"):  # datasets' writer: it batches
+        if self._parquet is not None and hasattr(self._parquet, "finalize"):  # datasets' writers: they batch
             self._parquet.write(record)
-        elif self.format == "parquet":
+        elif self.format in ("parquet", DATASETS_FOLDER):
             self._rows.append(record)
             if self._parquet is not None and len(self._rows) >= self.batch_rows:
                 self._flush_parquet()
@@ -384,7 +426,9 @@ class RecordWriter:
         self._stack.__exit__(exc_type, exc, tb)  # closes the file: into place, or dropped after an error
 
     def _finish(self) -> None:
-        if self.format == "json":
+        if self.format == DATASETS_FOLDER:
+            self._finish_folder()
+        elif self.format == "json":
             self._file.write(("\n" if self.count else "") + ("]}\n" if self.json_key is not None else "]\n"))
         elif hasattr(self._parquet, "finalize"):
             self._parquet.finalize(close_stream=False)
@@ -395,6 +439,28 @@ class RecordWriter:
             import pyarrow.parquet as pq
 
             pq.write_table(pa.Table.from_pylist(self._rows), self._file)
+
+    def _finish_folder(self) -> None:
+        """`save_to_disk` into the temporary folder (which `atomic_folder` then puts in place), quietly: the
+        command's own progress bar is the one shown."""
+        import datasets
+
+        assert self._folder is not None
+        if self._parquet is not None:
+            self._parquet.finalize()
+            self._parquet.close()
+            dataset = datasets.Dataset.from_file(str(self._folder / ".rows" / "rows.arrow"))
+        else:
+            dataset = datasets.Dataset.from_list(self._rows)
+        bars = datasets.is_progress_bar_enabled()
+        datasets.disable_progress_bars()
+        try:
+            dataset.save_to_disk(str(self._folder))
+        finally:
+            if bars:
+                datasets.enable_progress_bars()
+        del dataset  # its map of the staging file, before the file goes
+        shutil.rmtree(self._folder / ".rows", ignore_errors=True)
 
 
 def write_records(

@@ -1,15 +1,16 @@
 """Hugging Face `datasets` as inputs: a `save_to_disk` folder, or a hub dataset id already in the local cache.
 
-`datasets` opens and decodes them (its features: a `Json` column comes back as objects); the rows are streamed
-from the dataset's Arrow files a record batch at a time (`dataset_rows`), so a 100K-row dataset never sits in
-memory as Python objects, nor stays resident as touched pages of a memory map. Nothing is ever downloaded: a hub
-id the cache lacks is one error line saying how to fetch it (the hub is switched off for the load, as with
-HF_HUB_OFFLINE=1, whatever the environment says).
-"""
+`datasets` opens and decodes them (its features: a `Json` column comes back as objects); the rows are read from
+the dataset's Arrow files BATCH_ROWS at a time through a memory map whose pages are given back as soon as their
+rows are decoded (`dataset_rows`), so a 100K-row dataset never sits in memory as Python objects, nor stays
+resident as touched pages of a map. Nothing is ever downloaded: a hub id the cache lacks is one error line
+saying how to fetch it (the hub is switched off for the load, as with HF_HUB_OFFLINE=1, whatever the
+environment says)."""
 
 from __future__ import annotations
 
 import hashlib
+import mmap
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from typing import Any
 from thinktrim.errors import UserError
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-BATCH_ROWS = 256
+BATCH_ROWS = 64
 
 
 def is_save_to_disk(path: str | Path) -> bool:
@@ -115,35 +116,41 @@ def dataset_label(source: str | Path, split: str | None, ds: Any) -> str:
 
 def dataset_rows(ds: Any, start: int = 0, end: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """(0-based index, row) of the rows start…end-1, decoded by the dataset's features (a `Json` column comes back
-    as objects) a batch at a time; the rows before `start` are never decoded.
+    as objects) BATCH_ROWS at a time; the rows before `start` are never decoded.
 
     A dataset that is its Arrow files as written (a save_to_disk folder, a cached hub dataset: no indices mapping,
-    same columns) is read from those files with a stream reader, a record batch at a time, rather than through
-    the memory map: a whole pass over a memory-mapped file leaves every page it touched resident, so reading a
-    100K-row dataset would hold as much memory as the file is big (bench/datasets_read.py)."""
+    same columns) is read from those files through a map of our own whose pages are let go once their rows are
+    read (`_file_batches`), and the dataset itself (its own map of the files) is released before the first row:
+    a whole pass over a memory map leaves every page it touched resident, so reading a 100K-row dataset would
+    otherwise hold as much memory as the file is big (bench/datasets_read.py)."""
     from datasets.features.features import require_decoding
 
     stop = len(ds) if end is None else min(end, len(ds))
     if start >= stop:
         return
-    decode = any(require_decoding(f) for f in ds.features.values())
+    features = ds.features
+    decode = any(require_decoding(f) for f in features.values())
     batches = _file_batches(ds, start, stop)
     if batches is None:  # an in-memory or re-indexed dataset: through `datasets`, BATCH_ROWS at a time
         part = ds if (start, stop) == (0, len(ds)) else ds.select(range(start, stop))  # contiguous: a slice
-        batches = (t.to_batches() for t in part.with_format("arrow").iter(batch_size=BATCH_ROWS))
-        batches = (b for group in batches for b in group)
+        batches = (b for t in part.with_format("arrow").iter(batch_size=BATCH_ROWS) for b in t.to_batches())
+    del ds  # what is read from here on is the files: the dataset's map of them goes with it
     index = start
     for batch in batches:
-        for first in range(0, batch.num_rows, BATCH_ROWS):  # a file's batches hold 1,000 rows: decode fewer
-            part = batch.slice(first, BATCH_ROWS)
-            for row in _decoded(ds.features, part) if decode else part.to_pylist():
-                yield index, row
-                index += 1
+        for row in _decoded(features, batch) if decode else batch.to_pylist():
+            yield index, row
+            index += 1
 
 
 def _file_batches(ds: Any, start: int, stop: int) -> Iterator[Any] | None:
-    """The record batches of rows start…stop-1 streamed from the dataset's Arrow files, or None when the
-    dataset is not simply those files in order."""
+    """The rows start…stop-1 read from the dataset's Arrow files BATCH_ROWS at a time (`_mapped_slices`), or None
+    when the dataset is not simply those files in order."""
+    files = _plain_files(ds)
+    return None if files is None else _mapped_slices(files, start, stop, BATCH_ROWS)
+
+
+def _plain_files(ds: Any) -> list[str] | None:
+    """The dataset's Arrow files, when its rows are simply theirs in order (no indices mapping, same columns)."""
     import pyarrow as pa
 
     files = [c["filename"] for c in ds.cache_files]
@@ -155,20 +162,59 @@ def _file_batches(ds: Any, start: int, stop: int) -> Iterator[Any] | None:
         return None
     if any(s.names != ds.column_names for s in schemas) or ds.data.num_rows != len(ds):
         return None
+    return files
 
-    def stream() -> Iterator[Any]:
-        offset = 0
-        for f in files:
-            with pa.OSFile(f) as source:
-                for batch in pa.ipc.open_stream(source, memory_pool=pa.system_memory_pool()):
-                    first, offset = offset, offset + batch.num_rows
-                    if offset <= start:
-                        continue
-                    if first >= stop:
-                        return
-                    yield batch.slice(max(start - first, 0), min(stop, offset) - max(start, first))
 
-    return stream()
+def _mapped_slices(files: list[str], start: int, stop: int, rows: int) -> Iterator[Any]:
+    """Rows start…stop-1 of the Arrow stream files in order, as record batches of at most `rows` rows.
+
+    Each file is mapped read-only and its batches are zero-copy views of the map; when the next slice is asked
+    for, the pages touched so far are given back (MADV_DONTNEED: clean file pages, read again from the page cache
+    if touched again), so what stays resident is one slice's pages, not the file."""
+    import pyarrow as pa
+
+    offset = 0
+    for f in files:
+        with open(f, "rb") as fh:  # the map outlives the descriptor; it closes when its last view goes
+            view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        release = getattr(view, "madvise", None) if hasattr(mmap, "MADV_DONTNEED") else None
+        for batch in pa.ipc.open_stream(pa.BufferReader(pa.py_buffer(view))):
+            first, offset = offset, offset + batch.num_rows
+            lo, hi = max(start, first) - first, min(stop, offset) - first
+            for at in range(lo, hi, rows):  # a file's batches hold 1,000 rows: decode fewer at once
+                yield batch.slice(at, min(rows, hi - at))
+                if release is not None:  # the rows before are read: their pages can go
+                    release(mmap.MADV_DONTNEED)
+            if offset >= stop:
+                return
+
+
+def unique_id_column(ds: Any, keys: tuple[str, ...], start: int = 0, end: int | None = None) -> str | None:
+    """The column every record's id comes from, when it holds distinct ids and no nulls in rows start…end-1: the
+    first of `keys` (the reader's id fields, in order) that is a column, when those before it cannot be read from
+    a row at all. A reader can then skip its table of the ids seen (12 MiB at 100K rows,
+    bench/datasets_read.py); None when a Python check is still needed. The column alone is read, a slice at a
+    time as the rows are (`_mapped_slices`), and only a 64-bit hash of each id is kept while it is checked."""
+    import numpy as np
+    import pyarrow as pa
+    from datasets import Value
+
+    key = next((k for k in keys if k in ds.column_names), None)
+    files = _plain_files(ds)
+    if key is None or files is None or any("." in k for k in keys[:keys.index(key)]):
+        return None
+    feature = ds.features[key]
+    kind = getattr(feature, "pa_type", None)
+    if not isinstance(feature, Value) or kind is None or not (
+            pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)):
+        return None
+    stop = len(ds) if end is None else min(end, len(ds))
+    hashes = np.fromiter((hash(v) for part in _mapped_slices(files, start, stop, 1 << 30)
+                          for v in part.column(key).to_pylist()), dtype=np.int64, count=max(stop - start, 0))
+    hashes.sort()  # distinct hashes: distinct ids (a None or a collision sends the reader to its own check)
+    distinct = ds.data.column(key).slice(start, max(stop - start, 0)).null_count == 0 and not (
+        hashes[1:] == hashes[:-1]).any()
+    return key if distinct else None
 
 
 def _decoded(features: Any, batch: Any) -> list[dict[str, Any]]:

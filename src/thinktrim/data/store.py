@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from thinktrim.data.paths import file_mode
+from thinktrim.data.paths import file_mode, follow_umask
 from thinktrim.errors import UserError
 
 
@@ -32,6 +33,31 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """A temporary folder beside `path`, put in its place only if the block succeeds: a folder written as a whole
+    (a `datasets` save_to_disk copy) appears whole or not at all, and one an earlier run left there is replaced
+    only then. Its files get the modes plain `open()`/`mkdir()` give (the team can read them)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _naming(path):
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        with _naming(path):
+            yield tmp
+            follow_umask(tmp)
+            if path.is_dir() and not path.is_symlink():  # the earlier copy goes aside, then away, once this is in
+                aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+                os.replace(path, aside / path.name)
+                os.replace(tmp, path)
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

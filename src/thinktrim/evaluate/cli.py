@@ -80,25 +80,20 @@ def run_grade(config: GradeConfig) -> None:
 
 
 def run_compare(config: CompareConfig) -> None:
-    from thinktrim.evaluate.paper_table import POOLED, paper_table, pooled_cells, render, terminal_rows
-    from thinktrim.evaluate.summary import compare_rows, load_results, run_name
+    from thinktrim.evaluate.paper_table import caption, compare, folder_run, json_rows, render, terminal_rows
     from thinktrim.table import print_table
 
+    c = compare([folder_run(Path(r)) for r in config.runs])
+    for warning in c.warnings:  # on stderr: the table on stdout stays what --json or a --format asked for
+        typer.echo(f"warning: {warning}", err=True)
     if config.json:
-        columns, rows = compare_rows([Path(r) for r in config.runs])
-        typer.echo(json.dumps([dict(zip(columns, row)) for row in rows], indent=2))
+        typer.echo(json.dumps(json_rows(c), indent=2))
         return
-    runs = [(run_name(Path(r)), load_results(Path(r))) for r in config.runs]
-    names, table = paper_table(runs)
     if config.table_format != "table":
-        typer.echo(render(names, table, config.table_format), nl=False)
+        typer.echo(render(c.names, c.table, config.table_format, caption(c)), nl=False)
         return
-    columns, rows = terminal_rows(names, table, pooled_cells(runs))
-    print_table("thinktrim eval compare", columns, rows,
-                caption=f"Against {table[0][0]}: ACC = avg@n in % (difference in points), TOK = mean output tokens "
-                        "(relative change), EFF = ACC/TOK (relative change), AES (α=1, β=3, γ=5). Average: the "
-                        "mean over benchmarks of ACC and TOK, EFF of those, the mean of the per-benchmark AES "
-                        f"(O1-Pruner's AVERAGE); {POOLED}: AES of every question pooled.")
+    columns, rows = terminal_rows(c.names, c.table, c.pooled)
+    print_table("thinktrim eval compare", columns, rows, caption=caption(c))
 
 
 # The group's own command (`thinktrim eval …`) is registered by `thinktrim.cli` with the executor it picks.

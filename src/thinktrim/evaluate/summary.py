@@ -182,32 +182,3 @@ def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[l
 
 def run_name(path: Path) -> str:
     return (path.parent.name if path.is_file() else path.name) or str(path)
-
-
-def compare_rows(run_dirs: Sequence[str | Path]) -> tuple[list[str], list[list[Any]]]:
-    """One row per (run, benchmark) and per run overall (the pooled AES), then per run the mean of its
-    per-benchmark AES (O1-Pruner's AVERAGE); AES of each run against the first."""
-    if not run_dirs:
-        raise UserError("compare: give at least one run folder")
-    runs = [(Path(d), load_results(Path(d))) for d in run_dirs]
-    base = runs[0][1]
-    columns = ["run", "benchmark", "n", "ACC %", "TOK", "EFF", "AES vs first"]
-    rows: list[list[Any]] = []
-    names = list(base["benchmarks"]) + (["overall"] if len(base["benchmarks"]) > 1 else [])
-    for bench in names:
-        for path, res in runs:
-            section = res["overall"] if bench == "overall" else res["benchmarks"].get(bench)
-            base_section = base["overall"] if bench == "overall" else base["benchmarks"][bench]
-            if section is None:
-                continue
-            m = section["metrics"]
-            rows.append([run_name(path), bench, res["config"]["generation"]["n"],
-                         _pct(metric(m, "acc:avg@")), m.get("tokens:mean"), m.get("eff:acc/tokens"),
-                         aes_against(m, base_section["metrics"])])
-    if len(base["benchmarks"]) > 1:
-        for path, res in runs:
-            mine = res["benchmarks"]
-            mean = benchmark_mean_aes([aes_against(mine[b]["metrics"], section["metrics"]) if b in mine else None
-                                       for b, section in base["benchmarks"].items()])
-            rows.append([run_name(path), MEAN_ROW, res["config"]["generation"]["n"], None, None, None, mean])
-    return columns, rows

@@ -66,9 +66,10 @@ class RefineConfig(Config):
     markers: str | None = field(default=None, metadata={
         "path": "file", "help": "YAML marker lexicon overriding the defaults."})
     limit: int | None = field(default=None, metadata={"min": 1, "help": "Refine only the first N records."})
-    output_format: Literal["auto", "jsonl", "json", "parquet"] = field(default="auto", metadata={
+    output_format: Literal["auto", "jsonl", "json", "parquet", "datasets"] = field(default="auto", metadata={
         "help": "Format of the refined files: auto = the input's (Parquet under the input's features for a "
-                "datasets folder or hub id), or jsonl, json, parquet."})
+                "datasets folder or hub id), or jsonl, json, parquet, or datasets (a save_to_disk folder "
+                "refined_r<ratio>/, under the input's features)."})
     name: str | None = field(default=None, metadata={"help": "Dataset name for the LLaMA-Factory entry."})
     inputs: InputConfig = field(default_factory=InputConfig, metadata={"help": "How the input is read."})
     segment: SegmentConfig = field(default_factory=SegmentConfig, metadata={"help": "How big steps are."})

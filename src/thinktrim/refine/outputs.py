@@ -16,6 +16,7 @@ writer per ratio and output.
 from __future__ import annotations
 
 import json
+import shutil
 from array import array
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -29,6 +30,7 @@ import yaml
 from thinktrim.data.annotation import AnnotationReader, ChainAnnotation, read_annotations
 from thinktrim.data.chat import to_messages
 from thinktrim.data.formats import (
+    DATASETS_FOLDER,
     RecordWriter,
     SourceRecord,
     json_container_key,
@@ -36,7 +38,7 @@ from thinktrim.data.formats import (
     output_format,
     with_thinking,
 )
-from thinktrim.data.hf import dataset_features, is_dataset_source, open_dataset
+from thinktrim.data.hf import dataset_features, is_dataset_source, is_save_to_disk, open_dataset
 from thinktrim.data.layouts import RecordError
 from thinktrim.data.store import atomic_open, write_json
 from thinktrim.errors import UserError
@@ -44,7 +46,7 @@ from thinktrim.recipes import LIMO_BASE_MODEL, deepspeed_zero3, llamafactory_mod
 from thinktrim.refine.config import RefineConfig
 from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, RUN_FILE, iter_input, read_run, run_ids
 from thinktrim.refine.prune import UnitTable, refined_thinking
-from thinktrim.refine.stats import SCORED, RunStats, ratio_tag
+from thinktrim.refine.stats import SCORED, RunStats, ratio_tag, refined_name
 
 
 @dataclass
@@ -117,14 +119,14 @@ def write_outputs(cfg: RefineConfig) -> dict[str, Any]:
     file_format = read_as if cfg.output_format == "auto" else cfg.output_format
     folder = out / "llamafactory"
     entries = {r: f"{cfg.dataset_name}_{ratio_tag(r)}" for r in cfg.ratios}
-    files = {r: f"refined_{ratio_tag(r)}.{file_format}" for r in cfg.ratios}
+    files = {r: refined_name(r, file_format) for r in cfg.ratios}
     rejected, seen = 0, 0
     with ExitStack() as stack:
         annotations = stack.enter_context(AnnotationReader(out / ANNOTATIONS))
         items = iter_input(cfg)
         head = _up_to_first_record(items)  # the input is open (a JSON one parsed) before its mirror is
         json_key = _container_key(cfg.input, head) if file_format == read_as == "json" else None
-        schema = _parquet_schema(cfg) if file_format == read_as == "parquet" else None
+        schema = _parquet_schema(cfg) if read_as == "parquet" and file_format in ("parquet", DATASETS_FOLDER) else None
         refined = {r: stack.enter_context(RecordWriter(out / name, file_format, json_key, schema))
                    for r, name in files.items()}
         messages = {r: stack.enter_context(RecordWriter(folder / f"{e}.jsonl", "jsonl")) for r, e in entries.items()}
@@ -238,4 +240,7 @@ def _remove_stale_outputs(out: Path, written: list[str]) -> None:
     for name in set(previous) - set(written):
         path = out / name
         if isinstance(name, str) and path.resolve().parent in (out.resolve(), (out / "llamafactory").resolve()):
-            path.unlink(missing_ok=True)
+            if is_save_to_disk(path) and not path.is_symlink():  # a refined datasets folder (--output-format)
+                shutil.rmtree(path)
+            elif not path.is_dir():
+                path.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from thinktrim.data.annotation import ChainAnnotation
 from thinktrim.data.counters import Counts
+from thinktrim.data.formats import DATASETS_FOLDER
 from thinktrim.data.trace import FUNCTIONAL_KINDS, StepKind
 from thinktrim.refine.config import RefineConfig
 
@@ -26,6 +27,11 @@ SKIPPED = ("overlong", "no_answer")  # listed with their reasons in stats.json
 
 def ratio_tag(ratio: float) -> str:
     return f"r{ratio:g}"
+
+
+def refined_name(ratio: float, file_format: str) -> str:
+    """The refined copy at `ratio`: `refined_r0.3.jsonl`, or the folder `refined_r0.3` (a datasets folder)."""
+    return f"refined_{ratio_tag(ratio)}" + ("" if file_format == DATASETS_FOLDER else f".{file_format}")
 
 
 class RunStats:

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from thinktrim.data.annotation import AnnotationReader, read_annotations
-from thinktrim.data.formats import SourceRecord, read_records
-from thinktrim.data.hf import is_dataset_source, source_fingerprint
+from thinktrim.data.formats import DATASETS_FOLDER, FILE_FORMATS, SourceRecord, read_records
+from thinktrim.data.hf import is_dataset_source, is_save_to_disk, source_fingerprint
 from thinktrim.data.store import read_json_object
 from thinktrim.data.trace import Step
 from thinktrim.errors import UserError
 from thinktrim.refine.outputs import AnnotationIndex
 from thinktrim.refine.pipeline import ANNOTATIONS, RUN_FILE, read_run
-from thinktrim.refine.stats import ratio_tag
+from thinktrim.refine.stats import ratio_tag, refined_name
 
 
 def removable_subsequence(refined: str, texts: list[str], removable: list[bool]) -> bool:
@@ -60,9 +60,9 @@ def check_refined(out_dir: str | Path) -> list[str]:
     problems = [f"{i}: named in run.json but not annotated (an unfinished run?)" for i, offset in
                 zip(index.ids, index.offsets) if offset < 0]
     annotated = [offset for offset in index.offsets if offset >= 0]
-    files = sorted(out.glob("refined_r*.*"))
+    files = sorted(p for p in out.glob("refined_r*") if p.is_file() or is_save_to_disk(p))
     if not files:
-        problems.append(f"{out}: no refined_r*.* files")
+        problems.append(f"{out}: no refined_r* files")
     layout = run.get("layout", "auto")  # a layout of the user's own is not auto-detected
     short: list[str] = []  # refined files that lack chains: a write phase that did not finish
     with AnnotationReader(out / ANNOTATIONS) as annotations:
@@ -113,7 +113,8 @@ def missing_outputs(out: Path, run: dict[str, Any]) -> list[str]:
     if not ratios:
         return []
     missing = [f"refined_{ratio_tag(r)}.*" for r in ratios
-               if not any((out / f"refined_{ratio_tag(r)}.{ext}").is_file() for ext in ("jsonl", "json", "parquet"))]
+               if not any((out / refined_name(r, ext)).is_file() for ext in FILE_FORMATS)
+               and not is_save_to_disk(out / refined_name(r, DATASETS_FOLDER))]
     stats = read_json_object(out / "stats.json", "thinktrim refine stats.json")
     if not stats:
         return [*missing, "stats.json"]
@@ -122,7 +123,8 @@ def missing_outputs(out: Path, run: dict[str, Any]) -> list[str]:
         return [*missing, f"stats.json of these ratios (it is an earlier run's: {', '.join(recorded) or 'none'})"]
     outputs = stats.get("outputs")
     listed = outputs if isinstance(outputs, list) else []
-    return [*missing, *(name for name in listed if isinstance(name, str) and not (out / name).is_file()
+    return [*missing, *(name for name in listed if isinstance(name, str)
+                        and not ((out / name).is_file() or is_save_to_disk(out / name))
                         and not any(fnmatch(name, pattern) for pattern in missing))]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from thinktrim.data.store import atomic_open
 from thinktrim.errors import UserError
+from thinktrim.evaluate.paper_table import RunInput
 from thinktrim.refine.stats import ratio_tag
 from thinktrim.report.config import ReportConfig
 from thinktrim.report.eval_section import (
@@ -81,7 +82,8 @@ def eval_part(folders: list[EvalFolder], names: list[str], baseline: int,
         "quartiles": {n: length_quartiles(f) for f, n in zip(folders, names)},
         "sources": sources,
         "drill": drill,
-        "paper_table": comparison_table([(names[i], folders[i].results)  # the base first, as `eval compare`
+        "paper_table": comparison_table([RunInput(names[i], folders[i].results, folders[i].graded.get,
+                                                  str(folders[i].path))  # the base first, as `eval compare`
                                          for i in [baseline, *(j for j in range(len(folders)) if j != baseline)]]),
     }
 

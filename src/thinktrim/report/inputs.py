@@ -123,17 +123,29 @@ def read_refine(path: Path) -> RefineFolder:
 
 
 def _refine_questions(run: dict[str, Any], notes: list[str]) -> dict[str, str]:
-    """Question of each chain, from the run's input file when it can still be read (it is optional)."""
+    """Question of each chain, from the run's input when it can still be read (it is optional).
+
+    The input is read as the run read it: the split and subset of a datasets folder or hub id, and the
+    --start/--end range run.json records. Chain ids made from positions (`traces-3`) are the same in every
+    split, and an id may repeat outside the range, so reading the input any other way would put another
+    record's question beside a chain. An input whose fingerprint differs from the one run.json records has
+    changed since the run and is not used either."""
     from thinktrim.data.formats import SourceRecord, read_records
+    from thinktrim.data.hf import is_dataset_source, source_fingerprint
 
     source = run.get("input")
-    if not source or not Path(source).is_file():
+    if not source or not (is_dataset_source(source) or Path(source).is_file()):
         if source:
             notes.append(f"input {source} not found: questions not shown")
         return {}
+    part = {"split": run.get("split"), "subset": run.get("subset")}
     try:
+        recorded = (run.get("input_fingerprint") or {}).get("sha256")
+        if recorded is not None and source_fingerprint(source, **part)["sha256"] != recorded:
+            notes.append(f"input {source} changed since the run read it (sha256 differs): questions not shown")
+            return {}
         items = read_records(source, layout=run.get("layout", "auto"), file_format=run.get("file_format", "auto"),
-                             on_error="skip")
+                             on_error="skip", start=run.get("start") or 0, end=run.get("end"), **part)
         return {it.trace.id: it.trace.question for it in items if isinstance(it, SourceRecord)}
     except (UserError, OSError) as e:
         notes.append(f"input {source} unreadable ({e}): questions not shown")
@@ -160,20 +172,23 @@ def read_eval(path: Path, response_chars: int = 600) -> EvalFolder:
 
 
 def _eval_questions(results: dict[str, Any], notes: list[str]) -> dict[str, dict[str, str]]:
-    """Question texts per benchmark, from the registry or the run's --data file (optional: left out if gone)."""
+    """Question texts per benchmark, from the registry or the run's --data input read with the run's split,
+    subset and --start/--end (optional: left out if gone)."""
     from thinktrim.data.benchmarks import load_benchmark, load_custom
     from thinktrim.evaluate.config import data_name
 
     cfg = results.get("config", {})
+    span = {"start": cfg.get("start") or 0, "end": cfg.get("end")}  # the questions the run read, as it read them
     out: dict[str, dict[str, str]] = {}
     for bench in results.get("benchmarks", {}):
         try:
             if cfg.get("data") and data_name(cfg["data"]) == bench:
                 items = load_custom(cfg["data"], cfg.get("question_field", "question"),
                                     cfg.get("answer_field", "answer"), kind=cfg.get("kind", "expression"),
-                                    id_field=cfg.get("id_field"))
+                                    id_field=cfg.get("id_field"), split=cfg.get("split"),
+                                    subset=cfg.get("subset"), **span)
             else:
-                items = load_benchmark(bench, path=cfg.get("path"))
+                items = load_benchmark(bench, path=cfg.get("path"), **span)
         except (UserError, OSError) as e:  # an unknown benchmark, a file gone or changed
             notes.append(f"questions of {bench} not found ({str(e).splitlines()[0]})")
             continue

@@ -80,6 +80,13 @@ def protected_by_kind(folder: RefineFolder) -> dict[str, int]:
     return counts
 
 
+def input_part(run: dict[str, Any]) -> dict[str, Any]:
+    """Which part of its input the run read (split, subset, --start/--end; only those it set), recorded beside
+    the input in the report's data: the chains and questions shown are that part's."""
+    given = {"split": None, "subset": None, "start": 0, "end": None}
+    return {k: run[k] for k, default in given.items() if run.get(k, default) != default}
+
+
 def refine_summary(folder: RefineFolder, name: str) -> dict[str, Any]:
     """Everything the refine charts and tables draw, from stats.json and the annotations."""
     stats = folder.stats or {}
@@ -106,6 +113,7 @@ def refine_summary(folder: RefineFolder, name: str) -> dict[str, Any]:
         "path": str(folder.path),
         "model": folder.run.get("model") or stats.get("model"),
         "input": folder.run.get("input") or stats.get("input"),
+        "input_part": input_part(folder.run),
         "scope": folder.scope,
         "ratios": folder.ratios,
         "answer_target": stats.get("answer_target"),

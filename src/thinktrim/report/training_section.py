@@ -5,9 +5,13 @@ prints it) against the base run."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from thinktrim.report.style import run_colour
+
+if TYPE_CHECKING:
+    from thinktrim.evaluate.paper_table import RunInput
 
 
 def train_curve(summary: dict[str, Any], name: str, index: int) -> dict[str, Any]:
@@ -42,13 +46,18 @@ def curate_funnel(stats: dict[str, Any]) -> list[dict[str, Any]]:
     return funnel
 
 
-def comparison_table(runs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any] | None:
+def comparison_table(runs: Sequence[RunInput]) -> dict[str, Any] | None:
     """The papers' table (LIMOPro's layout, O1-Pruner's AVERAGE) of the eval runs, the first as the base:
-    the very cells `thinktrim eval compare` prints. None when fewer than two runs or the base has no benchmark."""
-    from thinktrim.evaluate.paper_table import cell_texts, paper_table
+    the very cells, caption and warnings `thinktrim eval compare` prints (on the questions every run answered).
+    None when fewer than two runs or the base has no benchmark; a comparison that cannot be made is its note."""
+    from thinktrim.errors import UserError
+    from thinktrim.evaluate.paper_table import caption, cell_texts, compare
 
-    if len(runs) < 2 or not runs[0][1].get("benchmarks"):
+    if len(runs) < 2 or not runs[0].results.get("benchmarks"):
         return None
-    columns, table = paper_table(runs)
-    return {"base": runs[0][0], "columns": columns,
-            "rows": [{"run": run, "cells": [list(cell_texts(c)) for c in cells]} for run, cells in table]}
+    try:
+        c = compare(runs)
+    except UserError as e:  # the report still shows everything else
+        return {"base": runs[0].name, "columns": [], "rows": [], "caption": "", "notes": [str(e)]}
+    return {"base": c.base, "columns": c.names, "caption": caption(c), "notes": c.warnings,
+            "rows": [{"run": run, "cells": [list(cell_texts(x)) for x in cells]} for run, cells in c.table]}

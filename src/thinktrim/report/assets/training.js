@@ -64,12 +64,12 @@ const TrainView = (() => {
     const body = h("tbody", {}, T.rows.map((r, i) => h("tr", { class: i === 0 ? "base" : null },
       h("td", { class: "l" }, r.run),
       r.cells.flatMap((cell) => cell.map((t) => h("td", { style: { whiteSpace: "nowrap" } }, t))))));
+    // caption and warnings as `thinktrim eval compare` prints them (no Average named when there is no Average row)
     const card = h("div", { class: "card", id: "paper-table", style: { marginTop: "14px" } },
       h("h3", { style: { margin: "0 0 6px", fontSize: "14.5px" } }, `Comparison against ${T.base} (the papers' table)`),
-      h("div", { class: "tbl-wrap" }, h("table", { class: "data" }, h("thead", {}, head1, head2), body)),
-      h("p", { class: "note" }, "As thinktrim eval compare prints it: ACC = avg@n in % with the difference to the base " +
-        "in points, TOK = mean output tokens (relative change), EFF = ACC/TOK (relative change), AES (α=1, β=3, γ=5). " +
-        "Average: the mean over benchmarks of ACC and TOK, EFF of those, the mean of the per-benchmark AES (O1-Pruner's AVERAGE)."));
+      T.notes.length ? h("ul", { class: "notes" }, T.notes.map((n) => h("li", {}, n))) : null,
+      T.rows.length ? h("div", { class: "tbl-wrap" }, h("table", { class: "data" }, h("thead", {}, head1, head2), body)) : null,
+      T.caption ? h("p", { class: "note" }, `As thinktrim eval compare prints it. ${T.caption}`) : null);
     const charts = evalRoot.querySelector(".grid2");
     evalRoot.insertBefore(card, charts);
     return evalRoot;

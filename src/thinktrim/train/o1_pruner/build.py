@@ -27,6 +27,7 @@ from thinktrim.train.o1_pruner.sample import SampleRun, read_run
 DATASET_FILE = "o1_pruner.jsonl"
 PROBLEMS_FILE = "problems.jsonl"
 SUMMARY_FILE = "build.json"
+PROBLEM_SETTINGS = ("benchmarks", "data", "split", "subset", "start", "end", "limit")
 
 
 def reward_rows(run: SampleRun, cfg: BuildConfig) -> list[dict[str, Any]]:
@@ -61,12 +62,19 @@ def problem_rows(run: SampleRun) -> list[dict[str, Any]]:
     return rows
 
 
+def problems_source(run: SampleRun) -> dict[str, Any]:
+    """Where the sample run read its problems (benchmarks, or --data with its split, subset and range): the
+    problems were read again from there, as the run read them (`read_run`)."""
+    return {k: run.config.get(k) for k in PROBLEM_SETTINGS}
+
+
 def summary(run: SampleRun, rows: list[dict[str, Any]], cfg: BuildConfig) -> dict[str, Any]:
     refs = [p.reference for p in run.problems]
     problems = len(refs)
     raw = [r["reward_raw"] for r in rows]
     return {
-        "run": str(run.folder), "reference_model": run.config.get("model"), "system_prompt": run.system_prompt,
+        "run": str(run.folder), "problems_source": problems_source(run), "reference_model": run.config.get("model"),
+        "system_prompt": run.system_prompt,
         "sampling": run.config.get("generation"), "settings": cfg.to_dict(),
         "problems": problems, "samples_per_problem": run.samples_per_problem, "examples": len(rows),
         "problems_all_correct": sum(r.all_correct for r in refs), "problems_all_wrong": sum(r.all_wrong for r in refs),

@@ -38,8 +38,10 @@ class SampleConfig(ModelRunSettings):
     """
 
     benchmarks: tuple[str, ...] = like(EvalConfig, "benchmarks")
-    data: str | None = like(EvalConfig, "data", help="Training problems: JSONL, JSON or Parquet with a question and "
-                            "a gold answer (see --question-field/--answer-field; dotted paths reach nested fields).")
+    data: str | None = like(EvalConfig, "data", help="Training problems: JSONL, JSON or Parquet, a datasets "
+                            "save_to_disk folder or a hub dataset id in the local cache (--split, --subset), with a "
+                            "question and a gold answer (see --question-field/--answer-field; dotted paths reach "
+                            "nested fields).")
     split: str | None = like(EvalConfig, "split")
     subset: str | None = like(EvalConfig, "subset")
     question_field: str = like(EvalConfig, "question_field")
@@ -113,8 +115,9 @@ class FitConfig(Config):
 
     data: tuple[str, ...] = field(default=(), metadata={
         "argument": True, "nonempty": True,
-        "help": "The reward dataset `build` wrote (o1_pruner.jsonl), or JSONL/JSON/Parquet rows "
-                                  "of prompt + completion (or messages) with an advantage; several are mixed."})
+        "help": "The reward dataset `build` wrote (o1_pruner.jsonl), or rows of prompt + completion (or "
+                "messages) with an advantage in JSONL, JSON or Parquet, a datasets save_to_disk folder or a hub "
+                "dataset id in the local cache (--split, --subset); several are mixed."})
     output_dir: str = like(TrainConfig, "output_dir", default="o1-pruner-out")
     force: bool = force_field()
     advantage_field: str = field(default="advantage", metadata={
@@ -126,6 +129,10 @@ class FitConfig(Config):
                 "memory); resident: a frozen reference beside the trained model, scored every step (LoRA: the base "
                 "with the adapters switched off), for data that change on the fly."})
     on_error: OnError = like(InputConfig, "on_error")  # noqa: RUF009 (like() returns a dataclasses.field)
+    split: str | None = like(InputConfig, "split")
+    subset: str | None = like(InputConfig, "subset")
+    start: int = like(InputConfig, "start", more_help="Counted in each file on its own.")
+    end: int | None = like(InputConfig, "end")
     overlong: Literal["skip", "truncate", "error"] = like(TrainConfig, "overlong", default="truncate", more_help=(
         "O1-Pruner truncates, as its released code does: skipped samples are the longest, with the lowest "
         "rewards, and the trained advantages would no longer average zero."))
@@ -136,4 +143,6 @@ class FitConfig(Config):
     optim: O1OptimSettings = field(default_factory=O1OptimSettings, metadata={"help": "Optimisation settings."})
 
     def check(self) -> None:
+        if self.end is not None and self.end <= self.start:
+            raise ConfigError(f"must be above --start ({self.start}), got {self.end}", "end")
         self.optim.fill_learning_rate(self.model_settings.lora)

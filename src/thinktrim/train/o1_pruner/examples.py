@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 from thinktrim.data.chat import chat_example_ids
@@ -56,9 +57,10 @@ def reward_row(raw: Any, advantage_field: str) -> dict[str, Any]:
 
 
 def read_reward_data(paths: Sequence[str], advantage_field: str, on_error: str = "raise",
-                     limit: int | None = None) -> TrainingData:
-    """Every row of every file, in order; malformed rows raise naming file, line and field, or (skip) are
-    collected as rejects.
+                     limit: int | None = None, split: str | None = None, subset: str | None = None,
+                     start: int = 0, end: int | None = None) -> TrainingData:
+    """Every row of every file (or datasets folder, or cached hub dataset: `split`, `subset`) in order, each in
+    its rows start…end-1; malformed rows raise naming file, line and field, or (skip) are collected as rejects.
 
     Each row's `key`, under which its reference log-prob is stored, is its id qualified by the file's place among
     the inputs (`2:gsm8k-0#3`): two build outputs over the same problems share ids (`question_id#sample`) and
@@ -67,9 +69,9 @@ def read_reward_data(paths: Sequence[str], advantage_field: str, on_error: str =
     if not paths:
         raise UserError("data: give the reward dataset (build's o1_pruner.jsonl)")
     data = TrainingData(rows=[], files=[])
-    for number, (p, info) in enumerate(each_file(paths, data), start=1):
+    for number, (p, info) in enumerate(each_file(paths, data, split, subset), start=1):
         seen: dict[str, str] = {}  # id → where it first appears in this file
-        for _, where, raw in read_rows(p):
+        for _, where, raw in islice(read_rows(p, split=split, subset=subset), start, end):
             info.records += 1
             try:
                 if isinstance(raw, RecordError):

@@ -122,10 +122,10 @@ def advantage_figures(advantages: list[float], read: int, lengths: LengthReport)
 
 
 def sampling_model(data: TrainingData) -> str | None:
-    """The model that drew the samples, from the build.json beside the data (None when there is none)."""
+    """The model that drew the samples, from the build.json beside a data file (None when there is none)."""
     for f in data.files:
         summary = Path(f.path).parent / "build.json"
-        if summary.is_file():
+        if Path(f.path).is_file() and summary.is_file():  # a datasets folder or hub id is no build output
             return json.loads(summary.read_text(encoding="utf-8")).get("reference_model")
     return None
 
@@ -133,7 +133,8 @@ def sampling_model(data: TrainingData) -> str | None:
 def run_fit(cfg: FitConfig) -> dict[str, Any]:
     """Train, save, and return what train.json holds."""
     where = placement(cfg.model_settings)
-    data = read_reward_data(cfg.data, cfg.advantage_field, cfg.on_error, cfg.limit)
+    data = read_reward_data(cfg.data, cfg.advantage_field, cfg.on_error, cfg.limit, cfg.split, cfg.subset,
+                            cfg.start, cfg.end)
 
     def build() -> tuple[Any, Any, dict[str, Any]]:
         return build_trainer(cfg, data, where)
