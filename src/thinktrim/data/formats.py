@@ -157,21 +157,15 @@ def _location(path: Path, fmt: str, pos: int) -> str:
     return f"{path}:{pos}" if fmt == "jsonl" else f"{path}[{pos}]"
 
 
-def _dataset_source(path: str | Path, split: str | None, subset: str | None, start: int = 0,
-                    end: int | None = None) -> tuple[Iterator[tuple[int, Any]], str]:
-    """The rows of a datasets folder or cached hub id (see `hf.py`) and the label its locations carry."""
-    rows, label, _ = _dataset_input(path, split, subset, start, end)
-    return rows, label
-
-
 def _dataset_input(path: str | Path, split: str | None, subset: str | None, start: int = 0, end: int | None = None,
                    id_keys: tuple[str, ...] = ()) -> tuple[Iterator[tuple[int, Any]], str, str | None]:
-    """`_dataset_source`, and the id column found distinct (`hf.unique_id_column`) among `id_keys`."""
-    from thinktrim.data.hf import dataset_label, dataset_rows, open_dataset, unique_id_column
+    """The rows of a datasets folder or cached hub id (see `hf.py`), the label its locations carry, and the id
+    column among `id_keys` found distinct (`hf.unique_id_column`; None without id_keys)."""
+    from thinktrim.data.hf import dataset_label, open_dataset, read_dataset
 
     ds = open_dataset(path, split, subset)
-    unique = unique_id_column(ds, id_keys, start, end) if id_keys else None
-    return dataset_rows(ds, start, end), dataset_label(path, split, ds), unique
+    rows, unique = read_dataset(ds, start, end, id_keys)
+    return rows, dataset_label(path, split, ds), unique
 
 
 def output_format(path: str | Path, file_format: str = "auto") -> str:
@@ -184,9 +178,10 @@ def output_format(path: str | Path, file_format: str = "auto") -> str:
 
 
 def read_rows(path: str | Path, file_format: str = "auto", split: str | None = None,
-              subset: str | None = None) -> Iterator[tuple[int, str, Any]]:
+              subset: str | None = None, start: int = 0, end: int | None = None) -> Iterator[tuple[int, str, Any]]:
     """(position, location, decoded row) of every row of a JSONL, JSON or Parquet file, whatever its layout,
-    or of a `datasets` folder or cached hub id (`split`, `subset`: which part of it).
+    or of a `datasets` folder or cached hub id (`split`, `subset`: which part of it); `start`/`end`: only the rows
+    at 0-based indexes start…end-1 (a datasets input never decodes the rows before).
 
     The position is the 1-based line (JSONL) or the 0-based index; the location `file:line` or `file[index]`.
     An undecodable JSONL line comes as a RecordError in its place.
@@ -194,13 +189,13 @@ def read_rows(path: str | Path, file_format: str = "auto", split: str | None = N
     from thinktrim.data.hf import is_dataset_source
 
     if is_dataset_source(path):
-        rows, label = _dataset_source(path, split, subset)
+        rows, label, _ = _dataset_input(path, split, subset, start, end)
         for pos, raw in rows:
             yield pos, f"{label}[{pos}]", raw
         return
     path = Path(path)
     fmt = detect_format(path, file_format)
-    for pos, raw in _rows(path, fmt)[0]:
+    for pos, raw in islice(_rows(path, fmt)[0], start, end):
         yield pos, _location(path, fmt, pos), raw
 
 
@@ -355,7 +350,7 @@ class RecordWriter:
         self.count = 0
         self._stack = ExitStack()
         self._rows: list[dict[str, Any]] = []
-        self._parquet: Any = None
+        self._writer: Any = None  # rows stream to: datasets' ParquetWriter or ArrowWriter, or pyarrow's ParquetWriter
         self._folder: Path | None = None
 
     def __enter__(self) -> RecordWriter:
@@ -369,12 +364,12 @@ class RecordWriter:
         if binary and self.schema is not None and not isinstance(self.schema, pa_schema_type()):
             from datasets.arrow_writer import ParquetWriter as FeaturesWriter
 
-            self._parquet = FeaturesWriter(features=self.schema, stream=self._file, writer_batch_size=self.batch_rows)
-            self._stack.callback(self._parquet.close)
+            self._writer = FeaturesWriter(features=self.schema, stream=self._file, writer_batch_size=self.batch_rows)
+            self._stack.callback(self._writer.close)
         elif binary and self.schema is not None:
             import pyarrow.parquet as pq
 
-            self._parquet = self._stack.enter_context(pq.ParquetWriter(self._file, self.schema))
+            self._writer = self._stack.enter_context(pq.ParquetWriter(self._file, self.schema))
         return self
 
     def _enter_folder(self) -> None:
@@ -392,16 +387,16 @@ class RecordWriter:
                 datasets.Features.from_arrow_schema(self.schema)
             staging = self._folder / ".rows"  # not the folder itself: a dataset cannot be saved over its own file
             staging.mkdir()
-            self._parquet = ArrowWriter(features=features, path=str(staging / "rows.arrow"),
+            self._writer = ArrowWriter(features=features, path=str(staging / "rows.arrow"),
                                         writer_batch_size=self.batch_rows)
-            self._stack.callback(self._parquet.close)
+            self._stack.callback(self._writer.close)
 
     def write(self, record: dict[str, Any]) -> None:
-        if self._parquet is not None and hasattr(self._parquet, "finalize"):  # datasets' writers: they batch
-            self._parquet.write(record)
+        if self._writer is not None and hasattr(self._writer, "finalize"):  # datasets' writers: they batch
+            self._writer.write(record)
         elif self.format in ("parquet", DATASETS_FOLDER):
             self._rows.append(record)
-            if self._parquet is not None and len(self._rows) >= self.batch_rows:
+            if self._writer is not None and len(self._rows) >= self.batch_rows:
                 self._flush_parquet()
         elif self.format == "jsonl":
             self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -413,7 +408,7 @@ class RecordWriter:
         import pyarrow as pa
 
         if self._rows:
-            self._parquet.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
             self._rows = []
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -430,9 +425,9 @@ class RecordWriter:
             self._finish_folder()
         elif self.format == "json":
             self._file.write(("\n" if self.count else "") + ("]}\n" if self.json_key is not None else "]\n"))
-        elif hasattr(self._parquet, "finalize"):
-            self._parquet.finalize(close_stream=False)
-        elif self._parquet is not None:
+        elif hasattr(self._writer, "finalize"):
+            self._writer.finalize(close_stream=False)
+        elif self._writer is not None:
             self._flush_parquet()
         elif self.format == "parquet":
             import pyarrow as pa
@@ -446,9 +441,9 @@ class RecordWriter:
         import datasets
 
         assert self._folder is not None
-        if self._parquet is not None:
-            self._parquet.finalize()
-            self._parquet.close()
+        if self._writer is not None:
+            self._writer.finalize()
+            self._writer.close()
             dataset = datasets.Dataset.from_file(str(self._folder / ".rows" / "rows.arrow"))
         else:
             dataset = datasets.Dataset.from_list(self._rows)

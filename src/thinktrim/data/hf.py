@@ -120,9 +120,22 @@ def dataset_rows(ds: Any, start: int = 0, end: int | None = None) -> Iterator[tu
 
     A dataset that is its Arrow files as written (a save_to_disk folder, a cached hub dataset: no indices mapping,
     same columns) is read from those files through a map of our own whose pages are let go once their rows are
-    read (`_file_batches`), and the dataset itself (its own map of the files) is released before the first row:
+    read (`_mapped_slices`), and the dataset itself (its own map of the files) is released before the first row:
     a whole pass over a memory map leaves every page it touched resident, so reading a 100K-row dataset would
     otherwise hold as much memory as the file is big (bench/datasets_read.py)."""
+    return _rows(ds, _plain_files(ds), start, end)
+
+
+def read_dataset(ds: Any, start: int = 0, end: int | None = None, id_keys: tuple[str, ...] = ()
+                 ) -> tuple[Iterator[tuple[int, dict[str, Any]]], str | None]:
+    """`dataset_rows` and `unique_id_column` (of `id_keys`; None without), the dataset's files looked at once."""
+    files = _plain_files(ds)
+    unique = _unique_id_column(ds, files, id_keys, start, end) if id_keys else None
+    return _rows(ds, files, start, end), unique
+
+
+def _rows(ds: Any, files: list[str] | None, start: int, end: int | None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`dataset_rows`, from the dataset's plain files (`_plain_files`) when it has them."""
     from datasets.features.features import require_decoding
 
     stop = len(ds) if end is None else min(end, len(ds))
@@ -130,8 +143,9 @@ def dataset_rows(ds: Any, start: int = 0, end: int | None = None) -> Iterator[tu
         return
     features = ds.features
     decode = any(require_decoding(f) for f in features.values())
-    batches = _file_batches(ds, start, stop)
-    if batches is None:  # an in-memory or re-indexed dataset: through `datasets`, BATCH_ROWS at a time
+    if files is not None:
+        batches: Iterator[Any] = _mapped_slices(files, start, stop, BATCH_ROWS)
+    else:  # an in-memory or re-indexed dataset: through `datasets`, BATCH_ROWS at a time
         part = ds if (start, stop) == (0, len(ds)) else ds.select(range(start, stop))  # contiguous: a slice
         batches = (b for t in part.with_format("arrow").iter(batch_size=BATCH_ROWS) for b in t.to_batches())
     del ds  # what is read from here on is the files: the dataset's map of them goes with it
@@ -140,13 +154,6 @@ def dataset_rows(ds: Any, start: int = 0, end: int | None = None) -> Iterator[tu
         for row in _decoded(features, batch) if decode else batch.to_pylist():
             yield index, row
             index += 1
-
-
-def _file_batches(ds: Any, start: int, stop: int) -> Iterator[Any] | None:
-    """The rows start…stop-1 read from the dataset's Arrow files BATCH_ROWS at a time (`_mapped_slices`), or None
-    when the dataset is not simply those files in order."""
-    files = _plain_files(ds)
-    return None if files is None else _mapped_slices(files, start, stop, BATCH_ROWS)
 
 
 def _plain_files(ds: Any) -> list[str] | None:
@@ -195,12 +202,16 @@ def unique_id_column(ds: Any, keys: tuple[str, ...], start: int = 0, end: int | 
     a row at all. A reader can then skip its table of the ids seen (12 MiB at 100K rows,
     bench/datasets_read.py); None when a Python check is still needed. The column alone is read, a slice at a
     time as the rows are (`_mapped_slices`), and only a 64-bit hash of each id is kept while it is checked."""
+    return _unique_id_column(ds, _plain_files(ds), keys, start, end)
+
+
+def _unique_id_column(ds: Any, files: list[str] | None, keys: tuple[str, ...], start: int,
+                      end: int | None) -> str | None:
     import numpy as np
     import pyarrow as pa
     from datasets import Value
 
     key = next((k for k in keys if k in ds.column_names), None)
-    files = _plain_files(ds)
     if key is None or files is None or any("." in k for k in keys[:keys.index(key)]):
         return None
     feature = ds.features[key]

@@ -54,6 +54,12 @@ def _check_layout(layout: str) -> None:
         raise ValueError(message) from None
 
 
+def check_range(start: int, end: int | None) -> None:
+    """--start…--end must hold a record: the rule every config with an index range follows."""
+    if end is not None and end <= start:
+        raise ConfigError(f"must be above --start ({start}), got {end}", "end")
+
+
 @dataclass
 class InputConfig(Config):
     """Layout, file format and what to do with malformed records (see the module docstring)."""
@@ -74,8 +80,7 @@ class InputConfig(Config):
         "min": 1, "help": "Read records up to this 0-based index, excluded (default: to the end)."})
 
     def check(self) -> None:
-        if self.end is not None and self.end <= self.start:
-            raise ConfigError(f"must be above --start ({self.start}), got {self.end}", "end")
+        check_range(self.start, self.end)
 
     def in_range(self, index: int) -> bool:
         """Whether the record at this 0-based index (valid or not) is in --start…--end."""

@@ -11,7 +11,7 @@ from thinktrim.answers import AnswerKind
 from thinktrim.config import Config, ConfigError, like
 from thinktrim.data.chat import DEFAULT_SYSTEM_PROMPT
 from thinktrim.data.hf import source_key
-from thinktrim.data.inputs import InputConfig, check_source
+from thinktrim.data.inputs import InputConfig, check_range, check_source
 from thinktrim.data.paths import safe_file_name
 from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.extract import ExtractionPolicy
@@ -102,8 +102,7 @@ class EvalConfig(Config):
         # run.json records them: absolute, the run folder can be read from anywhere (build, report)
         if self.data is not None:
             self.data = source_key(self.data)  # a hub id stays as it is
-        if self.end is not None and self.end <= self.start:
-            raise ConfigError(f"must be above --start ({self.start}), got {self.end}", "end")
+        check_range(self.start, self.end)
         if self.path is not None and Path(self.path).is_file():
             self.path = str(Path(self.path).resolve())
         if self.baseline is not None and not (Path(self.baseline) / "results.json").is_file():

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from thinktrim.data.store import read_jsonl_records
 from thinktrim.errors import UserError
 from thinktrim.evaluate.metrics import aes, summarize
-from thinktrim.evaluate.summary import MEAN_ROW, load_results, metric, run_name
+from thinktrim.evaluate.summary import MEAN_ROW, load_results, metric, questions_fingerprint, run_name
 
 AVERAGE = "Average"
 POOLED = "all questions (pooled)"
@@ -145,8 +145,8 @@ def _same_question(a: Signature, b: Signature) -> bool:
 
 def _same_inputs(section: dict[str, Any], base: dict[str, Any]) -> bool:
     """Both sections scored the very same questions and golds (eval's fingerprint of them)."""
-    mine, theirs = ((s.get("inputs") or {}).get("fingerprint") for s in (section, base))
-    return bool(mine and theirs and mine == theirs)
+    mine = questions_fingerprint(section)
+    return bool(mine) and mine == questions_fingerprint(base)
 
 
 def _section_figures(section: dict[str, Any], n: int) -> Figures:

@@ -50,6 +50,7 @@ from thinktrim.evaluate.summary import (
     benchmark_mean_aes,
     definitions_for,
     load_results,
+    same_questions,
 )
 from thinktrim.lm.generation.factory import make_generator
 from thinktrim.lm.generation.progress import GenerationProgress
@@ -220,14 +221,6 @@ def read_samples(path: Path, items: Sequence[Any], n: int) -> list[dict[str, Any
     return sorted(rows, key=lambda r: (by_id[r["question_id"]][0], r["sample"]))
 
 
-def _same_questions(res: dict[str, Any], base: dict[str, Any]) -> bool:
-    """Whether two benchmark sections score the same questions: by fingerprint, or by count for runs that
-    predate fingerprints."""
-    if "inputs" in res and "inputs" in base:
-        return bool(res["inputs"]["fingerprint"] == base["inputs"]["fingerprint"])
-    return bool(res["questions"] == base["questions"])
-
-
 def shard_key(bench: str, question_id: str) -> str:
     """What puts a question in a shard: its benchmark and id (all its samples go to the same shard)."""
     return f"{bench}/{question_id}"
@@ -292,7 +285,7 @@ def write_results(config: EvalConfig, items: dict[str, list[Any]], out: Path,
                "counts": grading_counts(all_graded)}
     if baseline is not None:
         base_bench = baseline.get("benchmarks", {})
-        same = {b: b in base_bench and _same_questions(r, base_bench[b]) for b, r in per_bench.items()}
+        same = {b: b in base_bench and same_questions(r, base_bench[b]) for b, r in per_bench.items()}
         for bench, res in per_bench.items():
             if same[bench]:
                 res["metrics"][AES_NAME] = aes_against(res["metrics"], base_bench[bench]["metrics"])

@@ -44,6 +44,20 @@ def benchmark_mean_aes(values: Sequence[float | None]) -> float | None:
     return sum(v for v in values if v is not None) / len(values)
 
 
+def questions_fingerprint(section: dict[str, Any]) -> str | None:
+    """eval's fingerprint of a benchmark section's questions and golds (None for runs that predate it)."""
+    return (section.get("inputs") or {}).get("fingerprint")
+
+
+def same_questions(section: dict[str, Any], base: dict[str, Any]) -> bool:
+    """Whether two benchmark sections score the same questions and golds: by fingerprint, or by count for runs
+    that predate fingerprints."""
+    mine, theirs = questions_fingerprint(section), questions_fingerprint(base)
+    if mine and theirs:
+        return bool(mine == theirs)
+    return bool(section.get("questions") == base.get("questions"))
+
+
 def definitions_for(metric_dicts: Sequence[dict[str, Any]]) -> dict[str, str]:
     """The definition of every metric name that occurs, so each figure in results.json names its own."""
 

@@ -164,6 +164,16 @@ def read_run(out: Path) -> dict[str, Any]:
     return read_json_object(out / RUN_FILE)
 
 
+def input_changed(run: dict[str, Any]) -> bool:
+    """Whether the input a run.json names (the part of it read: split, subset) no longer has the contents the run
+    recorded; False when it recorded none. A UserError when the input cannot be read (a hub id gone from the
+    cache)."""
+    before = (run.get("input_fingerprint") or {}).get("sha256")
+    if before is None:
+        return False
+    return bool(source_fingerprint(run["input"], run.get("split"), run.get("subset"))["sha256"] != before)
+
+
 def iter_input(cfg: RefineConfig) -> Iterator[SourceRecord | RecordError]:
     """The input's records (or errors, with --on-error skip) in --start…--end, stopping after --limit valid
     records."""

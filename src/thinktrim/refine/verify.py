@@ -10,12 +10,12 @@ from typing import Any
 
 from thinktrim.data.annotation import AnnotationReader, read_annotations
 from thinktrim.data.formats import DATASETS_FOLDER, FILE_FORMATS, SourceRecord, read_records
-from thinktrim.data.hf import is_dataset_source, is_save_to_disk, source_fingerprint
+from thinktrim.data.hf import is_dataset_source, is_save_to_disk
 from thinktrim.data.store import read_json_object
 from thinktrim.data.trace import Step
 from thinktrim.errors import UserError
 from thinktrim.refine.outputs import AnnotationIndex
-from thinktrim.refine.pipeline import ANNOTATIONS, RUN_FILE, read_run
+from thinktrim.refine.pipeline import ANNOTATIONS, RUN_FILE, input_changed, read_run
 from thinktrim.refine.stats import ratio_tag, refined_name
 
 
@@ -141,14 +141,12 @@ def _check_spans_against_input(run: dict, index: AnnotationIndex, annotations: A
     if not (dataset or Path(run["input"]).is_file()):
         return [f"{run['input']}: input not found, original spans not checked"]
     problems = []
-    before = run.get("input_fingerprint", {}).get("sha256")
     part = {"split": run.get("split"), "subset": run.get("subset")}
     try:
-        now = source_fingerprint(run["input"], **part)["sha256"]
+        if input_changed(run):
+            problems.append(f"{run['input']}: changed since the run read it (sha256 differs)")
     except UserError as e:  # a hub dataset since removed from the cache
         return [f"{e}; original spans not checked"]
-    if before is not None and now != before:
-        problems.append(f"{run['input']}: changed since the run read it (sha256 differs)")
     items = read_records(run["input"], layout=run["layout"], file_format=run["file_format"], on_error="skip",
                          start=run.get("start", 0), end=run.get("end"), **part)
     for item in items:

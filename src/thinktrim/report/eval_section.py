@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from typing import Any
 
-from thinktrim.evaluate.summary import aes_against, metric
+from thinktrim.evaluate.summary import aes_against, metric, same_questions
 from thinktrim.report.inputs import EvalFolder
 from thinktrim.report.style import run_colour
 
@@ -23,23 +23,15 @@ def _sections(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return benches + ([("overall", results["overall"])] if len(benches) > 1 and "overall" in results else [])
 
 
-def _same_questions(section: dict[str, Any], base: dict[str, Any]) -> bool:
-    """The same questions and golds: by eval's fingerprint of them, by count for runs that predate it."""
-    mine, theirs = ((s.get("inputs") or {}).get("fingerprint") for s in (section, base))
-    if mine and theirs:
-        return bool(mine == theirs)
-    return bool(section.get("questions") == base.get("questions"))
-
-
 def _base_section(base: dict[str, Any], results: dict[str, Any], bench: str) -> dict[str, Any] | None:
     """The baseline's matching section, only where AES means something: same benchmark, same questions (the
     papers' table, `thinktrim.evaluate.paper_table`, compares other runs on the questions they share)."""
     base_benches, mine = base.get("benchmarks", {}), results.get("benchmarks", {})
     if bench == "overall":
-        same = base_benches.keys() == mine.keys() and all(_same_questions(mine[b], base_benches[b]) for b in mine)
+        same = base_benches.keys() == mine.keys() and all(same_questions(mine[b], base_benches[b]) for b in mine)
         return base.get("overall") if same else None
     section = base_benches.get(bench)
-    return section if section and _same_questions(mine[bench], section) else None
+    return section if section and same_questions(mine[bench], section) else None
 
 
 def run_info(folder: EvalFolder, name: str, index: int) -> dict[str, Any]:

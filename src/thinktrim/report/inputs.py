@@ -16,7 +16,7 @@ from typing import Any
 from thinktrim.data.annotation import ChainAnnotation, load_annotations
 from thinktrim.data.store import read_jsonl_records
 from thinktrim.errors import UserError
-from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, RUN_FILE
+from thinktrim.refine.pipeline import ANNOTATIONS, REJECTS, RUN_FILE, input_changed
 
 MARKERS = {"refine": ANNOTATIONS, "eval": "results.json", "train": "train.json", "curate": "audit.jsonl"}
 
@@ -131,7 +131,7 @@ def _refine_questions(run: dict[str, Any], notes: list[str]) -> dict[str, str]:
     record's question beside a chain. An input whose fingerprint differs from the one run.json records has
     changed since the run and is not used either."""
     from thinktrim.data.formats import SourceRecord, read_records
-    from thinktrim.data.hf import is_dataset_source, source_fingerprint
+    from thinktrim.data.hf import is_dataset_source
 
     source = run.get("input")
     if not source or not (is_dataset_source(source) or Path(source).is_file()):
@@ -140,8 +140,7 @@ def _refine_questions(run: dict[str, Any], notes: list[str]) -> dict[str, str]:
         return {}
     part = {"split": run.get("split"), "subset": run.get("subset")}
     try:
-        recorded = (run.get("input_fingerprint") or {}).get("sha256")
-        if recorded is not None and source_fingerprint(source, **part)["sha256"] != recorded:
+        if input_changed(run):
             notes.append(f"input {source} changed since the run read it (sha256 differs): questions not shown")
             return {}
         items = read_records(source, layout=run.get("layout", "auto"), file_format=run.get("file_format", "auto"),

@@ -12,7 +12,7 @@ from typing import Literal
 
 from thinktrim.answers import AnswerKind
 from thinktrim.config import Config, ConfigError, like
-from thinktrim.data.inputs import InputConfig, OnError
+from thinktrim.data.inputs import InputConfig, OnError, check_range
 from thinktrim.data.run_folder import force_field
 from thinktrim.evaluate.config import EvalConfig, ModelRunSettings
 from thinktrim.evaluate.extract import ExtractionPolicy
@@ -143,6 +143,5 @@ class FitConfig(Config):
     optim: O1OptimSettings = field(default_factory=O1OptimSettings, metadata={"help": "Optimisation settings."})
 
     def check(self) -> None:
-        if self.end is not None and self.end <= self.start:
-            raise ConfigError(f"must be above --start ({self.start}), got {self.end}", "end")
+        check_range(self.start, self.end)
         self.optim.fill_learning_rate(self.model_settings.lora)

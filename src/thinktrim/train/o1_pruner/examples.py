@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import islice
 from typing import Any
 
 from thinktrim.data.chat import chat_example_ids
@@ -71,7 +70,7 @@ def read_reward_data(paths: Sequence[str], advantage_field: str, on_error: str =
     data = TrainingData(rows=[], files=[])
     for number, (p, info) in enumerate(each_file(paths, data, split, subset), start=1):
         seen: dict[str, str] = {}  # id → where it first appears in this file
-        for _, where, raw in islice(read_rows(p, split=split, subset=subset), start, end):
+        for _, where, raw in read_rows(p, split=split, subset=subset, start=start, end=end):
             info.records += 1
             try:
                 if isinstance(raw, RecordError):
